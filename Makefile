@@ -1,0 +1,56 @@
+# vrrpd: `make test` takes a fresh Debian machine (as root) from `git clone` to green.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the tests and the demo need. Installed only when missing.
+APT_PACKAGES := python3-venv
+STAMP := $(VENV)/.installed
+
+.PHONY: venv deps test lint typecheck unit demo clean apt diagram
+
+venv: $(STAMP)
+
+# The venv is rebuilt when the dependency pins change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e . --group dev
+	@touch $@
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages: $$missing (run make test as root, or apt-get install them)"; exit 1; fi; \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deps: apt venv
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy --strict vrrpd/core vrrpd/config
+	$(BIN)/mypy vrrpd
+
+unit: venv
+	$(BIN)/pytest -m "not netns" -q
+
+# Lint, types, then every test with branch coverage; the core must stay >= 95 % covered.
+test: deps lint typecheck
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage report --include='vrrpd/core/*' --fail-under=95
+
+demo: deps
+	$(BIN)/vrrpd simulate
+
+# Regenerate the state diagram in docs/architecture.md from TRANSITIONS.
+diagram: venv
+	$(BIN)/python -m vrrpd.docgen
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -1,0 +1,1 @@
+"""Configuration: ``schema`` (pure dataclasses and validation) and, later, the YAML loader."""

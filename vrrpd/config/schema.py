@@ -1,0 +1,336 @@
+"""The configuration as frozen dataclasses: what the core runs on.
+
+Pure and standard-library only, because the core takes these as its input. Each
+field's docstring gives its unit, default and range; the operator reference is
+generated from them. ``validate`` returns every problem at once, each with the
+dotted path of the offending key, so the YAML loader can attach ``FILE:LINE:COL``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from ipaddress import IPv4Interface, IPv6Interface
+
+from vrrpd.core.constants import (
+    CENTISECONDS,
+    PRIORITY_OWNER,
+    V2_INTERVAL_MAX_S,
+    V3_INTERVAL_MAX_CS,
+    VRID_MAX,
+    VRID_MIN,
+    Family,
+    IPAddress,
+    family_of,
+)
+
+
+class ChecksumMode(enum.Enum):
+    """The VRRPv3-over-IPv4 checksum form an instance sends and accepts."""
+
+    PSEUDO = "pseudo"
+    """Send and accept only the pseudo-header form (Keepalived, FRR, Wireshark)."""
+    MESSAGE = "message"
+    """Send and accept only the message-only form (RFC 9568, Cisco, Juniper)."""
+    AUTO = "auto"
+    """Send the pseudo-header form, accept either, and report which form each peer uses."""
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """A health check script (Keepalived's ``vrrp_script``)."""
+
+    name: str
+    command: str
+    """Run as argv; through ``/bin/sh -c`` only if it uses shell syntax."""
+    interval: float = 1.0
+    """Seconds between the starts of two runs; > 0."""
+    timeout: float | None = None
+    """Seconds before a run is killed and counted as failed; default: the interval."""
+    weight: int = 0
+    """-254..254. Positive: added while up. Negative: added while down. 0: FAULT while down."""
+    rise: int = 1
+    """Consecutive successes to count as up; >= 1."""
+    fall: int = 1
+    """Consecutive failures to count as down; >= 1."""
+    user: str | None = None
+    """User the script runs as; default ``global.script_user``."""
+
+    @property
+    def effective_timeout(self) -> float:
+        return self.interval if self.timeout is None else self.timeout
+
+
+@dataclass(frozen=True)
+class TrackScript:
+    """An instance's use of a check; ``weight`` overrides the check's own."""
+
+    name: str
+    weight: int | None = None
+
+
+@dataclass(frozen=True)
+class TrackInterface:
+    """A link whose loss counts against the instance: FAULT, or ``weight`` when given."""
+
+    name: str
+    weight: int | None = None
+
+
+@dataclass(frozen=True)
+class TrackFile:
+    """A file holding an integer, multiplied by ``weight`` (Keepalived's track_file)."""
+
+    path: str
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class TrackProcess:
+    """A process (by name or command line) that must run; FAULT, or ``weight`` when absent."""
+
+    name: str
+    weight: int | None = None
+    quorum: int = 1
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """VRRPv2 authentication; only ``pass`` (Keepalived's PASS, 8 bytes of cleartext)."""
+
+    type: str = "pass"
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class VirtualAddress:
+    """A virtual IP, with its prefix, optionally on another device or with a label."""
+
+    address: IPv4Interface | IPv6Interface
+    dev: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class GarpConfig:
+    """Gratuitous ARP / unsolicited NA after becoming master (Keepalived's garp_master_*)."""
+
+    delay: float = 5.0
+    """Seconds after becoming master before the second burst; 0 = no second burst."""
+    repeat: int = 5
+    """Announcements per address in each burst; >= 1."""
+    refresh: float = 0.0
+    """Seconds between periodic re-announcements while master; 0 = off."""
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Commands run on state changes; ``any`` gets Keepalived's arguments too."""
+
+    master: str | None = None
+    backup: str | None = None
+    fault: str | None = None
+    stop: str | None = None
+    any: str | None = None
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    """One virtual router: a VRID on an interface, for one address family."""
+
+    name: str
+    interface: str
+    vrid: int
+    """1..255."""
+    priority: int = 100
+    """1..255; 255 = the address owner."""
+    version: int = 3
+    """2 or 3; IPv6 requires 3."""
+    advert_interval: float = 1.0
+    """Seconds. v3: 0.01..40.95 in centisecond steps; v2: whole seconds 1..255."""
+    preempt: bool = True
+    """A higher-priority backup takes over from a lower-priority master."""
+    preempt_delay: float = 0.0
+    """Seconds a higher-priority backup lets a lower-priority master keep running."""
+    accept: bool = True
+    """Accept traffic to the VIPs while master (RFC off by default; on for server HA)."""
+    virtual_addresses: tuple[VirtualAddress, ...] = ()
+    unicast_peers: tuple[IPAddress, ...] = ()
+    """Non-empty: send to these peers instead of multicast, and accept only them."""
+    unicast_source: IPAddress | None = None
+    """Source address of adverts; default the interface's primary (v4) or link-local (v6)."""
+    authentication: Authentication | None = None
+    use_vmac: bool = False
+    track_scripts: tuple[TrackScript, ...] = ()
+    track_interfaces: tuple[TrackInterface, ...] = ()
+    track_files: tuple[TrackFile, ...] = ()
+    track_processes: tuple[TrackProcess, ...] = ()
+    garp: GarpConfig = field(default_factory=GarpConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    v3_ipv4_checksum: ChecksumMode = ChecksumMode.PSEUDO
+
+    @property
+    def family(self) -> Family:
+        if self.virtual_addresses:
+            return family_of(self.virtual_addresses[0].address.ip)
+        return Family.V4
+
+    @property
+    def interval_cs(self) -> int:
+        return round(self.advert_interval * CENTISECONDS)
+
+    @property
+    def owner(self) -> bool:
+        return self.priority == PRIORITY_OWNER
+
+
+@dataclass(frozen=True)
+class SyncGroupConfig:
+    """Instances that are all MASTER or none."""
+
+    name: str
+    instances: tuple[str, ...]
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    router_id: str | None = None
+    """Default: the host name."""
+    control_socket: str = "/run/vrrpd/vrrpd.sock"
+    metrics_listen: str | None = None
+    script_user: str = "nobody"
+    script_security: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    global_: GlobalConfig = field(default_factory=GlobalConfig)
+    scripts: tuple[CheckConfig, ...] = ()
+    instances: tuple[InstanceConfig, ...] = ()
+    sync_groups: tuple[SyncGroupConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation error: ``path`` is the dotted key (``instances.web.priority``)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def validate(config: Config) -> list[Problem]:
+    """Every problem of ``config`` at once, in document order."""
+    problems: list[Problem] = []
+    scripts = {s.name: s for s in config.scripts}
+    for check in config.scripts:
+        problems += _check_problems(check)
+    seen: dict[tuple[str, Family, int], str] = {}
+    for inst in config.instances:
+        problems += _instance_problems(inst, scripts)
+        key = (inst.interface, inst.family, inst.vrid)
+        if key in seen:
+            problems.append(
+                Problem(
+                    f"instances.{inst.name}.vrid",
+                    f"VRID {inst.vrid} on {inst.interface} IP{inst.family} is already used by {seen[key]}",
+                )
+            )
+        else:
+            seen[key] = inst.name
+    names = {i.name for i in config.instances}
+    grouped: dict[str, str] = {}
+    for group in config.sync_groups:
+        for member in group.instances:
+            path = f"sync_groups.{group.name}.instances"
+            if member not in names:
+                problems.append(Problem(path, f"no instance named {member!r}"))
+            elif member in grouped:
+                problems.append(
+                    Problem(path, f"{member} is already in sync group {grouped[member]}")
+                )
+            else:
+                grouped[member] = group.name
+    return problems
+
+
+def _check_problems(check: CheckConfig) -> list[Problem]:
+    path = f"scripts.{check.name}"
+    out = []
+    if not check.interval > 0:
+        out.append(Problem(f"{path}.interval", f"must be > 0 (got {check.interval})"))
+    if check.timeout is not None and not check.timeout > 0:
+        out.append(Problem(f"{path}.timeout", f"must be > 0 (got {check.timeout})"))
+    if not -254 <= check.weight <= 254:
+        out.append(Problem(f"{path}.weight", f"must be -254..254 (got {check.weight})"))
+    for key in ("rise", "fall"):
+        if getattr(check, key) < 1:
+            out.append(Problem(f"{path}.{key}", f"must be >= 1 (got {getattr(check, key)})"))
+    if not check.command.strip():
+        out.append(Problem(f"{path}.command", "must not be empty"))
+    return out
+
+
+def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) -> list[Problem]:
+    path = f"instances.{inst.name}"
+    out = []
+    if not VRID_MIN <= inst.vrid <= VRID_MAX:
+        out.append(Problem(f"{path}.vrid", f"must be 1..255 (got {inst.vrid})"))
+    if not 1 <= inst.priority <= PRIORITY_OWNER:
+        out.append(Problem(f"{path}.priority", f"must be 1..255 (got {inst.priority})"))
+    if inst.version not in (2, 3):
+        out.append(Problem(f"{path}.version", f"must be 2 or 3 (got {inst.version})"))
+    out += _interval_problems(inst, path)
+    if inst.preempt_delay < 0:
+        out.append(Problem(f"{path}.preempt_delay", f"must be >= 0 (got {inst.preempt_delay})"))
+    if not inst.virtual_addresses:
+        out.append(Problem(f"{path}.virtual_addresses", "needs at least one address"))
+    families = {family_of(v.address.ip) for v in inst.virtual_addresses}
+    if len(families) > 1:
+        out.append(Problem(f"{path}.virtual_addresses", "all addresses must be of one family"))
+    if inst.family is Family.V6 and inst.version == 2:
+        out.append(Problem(f"{path}.version", "IPv6 requires version 3"))
+    for peer in inst.unicast_peers:
+        if family_of(peer) is not inst.family:
+            out.append(
+                Problem(f"{path}.unicast_peers", f"{peer} is not IP{inst.family} like the VIPs")
+            )
+    if inst.unicast_source is not None and family_of(inst.unicast_source) is not inst.family:
+        out.append(
+            Problem(f"{path}.unicast_source", f"{inst.unicast_source} is not IP{inst.family}")
+        )
+    if inst.authentication is not None:
+        if inst.version != 2:
+            out.append(Problem(f"{path}.authentication", "authentication exists only in VRRPv2"))
+        if inst.authentication.type != "pass":
+            out.append(Problem(f"{path}.authentication.type", "only 'pass' is supported"))
+        if not 1 <= len(inst.authentication.password.encode()) <= 8:
+            out.append(Problem(f"{path}.authentication.password", "must be 1..8 bytes"))
+    for track in inst.track_scripts:
+        if track.name not in scripts:
+            out.append(Problem(f"{path}.track_scripts", f"no script named {track.name!r}"))
+        if track.weight is not None and not -254 <= track.weight <= 254:
+            out.append(
+                Problem(f"{path}.track_scripts", f"weight must be -254..254 (got {track.weight})")
+            )
+    if inst.garp.repeat < 1:
+        out.append(Problem(f"{path}.garp.repeat", f"must be >= 1 (got {inst.garp.repeat})"))
+    if inst.garp.delay < 0 or inst.garp.refresh < 0:
+        out.append(Problem(f"{path}.garp", "delay and refresh must be >= 0"))
+    return out
+
+
+def _interval_problems(inst: InstanceConfig, path: str) -> list[Problem]:
+    key = f"{path}.advert_interval"
+    seconds = inst.advert_interval
+    if inst.version == 2:
+        if seconds != int(seconds) or not 1 <= seconds <= V2_INTERVAL_MAX_S:
+            return [Problem(key, f"VRRPv2 needs whole seconds 1..255 (got {seconds})")]
+        return []
+    cs = seconds * CENTISECONDS
+    if abs(cs - round(cs)) > 1e-6 or not 1 <= round(cs) <= V3_INTERVAL_MAX_CS:
+        return [Problem(key, f"VRRPv3 needs 0.01..40.95 s in 0.01 s steps (got {seconds})")]
+    return []

@@ -1,0 +1,360 @@
+"""The node: every virtual router and check of one agent, behind one ``handle``.
+
+In the manner of aioquic's sans-IO connection::
+
+    node = Node(config)
+    actions = node.handle(event, now=t)
+    node.next_deadline()      # arm the driver's one timer here
+    node.statistics()         # a frozen record for status and metrics
+
+The node validates the config, routes packets by (interface, family, VRID), owns
+every deadline (instances and checks), feeds check results into priorities, and
+keeps sync groups together. It never raises for anything the network sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from vrrpd.config.schema import Config, InstanceConfig, validate
+from vrrpd.core.actions import Action, PacketDropped, RunCheck, RunNotify, StateChanged
+from vrrpd.core.constants import Family, IPAddress
+from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
+from vrrpd.core.events import (
+    CheckFinished,
+    DatagramReceived,
+    Event,
+    LinkChanged,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
+from vrrpd.core.packet import decode, peek_vrid
+from vrrpd.core.state import State
+from vrrpd.core.tracking import CheckStatistics, CheckTracker, TrackerStatus, contribution
+from vrrpd.core.virtual_router import VirtualRouter
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_MAX_ROUNDS = 64
+"""Bound on timer rounds and sync-group propagation within one ``handle`` (a bug guard)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceStatistics:
+    """One instance as ``vrrpd status`` shows it."""
+
+    name: str
+    interface: str
+    family: Family
+    vrid: int
+    version: int
+    state: State
+    base_priority: int
+    priority: int
+    """Effective priority, after trackers."""
+    priority_reason: str
+    master: IPAddress | None
+    master_priority: int | None
+    source: IPAddress | None
+    last_reason: str
+    last_transition_at: float | None
+    faults: tuple[str, ...]
+    contributions: tuple[tuple[str, str, int], ...]
+    """(tracker, status, delta) for each tracker."""
+    master_down_interval: float
+    skew_time: float
+    master_adver_interval: float
+    counters: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatistics:
+    """Router-wide counters (RFC 6527 vrrpv3Router*) plus every instance and check."""
+
+    checksum_errors: int
+    version_errors: int
+    vrid_errors: int
+    packets_received: int
+    instances: Mapping[str, InstanceStatistics]
+    checks: Mapping[str, CheckStatistics]
+
+
+class Node:
+    """All virtual routers of one agent. ``handle`` is its only mutator."""
+
+    def __init__(self, config: Config) -> None:
+        problems = validate(config)
+        if problems:
+            raise ConfigurationError("; ".join(map(str, problems)))
+        self.config = config
+        self.routers = {i.name: VirtualRouter(i) for i in config.instances}
+        self._by_key = {
+            (i.interface, i.family, i.vrid): self.routers[i.name] for i in config.instances
+        }
+        self.checks = {c.name: CheckTracker(c, config.global_.script_user) for c in config.scripts}
+        self._group_of = {m: g for g in config.sync_groups for m in g.instances}
+        self._group_state: dict[str, State] = {g.name: State.INIT for g in config.sync_groups}
+        self._running = False
+        self._checksum_errors = self._version_errors = self._vrid_errors = self._packets = 0
+
+    # ------------------------------------------------------------------ surface
+
+    def handle(self, event: Event, *, now: float) -> list[Action]:
+        """Apply one event at monotonic time ``now``; return the actions, in order."""
+        if isinstance(event, Startup):
+            actions = self._startup(now)
+        elif isinstance(event, Shutdown):
+            actions = self._shutdown(now)
+        elif isinstance(event, DatagramReceived):
+            actions = self._receive(event, now)
+        elif isinstance(event, LinkChanged):
+            actions = self._link(event, now)
+        elif isinstance(event, CheckFinished):
+            actions = self._check_finished(event, now)
+        else:
+            assert isinstance(event, TimerFired)
+            actions = []
+        actions += self._fire(now)
+        return self._synchronize(actions, now)
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of every instance and check (None: nothing armed)."""
+        times = [r.deadline() for r in self.routers.values()] + [
+            c.deadline() for c in self.checks.values()
+        ]
+        armed = [t for t in times if t is not None]
+        return min(armed) if armed else None
+
+    def statistics(self) -> NodeStatistics:
+        return NodeStatistics(
+            checksum_errors=self._checksum_errors,
+            version_errors=self._version_errors,
+            vrid_errors=self._vrid_errors,
+            packets_received=self._packets,
+            instances=MappingProxyType({n: _instance_stats(r) for n, r in self.routers.items()}),
+            checks=MappingProxyType({n: c.statistics() for n, c in self.checks.items()}),
+        )
+
+    # ------------------------------------------------------------------ events
+
+    def _startup(self, now: float) -> list[Action]:
+        if self._running:
+            return []
+        self._running = True
+        for check in self.checks.values():
+            check.start(now)
+        actions: list[Action] = []
+        for router in self.routers.values():
+            actions += router.startup(now)
+        return actions
+
+    def _shutdown(self, now: float) -> list[Action]:
+        if not self._running:
+            return []
+        self._running = False
+        for check in self.checks.values():
+            check.stop()
+        actions: list[Action] = []
+        for router in self.routers.values():
+            actions += router.shutdown(now)
+        return actions
+
+    def _receive(self, event: DatagramReceived, now: float) -> list[Action]:
+        self._packets += 1
+        vrid = peek_vrid(event.data)
+        router = (
+            self._by_key.get((event.interface, event.family, vrid)) if vrid is not None else None
+        )
+        try:
+            decoded = decode(event.data, family=event.family, src=event.src, dst=event.dst)
+        except DecodeError as error:
+            if error.reason is DropReason.BAD_CHECKSUM:
+                self._checksum_errors += 1
+            elif error.reason is DropReason.BAD_VERSION:
+                self._version_errors += 1
+            if router is not None:
+                return router.drop(error.reason, event.src, error.detail)
+            return [
+                PacketDropped(None, event.interface, event.src, error.reason.value, error.detail)
+            ]
+        if router is None:
+            self._vrid_errors += 1
+            return [
+                PacketDropped(
+                    None,
+                    event.interface,
+                    event.src,
+                    DropReason.UNKNOWN_VRID.value,
+                    f"VRID {decoded.advert.vrid}",
+                )
+            ]
+        if decoded.advert.version != router.config.version:
+            self._version_errors += 1
+        return router.on_datagram(decoded, src=event.src, ttl=event.ttl, now=now)
+
+    def _link(self, event: LinkChanged, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for router in self.routers.values():
+            if router.config.interface == event.interface:
+                actions += router.link_changed(up=event.up, addresses=event.addresses, now=now)
+        return actions
+
+    def _check_finished(self, event: CheckFinished, now: float) -> list[Action]:
+        check = self.checks.get(event.name)
+        if check is None or not check.running:
+            return []  # a stale result (e.g. after a reload removed the check)
+        changed = check.finished(
+            success=event.success,
+            exit_code=event.exit_code,
+            duration=event.duration,
+            output=event.output,
+            now=now,
+            active=self._running,
+        )
+        if not changed:
+            return []
+        actions: list[Action] = []
+        for router in self.routers.values():
+            for track in router.config.track_scripts:
+                if track.name == event.name:
+                    weight = check.config.weight if track.weight is None else track.weight
+                    contrib = contribution(f"check {event.name}", check.status, weight)
+                    actions += router.set_contribution(f"check:{event.name}", contrib, now)
+        return actions
+
+    def _fire(self, now: float) -> list[Action]:
+        """Run every deadline due at ``now``; handlers always re-arm strictly later."""
+        actions: list[Action] = []
+        for _ in range(_MAX_ROUNDS):
+            round_actions: list[Action] = []
+            for check in self.checks.values():
+                if check.due(now):
+                    cfg = check.config
+                    round_actions.append(
+                        RunCheck(cfg.name, cfg.command, cfg.effective_timeout, check.user)
+                    )
+            for router in self.routers.values():
+                deadline = router.deadline()
+                if deadline is not None and deadline <= now:
+                    round_actions += router.on_timer(now)
+            if not round_actions:
+                return actions
+            actions += round_actions
+        raise AssertionError("deadlines keep firing at the same instant")
+
+    # ------------------------------------------------------------------ sync groups
+
+    def _synchronize(self, actions: list[Action], now: float) -> list[Action]:
+        """Keep each sync group all-MASTER or none; FAULT in one member is FAULT in all."""
+        if not self.config.sync_groups:
+            return actions
+        pending = list(actions)
+        for _ in range(_MAX_ROUNDS):
+            changes = [
+                a for a in pending if isinstance(a, StateChanged) and a.instance in self._group_of
+            ]
+            pending = []
+            for change in changes:
+                group = self._group_of[change.instance]
+                why = f"sync group {group.name}: {change.instance} {change.old} → {change.new}"
+                for member in group.instances:
+                    if member == change.instance:
+                        continue
+                    sibling = self.routers[member]
+                    if change.new is State.MASTER:
+                        pending += sibling.force_master(why, now)
+                    elif change.new is State.BACKUP and change.old is State.MASTER:
+                        pending += sibling.force_backup(why, now)
+            for group in self.config.sync_groups:
+                members = [self.routers[m] for m in group.instances]
+                for router in members:
+                    faulty = [m.name for m in members if m is not router and m.own_faults()]
+                    reason = (
+                        f"sync group {group.name}: {', '.join(faulty)} in FAULT" if faulty else None
+                    )
+                    pending += router.set_fault(f"sync:{group.name}", reason, now)
+            if not pending:
+                return actions + self._group_notify(now)
+            actions += pending
+        raise AssertionError("sync groups did not settle")
+
+    def _group_notify(self, now: float) -> list[Action]:
+        del now
+        actions: list[Action] = []
+        for group in self.config.sync_groups:
+            states = {self.routers[m].state for m in group.instances}
+            if State.FAULT in states:
+                state = State.FAULT
+            elif states == {State.MASTER}:
+                state = State.MASTER
+            elif states == {State.INIT}:
+                state = State.INIT
+            else:
+                state = State.BACKUP
+            if state is self._group_state[group.name]:
+                continue
+            self._group_state[group.name] = state
+            word = "STOP" if state is State.INIT else state.value
+            notify = group.notify
+            command = {
+                "MASTER": notify.master,
+                "BACKUP": notify.backup,
+                "FAULT": notify.fault,
+                "STOP": notify.stop,
+            }
+            first = self.routers[group.instances[0]]
+            reason = first.last_reason
+            for cmd, generic in ((command[word], False), (notify.any, True)):
+                if cmd:
+                    actions.append(
+                        RunNotify(
+                            group.name,
+                            cmd,
+                            word,
+                            reason,
+                            first.priority,
+                            group=group.name,
+                            keepalived_args=generic,
+                        )
+                    )
+        return actions
+
+
+def _instance_stats(router: VirtualRouter) -> InstanceStatistics:
+    cfg: InstanceConfig = router.config
+    counters = dict(vars(router.counters))
+    counters["new_master_reason"] = router.counters.new_master_reason.value
+    counters["checksum_forms"] = dict(router.counters.checksum_forms)
+    return InstanceStatistics(
+        name=router.name,
+        interface=cfg.interface,
+        family=cfg.family,
+        vrid=cfg.vrid,
+        version=cfg.version,
+        state=router.state,
+        base_priority=cfg.priority,
+        priority=router.priority,
+        priority_reason=router.priority_reason,
+        master=router.current_master(),
+        master_priority=router.master_priority
+        if router.state is not State.MASTER
+        else router.priority,
+        source=router.source,
+        last_reason=router.last_reason,
+        last_transition_at=router.last_transition_at,
+        faults=tuple(router.faults.values()),
+        contributions=tuple(
+            (c.source, str(c.status), c.delta) for c in router.contributions.values()
+        ),
+        master_down_interval=router.master_down_interval,
+        skew_time=router.skew_time,
+        master_adver_interval=router.master_adver_interval_cs / 100,
+        counters=MappingProxyType(counters),
+    )
+
+
+__all__ = ["InstanceStatistics", "Node", "NodeStatistics", "TrackerStatus"]

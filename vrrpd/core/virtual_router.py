@@ -1,0 +1,641 @@
+"""One virtual router: the RFC 5798 section 6.4 state machine for one VRID, interface and family.
+
+Everything that changes an instance's state lives here. Each public method is an
+event; it returns the actions to execute, in order. Every state change goes through
+``_transition``, which checks ``TRANSITIONS`` and records the reason operators read.
+See ``vrrpd.core.state`` for the theory of operation.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from vrrpd.config.schema import ChecksumMode, InstanceConfig
+from vrrpd.core.actions import (
+    Action,
+    AddAddresses,
+    Notice,
+    PacketDropped,
+    RemoveAddresses,
+    RunNotify,
+    SendAdvert,
+    SendGratuitousArp,
+    SendNeighborAdvert,
+    StateChanged,
+)
+from vrrpd.core.constants import (
+    AUTH_NONE,
+    AUTH_PASS,
+    PRIORITY_OWNER,
+    PRIORITY_RELEASE,
+    TTL,
+    Family,
+    IPAddress,
+)
+from vrrpd.core.errors import DropReason
+from vrrpd.core.packet import Advertisement, ChecksumForm, Decoded, encode, password_bytes
+from vrrpd.core.state import TRANSITIONS, State
+from vrrpd.core.timers import master_down_interval, skew_time
+from vrrpd.core.tracking import Contribution, effective_priority
+
+
+class NewMasterReason(enum.Enum):
+    """RFC 6527 vrrpv3StatisticsNewMasterReason."""
+
+    NOT_MASTER = "notMaster"
+    PRIORITY = "priority"
+    PREEMPTED = "preempted"
+    MASTER_NO_RESPONSE = "masterNoResponse"
+
+
+@dataclass
+class Counters:
+    """Per-instance counters, named after RFC 6527 (plus send-side and auth counters)."""
+
+    master_transitions: int = 0
+    new_master_reason: NewMasterReason = NewMasterReason.NOT_MASTER
+    rcvd_advertisements: int = 0
+    sent_advertisements: int = 0
+    adv_interval_errors: int = 0
+    ip_ttl_errors: int = 0
+    rcvd_pri_zero_packets: int = 0
+    sent_pri_zero_packets: int = 0
+    rcvd_invalid_type_packets: int = 0
+    address_list_errors: int = 0
+    packet_length_errors: int = 0
+    checksum_errors: int = 0
+    version_errors: int = 0
+    auth_failures: int = 0
+    invalid_auth_type: int = 0
+    auth_type_mismatch: int = 0
+    unicast_peer_errors: int = 0
+    proto_err_reason: str = "noError"
+    checksum_forms: dict[str, str] = field(default_factory=dict)
+    """Peer address -> the VRRPv3/IPv4 checksum form it was last seen using."""
+
+
+_COUNTER_OF_REASON = {
+    DropReason.TRUNCATED: "packet_length_errors",
+    DropReason.LENGTH_MISMATCH: "packet_length_errors",
+    DropReason.BAD_TYPE: "rcvd_invalid_type_packets",
+    DropReason.BAD_CHECKSUM: "checksum_errors",
+    DropReason.CHECKSUM_FORM: "checksum_errors",
+    DropReason.BAD_VERSION: "version_errors",
+    DropReason.VERSION_MISMATCH: "version_errors",
+    DropReason.TTL: "ip_ttl_errors",
+    DropReason.INTERVAL_MISMATCH: "adv_interval_errors",
+    DropReason.ADDRESS_LIST: "address_list_errors",
+    DropReason.BAD_AUTH_TYPE: "invalid_auth_type",
+    DropReason.AUTH_MISMATCH: "auth_type_mismatch",
+    DropReason.AUTH_FAILURE: "auth_failures",
+    DropReason.NOT_A_PEER: "unicast_peer_errors",
+    DropReason.ZERO_INTERVAL: "packet_length_errors",
+    DropReason.ZERO_COUNT: "address_list_errors",
+}
+
+_PROTO_ERR = {
+    "ip_ttl_errors": "ipTtlError",
+    "version_errors": "versionError",
+    "checksum_errors": "checksumError",
+}
+
+
+class VirtualRouter:
+    """The state machine of one instance. Not thread-safe; the node is its only caller."""
+
+    def __init__(self, config: InstanceConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.state = State.INIT
+        self.running = False
+        self.counters = Counters()
+        self.link_up: bool | None = None
+        self.interface_addresses: tuple[IPAddress, ...] = ()
+        self.faults: dict[str, str] = {}
+        """Fault key -> human reason; the instance is in FAULT while any holds."""
+        self.contributions: dict[str, Contribution] = {}
+        self.priority = effective_priority(config.priority, [])
+        self.priority_reason = "configured"
+        self.master_adver_interval_cs = config.interval_cs
+        self.master_address: IPAddress | None = None
+        self.master_priority: int | None = None
+        self.last_reason = "not started"
+        self.last_transition_at: float | None = None
+        # Deadlines (None = not armed).
+        self.adver_at: float | None = None
+        self.master_down_at: float | None = None
+        self.garp_at: float | None = None
+        self.garp_refresh_at: float | None = None
+        # Why the master-down timer will fire, for the reason of the takeover.
+        self._preempt_at: float | None = None
+        self._lower_master: tuple[IPAddress, int] | None = None
+        self._released_by: IPAddress | None = None
+        self._noticed: set[str] = set()
+        self._vip_ips = frozenset(v.address.ip for v in config.virtual_addresses)
+        self._update_link_faults()
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def family(self) -> Family:
+        return self.config.family
+
+    @property
+    def source(self) -> IPAddress | None:
+        """Our primary address: the advert source and the tie-breaker (RFC 5798 section 6.4.3)."""
+        if self.config.unicast_source is not None:
+            return self.config.unicast_source
+        for address in self.interface_addresses:
+            if address.version == 4 and self.family is Family.V4:
+                return address
+            if address.version == 6 and self.family is Family.V6 and address.is_link_local:
+                return address
+        return None
+
+    @property
+    def skew_time(self) -> float:
+        return skew_time(self.priority, self.master_adver_interval_cs, self.config.version)
+
+    @property
+    def master_down_interval(self) -> float:
+        return master_down_interval(
+            self.priority, self.master_adver_interval_cs, self.config.version
+        )
+
+    @property
+    def advert_interval(self) -> float:
+        return self.config.interval_cs / 100
+
+    def deadline(self) -> float | None:
+        armed = [
+            t
+            for t in (self.adver_at, self.master_down_at, self.garp_at, self.garp_refresh_at)
+            if t is not None
+        ]
+        return min(armed) if armed else None
+
+    def current_master(self) -> IPAddress | None:
+        if self.state is State.MASTER:
+            return self.source
+        if self.state is State.BACKUP:
+            return self.master_address
+        return None
+
+    # ------------------------------------------------------------------ lifecycle events
+
+    def startup(self, now: float) -> list[Action]:
+        """RFC 5798 section 6.4.1: Initialize, on Startup."""
+        if self.running:
+            return []
+        self.running = True
+        if self.faults:
+            return self._enter_fault(self._fault_summary(), now)
+        if self.config.owner:
+            return self._enter_master(
+                "startup as address owner (priority 255)", now, NewMasterReason.PRIORITY
+            )
+        return self._enter_backup("startup", now)
+
+    def shutdown(self, now: float) -> list[Action]:
+        """Sections 6.4.2/6.4.3, on Shutdown: a master releases with priority 0 first."""
+        if not self.running:
+            return []
+        self.running = False
+        return self._enter_init("shutdown", now)
+
+    def on_timer(self, now: float) -> list[Action]:
+        """Fire every deadline of this instance that is due at ``now``."""
+        actions: list[Action] = []
+        if (
+            self.state is State.BACKUP
+            and self.master_down_at is not None
+            and self.master_down_at <= now
+        ):
+            reason, why = self._takeover_reason()
+            actions += self._enter_master(reason, now, why)
+        if self.state is State.MASTER:
+            if self.adver_at is not None and self.adver_at <= now:
+                # Section 6.4.3: Adver_Timer fires -> send an ADVERTISEMENT, re-arm.
+                actions += self._advertise(self.priority)
+                self.adver_at = now + self.advert_interval
+            if self.garp_at is not None and self.garp_at <= now:
+                actions += self._announce(self.config.garp.repeat)
+                self.garp_at = None
+            if self.garp_refresh_at is not None and self.garp_refresh_at <= now:
+                actions += self._announce(1)
+                self.garp_refresh_at = now + self.config.garp.refresh
+        return actions
+
+    # ------------------------------------------------------------------ link, faults, priority
+
+    def link_changed(
+        self, *, up: bool, addresses: tuple[IPAddress, ...], now: float
+    ) -> list[Action]:
+        self.link_up = up
+        self.interface_addresses = addresses
+        return self._update_link_faults(now)
+
+    def set_fault(self, key: str, reason: str | None, now: float) -> list[Action]:
+        """Raise (``reason`` given) or clear (None) one fault; move in or out of FAULT."""
+        if reason is None:
+            gone = self.faults.pop(key, None)
+            if gone is None:
+                return []
+            cleared = f"no longer: {gone}"
+        else:
+            if self.faults.get(key) == reason:
+                return []
+            self.faults[key] = reason
+            cleared = ""
+        if not self.running:
+            return []
+        if self.faults and self.state is not State.FAULT:
+            return self._enter_fault(self._fault_summary(), now)
+        if not self.faults and self.state is State.FAULT:
+            if self.config.owner:
+                return self._enter_master(
+                    f"{cleared}; address owner", now, NewMasterReason.PRIORITY
+                )
+            return self._enter_backup(cleared, now)
+        return []
+
+    def own_faults(self) -> dict[str, str]:
+        return {k: v for k, v in self.faults.items() if not k.startswith("sync:")}
+
+    def set_contribution(
+        self, key: str, contribution: Contribution | None, now: float
+    ) -> list[Action]:
+        """A tracker changed: recompute the effective priority and the weight-0 fault."""
+        if contribution is None:
+            self.contributions.pop(key, None)
+        else:
+            self.contributions[key] = contribution
+        actions: list[Action] = []
+        old = self.priority
+        self.priority = effective_priority(self.config.priority, list(self.contributions.values()))
+        if contribution is not None and self.priority != old:
+            self.priority_reason = f"{contribution.describe()}: {old} → {self.priority}"
+            actions.append(Notice(self.name, f"priority {self.priority_reason}"))
+            if self.state is State.MASTER and self.running:
+                # Tell the backups at once rather than at the next interval.
+                actions += self._advertise(self.priority)
+                self.adver_at = now + self.advert_interval
+        fault_key = f"track:{key}"
+        if contribution is not None and contribution.fault:
+            actions += self.set_fault(fault_key, f"{contribution.source} down (weight 0)", now)
+        else:
+            actions += self.set_fault(fault_key, None, now)
+        return actions
+
+    # ------------------------------------------------------------------ sync groups
+
+    def force_master(self, reason: str, now: float) -> list[Action]:
+        """A sync-group sibling became master: follow it (only from BACKUP)."""
+        if self.state is not State.BACKUP:
+            return []
+        return self._enter_master(reason, now, NewMasterReason.PRIORITY)
+
+    def force_backup(self, reason: str, now: float) -> list[Action]:
+        """A sync-group sibling lost mastership: follow it (only from MASTER)."""
+        if self.state is not State.MASTER:
+            return []
+        return self._enter_backup(reason, now)
+
+    # ------------------------------------------------------------------ receiving
+
+    def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
+        """Count a refused packet against this instance (ARCHITECTURE.md rule 3)."""
+        counter = _COUNTER_OF_REASON.get(reason)
+        if counter is not None:
+            setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+            self.counters.proto_err_reason = _PROTO_ERR.get(counter, self.counters.proto_err_reason)
+        return [PacketDropped(self.name, self.config.interface, src, reason.value, detail)]
+
+    def on_datagram(
+        self, decoded: Decoded, *, src: IPAddress, ttl: int, now: float
+    ) -> list[Action]:
+        """Receive validation (RFC 5798 section 7.1), then the state's ADVERTISEMENT handler."""
+        advert = decoded.advert
+        if src in self.interface_addresses or src == self.source:
+            return []  # our own multicast, looped back
+        actions = self._validate(decoded, src=src, ttl=ttl)
+        if any(isinstance(a, PacketDropped) for a in actions):
+            return actions
+        self.counters.rcvd_advertisements += 1
+        if advert.priority == PRIORITY_RELEASE:
+            self.counters.rcvd_pri_zero_packets += 1
+        if self.state is State.BACKUP:
+            return actions + self._backup_receives(advert, src, now)
+        if self.state is State.MASTER:
+            return actions + self._master_receives(advert, src, now)
+        return actions  # INIT and FAULT ignore adverts
+
+    def _validate(self, decoded: Decoded, *, src: IPAddress, ttl: int) -> list[Action]:
+        advert, cfg = decoded.advert, self.config
+        # 1. TTL / hop limit 255 (GTSM). Unicast peers may be routed, as Keepalived allows.
+        if ttl != TTL and not cfg.unicast_peers:
+            return self.drop(DropReason.TTL, src, f"TTL {ttl}")
+        if advert.version != cfg.version:
+            return self.drop(
+                DropReason.VERSION_MISMATCH, src, f"v{advert.version}, we run v{cfg.version}"
+            )
+        if cfg.unicast_peers and src not in cfg.unicast_peers:
+            return self.drop(DropReason.NOT_A_PEER, src, str(src))
+        actions: list[Action] = []
+        if advert.version == 3 and self.family is Family.V4:
+            actions += self._checksum_form(decoded.checksum_form, src)
+            if actions and isinstance(actions[-1], PacketDropped):
+                return actions
+        if advert.version == 2:
+            expected = AUTH_PASS if cfg.authentication else AUTH_NONE
+            if advert.auth_type != expected:
+                return self.drop(
+                    DropReason.AUTH_MISMATCH, src, f"type {advert.auth_type}, we use {expected}"
+                )
+            if cfg.authentication and advert.auth_data != password_bytes(
+                cfg.authentication.password
+            ):
+                return self.drop(DropReason.AUTH_FAILURE, src)
+        if advert.interval_cs != cfg.interval_cs:
+            if advert.version == 2:
+                return self.drop(
+                    DropReason.INTERVAL_MISMATCH,
+                    src,
+                    f"{advert.interval_cs / 100:g}s, we use {self.advert_interval:g}s",
+                )
+            # v3: SHOULD log, and the backup learns the master's interval.
+            self.counters.adv_interval_errors += 1
+            actions += self._notice_once(
+                f"interval:{src}",
+                f"{src} advertises every {advert.interval_cs / 100:g}s, we are configured for "
+                f"{self.advert_interval:g}s; following the master's interval",
+            )
+        if frozenset(advert.addresses) != self._vip_ips:
+            self.counters.address_list_errors += 1
+            theirs = " ".join(map(str, advert.addresses))
+            if advert.version == 2 and advert.priority != PRIORITY_OWNER:
+                return [
+                    *actions,
+                    PacketDropped(
+                        self.name, cfg.interface, src, DropReason.ADDRESS_LIST.value, theirs
+                    ),
+                ]
+            actions += self._notice_once(
+                f"addresses:{src}", f"{src} advertises addresses [{theirs}], ours differ"
+            )
+        return actions
+
+    def _checksum_form(self, form: ChecksumForm, src: IPAddress) -> list[Action]:
+        mode = self.config.v3_ipv4_checksum
+        self.counters.checksum_forms[str(src)] = form.value
+        wanted = {
+            ChecksumMode.PSEUDO: ChecksumForm.PSEUDO,
+            ChecksumMode.MESSAGE: ChecksumForm.MESSAGE,
+        }.get(mode)
+        if wanted is not None and form is not wanted:
+            hint = "message" if form is ChecksumForm.MESSAGE else "pseudo"
+            return self._notice_once(
+                f"form:{src}",
+                f"{src} uses the {form.value} VRRPv3 checksum; set v3_ipv4_checksum: {hint} (or auto) to accept it",
+            ) + self.drop(DropReason.CHECKSUM_FORM, src, form.value)
+        if mode is ChecksumMode.AUTO:
+            return self._notice_once(
+                f"form:{src}:{form.value}", f"{src} uses the {form.value} VRRPv3 checksum"
+            )
+        return []
+
+    def _backup_receives(self, advert: Advertisement, src: IPAddress, now: float) -> list[Action]:
+        """RFC 5798 section 6.4.2, Backup: ADVERTISEMENT received."""
+        if advert.priority == PRIORITY_RELEASE:
+            # The master is leaving: take over after Skew_Time, highest priority first.
+            self._released_by = src
+            self.master_down_at = now + self.skew_time
+            return []
+        preempt = self.config.preempt or self.config.owner
+        if not preempt or advert.priority >= self.priority:
+            self._follow(advert, src, now)
+            return []
+        # Preempt and a lower-priority master: discard, so Master_Down_Timer runs out.
+        self._lower_master = (src, advert.priority)
+        if self.config.preempt_delay > 0:
+            if self._preempt_at is None:
+                self._preempt_at = now + self.config.preempt_delay
+            if now < self._preempt_at:
+                # Let it serve until the delay ends, then take over exactly then.
+                self._follow(advert, src, now)
+                self._lower_master = (src, advert.priority)
+                assert self.master_down_at is not None
+                self.master_down_at = min(self.master_down_at, self._preempt_at)
+        return []
+
+    def _follow(self, advert: Advertisement, src: IPAddress, now: float) -> None:
+        if advert.version == 3:
+            self.master_adver_interval_cs = advert.interval_cs
+        self.master_address, self.master_priority = src, advert.priority
+        self.master_down_at = now + self.master_down_interval
+        self._released_by = None
+        self._lower_master = None
+
+    def _master_receives(self, advert: Advertisement, src: IPAddress, now: float) -> list[Action]:
+        """RFC 5798 section 6.4.3, Master: ADVERTISEMENT received."""
+        if advert.priority == PRIORITY_RELEASE:
+            # Another master released: assert ourselves at once.
+            self.adver_at = now + self.advert_interval
+            return self._advertise(self.priority)
+        source = self.source
+        assert source is not None  # MASTER implies a source (else FAULT)
+        if advert.priority > self.priority or (
+            advert.priority == self.priority and int(src) > int(source)
+        ):
+            if advert.priority > self.priority:
+                reason = f"higher priority {advert.priority} from {src} (ours {self.priority})"
+            else:
+                reason = f"equal priority {advert.priority} from higher address {src}"
+            actions = self._enter_backup(reason, now)
+            self._follow(advert, src, now)
+            return actions
+        # RFC 9568: a lower-priority master exists (split brain healing): assert at once,
+        # and re-announce the VIPs so neighbours that followed the other one come back.
+        self.adver_at = now + self.advert_interval
+        return (
+            self._advertise(self.priority)
+            + self._announce(self.config.garp.repeat)
+            + [
+                Notice(
+                    self.name,
+                    f"lower-priority master {src} ({advert.priority}) seen; asserting MASTER",
+                )
+            ]
+        )
+
+    # ------------------------------------------------------------------ entering states
+
+    def _enter_master(self, reason: str, now: float, why: NewMasterReason) -> list[Action]:
+        actions = self._transition(State.MASTER, reason, now)
+        self.counters.master_transitions += 1
+        self.counters.new_master_reason = why
+        self.master_down_at = None
+        self.master_address, self.master_priority = self.source, self.priority
+        vips = self.config.virtual_addresses
+        actions += [AddAddresses(self.name, self.config.interface, vips)]
+        actions += self._advertise(self.priority)
+        actions += self._announce(self.config.garp.repeat)
+        self.adver_at = now + self.advert_interval
+        garp = self.config.garp
+        self.garp_at = now + garp.delay if garp.delay > 0 else None
+        self.garp_refresh_at = now + garp.refresh if garp.refresh > 0 else None
+        return actions + self._notify(State.MASTER, reason)
+
+    def _enter_backup(self, reason: str, now: float) -> list[Action]:
+        old = self.state
+        actions = self._transition(State.BACKUP, reason, now)
+        actions += self._leave_master(old, release=False)
+        self.master_adver_interval_cs = self.config.interval_cs
+        self.master_address = self.master_priority = None
+        self.master_down_at = now + self.master_down_interval
+        return actions + self._notify(State.BACKUP, reason)
+
+    def _enter_fault(self, reason: str, now: float) -> list[Action]:
+        old = self.state
+        actions = self._transition(State.FAULT, reason, now)
+        actions += self._leave_master(old, release=True)
+        self.master_down_at = None
+        self.master_address = self.master_priority = None
+        return actions + self._notify(State.FAULT, reason)
+
+    def _enter_init(self, reason: str, now: float) -> list[Action]:
+        old = self.state
+        actions = self._transition(State.INIT, reason, now)
+        actions += self._leave_master(old, release=True)
+        self.master_down_at = None
+        self.master_address = self.master_priority = None
+        return actions + self._notify(State.INIT, reason)
+
+    def _leave_master(self, old: State, *, release: bool) -> list[Action]:
+        if old is not State.MASTER:
+            return []
+        self.adver_at = self.garp_at = self.garp_refresh_at = None
+        actions: list[Action] = []
+        if release and self.source is not None and self.link_up:
+            actions += self._advertise(PRIORITY_RELEASE)
+        return [
+            *actions,
+            RemoveAddresses(self.name, self.config.interface, self.config.virtual_addresses),
+        ]
+
+    def _transition(self, new: State, reason: str, now: float) -> list[Action]:
+        old = self.state
+        if (old, new) not in TRANSITIONS:
+            raise AssertionError(f"{self.name}: illegal transition {old} -> {new} ({reason})")
+        self.state = new
+        self.last_reason = reason
+        self.last_transition_at = now
+        self._preempt_at = None
+        self._lower_master = None
+        self._released_by = None
+        return [StateChanged(self.name, old, new, reason, self.priority, now)]
+
+    def _takeover_reason(self) -> tuple[str, NewMasterReason]:
+        if self._released_by is not None:
+            return (
+                f"master {self._released_by} released (priority 0); skew time {self.skew_time:.3f}s elapsed",
+                NewMasterReason.PRIORITY,
+            )
+        if self._lower_master is not None:
+            address, priority = self._lower_master
+            return (
+                f"preempting lower-priority master {address} ({priority} < {self.priority})",
+                NewMasterReason.PREEMPTED,
+            )
+        heard = f" from {self.master_address}" if self.master_address else ""
+        return (
+            f"master down timer expired: no advert{heard} for {self.master_down_interval:.3f}s",
+            NewMasterReason.MASTER_NO_RESPONSE,
+        )
+
+    # ------------------------------------------------------------------ effects
+
+    def _advertise(self, priority: int) -> list[Action]:
+        source = self.source
+        if source is None:
+            return []
+        cfg = self.config
+        auth = cfg.authentication
+        advert = Advertisement(
+            version=cfg.version,
+            vrid=cfg.vrid,
+            priority=priority,
+            interval_cs=cfg.interval_cs,
+            addresses=tuple(v.address.ip for v in cfg.virtual_addresses),
+            auth_type=AUTH_PASS if auth else AUTH_NONE,
+            auth_data=password_bytes(auth.password) if auth else bytes(8),
+        )
+        form = (
+            ChecksumForm.MESSAGE
+            if cfg.v3_ipv4_checksum is ChecksumMode.MESSAGE
+            else ChecksumForm.PSEUDO
+        )
+        destinations = cfg.unicast_peers or (self.family.multicast_group,)
+        actions: list[Action] = []
+        for dst in destinations:
+            data = encode(advert, src=source, dst=dst, checksum_form=form)
+            actions.append(
+                SendAdvert(self.name, cfg.interface, self.family, source, dst, data, priority)
+            )
+        self.counters.sent_advertisements += len(actions)
+        if priority == PRIORITY_RELEASE:
+            self.counters.sent_pri_zero_packets += len(actions)
+        return actions
+
+    def _announce(self, count: int) -> list[Action]:
+        """Gratuitous ARP / unsolicited NA for the VIPs, one action per device."""
+        by_dev: dict[str, list[IPAddress]] = {}
+        for vip in self.config.virtual_addresses:
+            by_dev.setdefault(vip.dev or self.config.interface, []).append(vip.address.ip)
+        kind = SendGratuitousArp if self.family is Family.V4 else SendNeighborAdvert
+        return [
+            kind(self.name, dev, tuple(ips), count, self.config.vrid, self.config.use_vmac)
+            for dev, ips in by_dev.items()
+        ]
+
+    def _notify(self, state: State, reason: str) -> list[Action]:
+        notify = self.config.notify
+        word = "STOP" if state is State.INIT else state.value
+        command = {
+            "MASTER": notify.master,
+            "BACKUP": notify.backup,
+            "FAULT": notify.fault,
+            "STOP": notify.stop,
+        }[word]
+        actions: list[Action] = []
+        if command:
+            actions.append(RunNotify(self.name, command, word, reason, self.priority))
+        if notify.any:
+            actions.append(
+                RunNotify(self.name, notify.any, word, reason, self.priority, keepalived_args=True)
+            )
+        return actions
+
+    def _notice_once(self, key: str, message: str) -> list[Action]:
+        if key in self._noticed:
+            return []
+        self._noticed.add(key)
+        return [Notice(self.name, message)]
+
+    def _update_link_faults(self, now: float = 0.0) -> list[Action]:
+        iface = self.config.interface
+        if self.link_up is None:
+            link = f"interface {iface} state not known yet"
+        elif not self.link_up:
+            link = f"interface {iface} down"
+        else:
+            link = None
+        actions = self.set_fault("link", link, now)
+        if self.source is None and link is None:
+            what = "IPv4 address" if self.family is Family.V4 else "IPv6 link-local address"
+            return actions + self.set_fault("source", f"no {what} on {iface}", now)
+        return actions + self.set_fault("source", None, now)
+
+    def _fault_summary(self) -> str:
+        return "; ".join(self.faults.values())

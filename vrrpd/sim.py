@@ -1,0 +1,347 @@
+"""A simulated LAN: N real ``Node`` cores on one virtual clock.
+
+The clock jumps to the next deadline or packet, so a minute of protocol time runs
+in milliseconds and every timing is exact. Adverts are really encoded and decoded
+on the way. Loss, delay and partitions are packets that are not delivered (or
+delivered later); a dead host is one whose core is no longer called. This is how
+the election is tested without a network, and what ``vrrpd simulate`` shows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from vrrpd.config.schema import Config
+from vrrpd.core.actions import (
+    Action,
+    AddAddresses,
+    Notice,
+    PacketDropped,
+    RemoveAddresses,
+    RunCheck,
+    RunNotify,
+    SendAdvert,
+    SendGratuitousArp,
+    SendNeighborAdvert,
+    StateChanged,
+)
+from vrrpd.core.constants import TTL, IPAddress
+from vrrpd.core.events import (
+    CheckFinished,
+    DatagramReceived,
+    Event,
+    LinkChanged,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
+from vrrpd.core.node import Node
+from vrrpd.core.packet import decode
+from vrrpd.core.state import State
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One advert that reached a host (for timing assertions)."""
+
+    time: float
+    sender: str
+    receiver: str
+    instance: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline."""
+
+    time: float
+    host: str
+    text: str
+
+
+@dataclass
+class Host:
+    name: str
+    config: Config
+    addresses: tuple[IPAddress, ...]
+    interface: str = "eth0"
+    node: Node | None = None
+    check_results: dict[str, bool] = field(default_factory=dict)
+    """Check name -> whether it succeeds (default: succeeds)."""
+    vips: set[IPAddress] = field(default_factory=set)
+    notifications: list[RunNotify] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    drops: list[PacketDropped] = field(default_factory=list)
+    announcements: list[tuple[float, tuple[IPAddress, ...], int]] = field(default_factory=list)
+
+    @property
+    def alive(self) -> bool:
+        return self.node is not None
+
+    def state(self, instance: str) -> State | None:
+        return self.node.routers[instance].state if self.node else None
+
+
+class Lan:
+    """One broadcast segment and a virtual clock."""
+
+    def __init__(
+        self, *, seed: int = 0, delay: float = 0.0, loss: float = 0.0, check_duration: float = 0.01
+    ) -> None:
+        self.now = 0.0
+        self.hosts: dict[str, Host] = {}
+        self.delay = delay
+        self.loss = loss
+        self.check_duration = check_duration
+        self.timeline: list[Entry] = []
+        self.deliveries: list[Delivery] = []
+        self.transitions: list[tuple[float, str, StateChanged]] = []
+        self._random = random.Random(seed)
+        self._queue: list[tuple[float, int, str, Event]] = []
+        self._seq = itertools.count()
+        self._partitions: list[set[str]] | None = None
+        self.vip_log: list[tuple[float, str, IPAddress, bool]] = []
+        """(time, host, vip, added) every time a host adds or removes a VIP, or dies holding it."""
+
+    # ------------------------------------------------------------------ topology
+
+    def add_host(self, name: str, config: Config, *addresses: str, interface: str = "eth0") -> Host:
+        host = Host(name, config, tuple(ip_address(a) for a in addresses), interface)
+        self.hosts[name] = host
+        return host
+
+    def start(self, *names: str) -> None:
+        """Boot agents: each fresh core learns its link, then starts."""
+        for name in names:
+            host = self.hosts[name]
+            host.node = Node(host.config)
+            self._log(name, "agent started")
+            self._handle(host, LinkChanged(host.interface, True, host.addresses))
+            self._handle(host, Startup())
+
+    def kill(self, name: str) -> None:
+        """The host dies silently (power cut, kernel panic): no priority 0, VIPs gone with it."""
+        host = self.hosts[name]
+        host.node = None
+        for vip in sorted(host.vips, key=str):
+            self.vip_log.append((self.now, name, vip, False))
+        host.vips.clear()
+        self._log(name, "killed silently")
+
+    def stop(self, name: str) -> None:
+        """Graceful stop (SIGTERM): priority 0 out, VIPs removed, then the agent is gone."""
+        host = self.hosts[name]
+        self._log(name, "stopping (SIGTERM)")
+        self._handle(host, Shutdown())
+        host.node = None
+
+    def link(self, name: str, up: bool) -> None:
+        host = self.hosts[name]
+        self._log(name, f"link {host.interface} {'up' if up else 'down'}")
+        self._handle(host, LinkChanged(host.interface, up, host.addresses))
+
+    def set_check(self, name: str, check: str, ok: bool) -> None:
+        self.hosts[name].check_results[check] = ok
+        self._log(name, f"check {check} will {'succeed' if ok else 'fail'}")
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        self._partitions = [set(g) for g in groups]
+        self._log("lan", "partition " + " | ".join(",".join(sorted(g)) for g in self._partitions))
+
+    def heal(self) -> None:
+        self._partitions = None
+        self._log("lan", "partition healed")
+
+    def connected(self, a: str, b: str) -> bool:
+        if self._partitions is None:
+            return True
+        return any(a in g and b in g for g in self._partitions)
+
+    # ------------------------------------------------------------------ queries
+
+    def masters(self, instance: str) -> list[str]:
+        return sorted(n for n, h in self.hosts.items() if h.state(instance) is State.MASTER)
+
+    def holders(self, vip: str) -> list[str]:
+        address = ip_address(vip)
+        return sorted(n for n, h in self.hosts.items() if address in h.vips)
+
+    def last_heard(
+        self, receiver: str, instance: str, *, before: float | None = None
+    ) -> float | None:
+        """When ``receiver`` last received a non-zero advert for ``instance``."""
+        times = [
+            d.time
+            for d in self.deliveries
+            if d.receiver == receiver
+            and d.instance == instance
+            and d.priority > 0
+            and (before is None or d.time <= before)
+        ]
+        return max(times) if times else None
+
+    def became(self, host: str, instance: str, state: State, *, after: float = 0.0) -> float | None:
+        """The first time at or after ``after`` that ``host``'s ``instance`` entered ``state``."""
+        for t, name, change in self.transitions:
+            if name == host and change.instance == instance and change.new is state and t >= after:
+                return t
+        return None
+
+    # ------------------------------------------------------------------ the clock
+
+    def run_for(self, seconds: float) -> None:
+        self.run_until(self.now + seconds)
+
+    def run_until(self, end: float, *, max_steps: int = 1_000_000) -> None:
+        for _ in range(max_steps):
+            step = self._next()
+            if step is None or step[0] > end:
+                self.now = max(self.now, end)
+                return
+            when, host, event, queued = step
+            if queued:
+                heapq.heappop(self._queue)
+            self.now = max(self.now, when)
+            self._handle(host, event)
+        raise AssertionError("simulation did not reach its end time (a timer loop?)")
+
+    def _next(self) -> tuple[float, Host, Event, bool] | None:
+        """Peek at the next packet or timer; packets go first at equal times (sent earlier).
+
+        Nothing is consumed here: a step beyond ``run_until``'s end must stay queued.
+        """
+        while self._queue and not self.hosts[self._queue[0][2]].alive:
+            heapq.heappop(self._queue)  # addressed to a host that died meanwhile
+        best: tuple[float, Host, Event, bool] | None = None
+        for name in sorted(self.hosts):
+            host = self.hosts[name]
+            deadline = host.node.next_deadline() if host.node else None
+            if deadline is not None and (best is None or deadline < best[0]):
+                best = (deadline, host, TimerFired(), False)
+        if self._queue and (best is None or self._queue[0][0] <= best[0]):
+            when, _, name, event = self._queue[0]
+            return when, self.hosts[name], event, True
+        return best
+
+    # ------------------------------------------------------------------ executing actions
+
+    def _handle(self, host: Host, event: Event) -> None:
+        if host.node is None:
+            return
+        if isinstance(event, DatagramReceived):
+            decoded = decode(event.data, family=event.family, src=event.src, dst=event.dst)
+            sender = self._owner_of(event.src)
+            self.deliveries.append(
+                Delivery(
+                    self.now,
+                    sender or "?",
+                    host.name,
+                    self._instance_for(host, decoded.advert.vrid),
+                    decoded.advert.priority,
+                )
+            )
+        for action in host.node.handle(event, now=self.now):
+            self._execute(host, action)
+
+    def _execute(self, host: Host, action: Action) -> None:
+        if isinstance(action, SendAdvert):
+            self._send(host, action)
+        elif isinstance(action, AddAddresses):
+            for vip in action.addresses:
+                if vip.address.ip not in host.vips:
+                    host.vips.add(vip.address.ip)
+                    self.vip_log.append((self.now, host.name, vip.address.ip, True))
+        elif isinstance(action, RemoveAddresses):
+            for vip in action.addresses:
+                if vip.address.ip in host.vips:
+                    host.vips.discard(vip.address.ip)
+                    self.vip_log.append((self.now, host.name, vip.address.ip, False))
+        elif isinstance(action, StateChanged):
+            self.transitions.append((self.now, host.name, action))
+            self._log(
+                host.name,
+                f"{action.instance}: {action.old} → {action.new} (prio {action.priority}): {action.reason}",
+            )
+        elif isinstance(action, RunCheck):
+            ok = host.check_results.get(action.name, True)
+            event = CheckFinished(action.name, ok, 0 if ok else 1, self.check_duration)
+            self._enqueue(self.now + self.check_duration, host.name, event)
+        elif isinstance(action, RunNotify):
+            host.notifications.append(action)
+        elif isinstance(action, Notice):
+            host.notices.append(action.message)
+            self._log(host.name, f"{action.instance}: {action.message}")
+        elif isinstance(action, PacketDropped):
+            host.drops.append(action)
+        elif isinstance(action, SendGratuitousArp | SendNeighborAdvert):
+            host.announcements.append((self.now, action.addresses, action.count))
+
+    def _send(self, sender: Host, advert: SendAdvert) -> None:
+        for name in sorted(self.hosts):
+            peer = self.hosts[name]
+            if peer is sender or not self.connected(sender.name, name):
+                continue
+            if not advert.dst.is_multicast and advert.dst not in peer.addresses:
+                continue
+            if self.loss and self._random.random() < self.loss:
+                continue
+            event = DatagramReceived(
+                peer.interface, advert.family, advert.src, advert.dst, TTL, advert.data
+            )
+            self._enqueue(self.now + self.delay, name, event)
+
+    def _enqueue(self, when: float, host: str, event: Event) -> None:
+        heapq.heappush(self._queue, (when, next(self._seq), host, event))
+
+    def _owner_of(self, address: IPAddress) -> str | None:
+        return next((n for n, h in self.hosts.items() if address in h.addresses), None)
+
+    @staticmethod
+    def _instance_for(host: Host, vrid: int) -> str:
+        return next((i.name for i in host.config.instances if i.vrid == vrid), "?")
+
+    def _log(self, host: str, text: str) -> None:
+        self.timeline.append(Entry(self.now, host, text))
+
+
+def outages(lan: Lan, vip: str, start: float, end: float) -> list[tuple[float, float]]:
+    """Intervals within [start, end] when no live host held ``vip`` (what a client sees)."""
+    address: IPv4Address | IPv6Address = ip_address(vip)
+    events = sorted((e for e in lan.vip_log if e[2] == address and e[0] <= end), key=lambda e: e[0])
+    holders = {host for _, host, _, added in _replay(e for e in events if e[0] <= start)}
+    gaps: list[tuple[float, float]] = []
+    gap_start = None if holders else start
+    for t, host, _, added in events:
+        if t <= start:
+            continue
+        if added:
+            holders.add(host)
+        else:
+            holders.discard(host)
+        if holders and gap_start is not None:
+            gaps.append((gap_start, t))
+            gap_start = None
+        elif not holders and gap_start is None:
+            gap_start = t
+    if gap_start is not None:
+        gaps.append((gap_start, end))
+    return [(a, b) for a, b in gaps if b > a]
+
+
+def _replay(
+    events: Iterable[tuple[float, str, IPAddress, bool]],
+) -> list[tuple[float, str, IPAddress, bool]]:
+    """The add events still standing after ``events`` (a later removal cancels an add)."""
+    standing: dict[str, tuple[float, str, IPAddress, bool]] = {}
+    for event in events:
+        if event[3]:
+            standing[event[1]] = event
+        else:
+            standing.pop(event[1], None)
+    return list(standing.values())
