@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, ip_address
+from dataclasses import replace
+from ipaddress import IPv4Address, ip_address, ip_interface
 
 import pytest
 
@@ -19,7 +20,13 @@ from tests.harness import (
     kinds,
     sent_priorities,
 )
-from vrrpd.config.schema import Authentication, ChecksumMode, GarpConfig, NotifyConfig
+from vrrpd.config.schema import (
+    Authentication,
+    ChecksumMode,
+    GarpConfig,
+    NotifyConfig,
+    VirtualAddress,
+)
 from vrrpd.core.actions import (
     AddAddresses,
     Notice,
@@ -33,7 +40,8 @@ from vrrpd.core.actions import (
 )
 from vrrpd.core.constants import Family
 from vrrpd.core.events import CheckFinished, LinkChanged, Shutdown, Startup, TimerFired
-from vrrpd.core.packet import ChecksumForm
+from vrrpd.core.node import Node
+from vrrpd.core.packet import ChecksumForm, decode
 from vrrpd.core.state import State
 
 MDI_100 = 3.609375  # priority 100, 1 s
@@ -245,23 +253,9 @@ def test_second_garp_burst_after_delay_and_periodic_refresh() -> None:
 
 
 def test_vips_on_another_device_are_announced_there() -> None:
-    cfg = instance(priority=255, vips=("192.0.2.100/24",))
-    from dataclasses import replace
-
-    from vrrpd.config.schema import VirtualAddress
-
-    cfg = replace(
-        cfg,
-        virtual_addresses=(
-            *cfg.virtual_addresses,
-            VirtualAddress(
-                ip_address("198.51.100.1")
-                and __import__("ipaddress").ip_interface("198.51.100.1/24"),
-                dev="eth1",
-            ),
-        ),
-    )
-    h = Harness(config(cfg))
+    base = instance(priority=255)
+    other = VirtualAddress(ip_interface("198.51.100.1/24"), dev="eth1")
+    h = Harness(config(replace(base, virtual_addresses=(*base.virtual_addresses, other))))
     garps = [(a.interface, a.addresses) for a in h.actions if isinstance(a, SendGratuitousArp)]
     assert garps == [
         ("eth0", (ip_address("192.0.2.100"),)),
@@ -301,8 +295,6 @@ def test_no_source_address_is_a_fault_with_a_clear_reason() -> None:
 
 
 def test_unknown_link_state_at_startup_is_a_fault() -> None:
-    from vrrpd.core.node import Node
-
     node = Node(config(instance()))
     node.handle(Startup(), now=0.0)
     assert node.routers["web"].state is State.FAULT
@@ -463,7 +455,6 @@ def test_checksum_form_policy(mode: ChecksumMode, form: ChecksumForm, accepted: 
 
 def test_message_only_mode_sends_message_only_checksums() -> None:
     h = _master(v3_ipv4_checksum=ChecksumMode.MESSAGE)
-    from vrrpd.core.packet import decode
 
     send = next(a for a in h.advance(11.0) if isinstance(a, SendAdvert))
     assert (

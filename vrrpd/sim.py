@@ -198,7 +198,11 @@ class Lan:
     def run_for(self, seconds: float) -> None:
         self.run_until(self.now + seconds)
 
-    def run_until(self, end: float, *, max_steps: int = 1_000_000) -> None:
+    def run_until(
+        self, end: float, *, max_steps: int = 1_000_000, max_same_instant: int = 1_000
+    ) -> None:
+        """Advance to ``end``; a livelock (endless events at one instant) fails loudly."""
+        same_instant, last = 0, -1.0
         for _ in range(max_steps):
             step = self._next()
             if step is None or step[0] > end:
@@ -207,6 +211,12 @@ class Lan:
             when, host, event, queued = step
             if queued:
                 heapq.heappop(self._queue)
+            same_instant = same_instant + 1 if when == last else 0
+            last = when
+            if same_instant > max_same_instant:
+                raise AssertionError(
+                    f"livelock: {max_same_instant} events at t={when} (hosts answering each other?)"
+                )
             self.now = max(self.now, when)
             self._handle(host, event)
         raise AssertionError("simulation did not reach its end time (a timer loop?)")

@@ -34,9 +34,6 @@ class DropReason(enum.Enum):
     ADDRESS_LIST = "address list differs from ours"
     CHECKSUM_FORM = "checksum form not accepted by this instance"
     NOT_A_PEER = "source is not a configured unicast peer"
-    FIRST_NOT_LINK_LOCAL = "first IPv6 address is not link-local"
-    OWN_PACKET = "our own advertisement"
-    NOT_RUNNING = "instance not running"
 
 
 class DecodeError(Exception):

@@ -185,9 +185,7 @@ class VirtualRouter:
     # ------------------------------------------------------------------ lifecycle events
 
     def startup(self, now: float) -> list[Action]:
-        """RFC 5798 section 6.4.1: Initialize, on Startup."""
-        if self.running:
-            return []
+        """RFC 5798 section 6.4.1: Initialize, on Startup (the node calls it once per start)."""
         self.running = True
         if self.faults:
             return self._enter_fault(self._fault_summary(), now)
@@ -199,8 +197,6 @@ class VirtualRouter:
 
     def shutdown(self, now: float) -> list[Action]:
         """Sections 6.4.2/6.4.3, on Shutdown: a master releases with priority 0 first."""
-        if not self.running:
-            return []
         self.running = False
         return self._enter_init("shutdown", now)
 
@@ -263,18 +259,13 @@ class VirtualRouter:
     def own_faults(self) -> dict[str, str]:
         return {k: v for k, v in self.faults.items() if not k.startswith("sync:")}
 
-    def set_contribution(
-        self, key: str, contribution: Contribution | None, now: float
-    ) -> list[Action]:
+    def set_contribution(self, key: str, contribution: Contribution, now: float) -> list[Action]:
         """A tracker changed: recompute the effective priority and the weight-0 fault."""
-        if contribution is None:
-            self.contributions.pop(key, None)
-        else:
-            self.contributions[key] = contribution
+        self.contributions[key] = contribution
         actions: list[Action] = []
         old = self.priority
         self.priority = effective_priority(self.config.priority, list(self.contributions.values()))
-        if contribution is not None and self.priority != old:
+        if self.priority != old:
             self.priority_reason = f"{contribution.describe()}: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
             if self.state is State.MASTER and self.running:
@@ -282,7 +273,7 @@ class VirtualRouter:
                 actions += self._advertise(self.priority)
                 self.adver_at = now + self.advert_interval
         fault_key = f"track:{key}"
-        if contribution is not None and contribution.fault:
+        if contribution.fault:
             actions += self.set_fault(fault_key, f"{contribution.source} down (weight 0)", now)
         else:
             actions += self.set_fault(fault_key, None, now)
@@ -558,8 +549,7 @@ class VirtualRouter:
 
     def _advertise(self, priority: int) -> list[Action]:
         source = self.source
-        if source is None:
-            return []
+        assert source is not None  # callers send only with a source (no source means FAULT)
         cfg = self.config
         auth = cfg.authentication
         advert = Advertisement(

@@ -1,0 +1,42 @@
+"""The command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from vrrpd.cli import main
+
+
+def test_simulate_prints_the_failover_timeline() -> None:
+    result = CliRunner().invoke(main, ["simulate"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert (
+        "web: BACKUP → MASTER (prio 100): master down timer expired: no advert from 192.0.2.11 for 3.609s"
+        in out
+    )
+    assert "priority check chk_http down (weight -60): 150 → 90" in out
+    assert "master 192.0.2.11 released (priority 0); skew time 0.609s elapsed" in out
+    rows = {
+        line.split("  ")[1].strip(): line.split()[-2:]
+        for line in out.splitlines()
+        if line.startswith("  ") and "s  " not in line[:12]
+    }
+    assert rows["master crash (lb1 killed silently)"] == ["3.023", "s"]
+    assert rows["graceful stop of lb1 (priority 0)"] == ["0.609", "s"]
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert "vrrpd, version" in result.output
+
+
+def test_console_script_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "vrrpd", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "simulate" in out.stdout

@@ -1,0 +1,179 @@
+"""The node: validation, routing by (interface, family, VRID), counters, sync groups."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.builders import config, instance
+from tests.harness import ME, ME6, PEER, changes, kinds
+from vrrpd.config.schema import NotifyConfig, SyncGroupConfig
+from vrrpd.core.actions import PacketDropped, RunNotify, StateChanged
+from vrrpd.core.constants import Family
+from vrrpd.core.errors import ConfigurationError
+from vrrpd.core.events import DatagramReceived, LinkChanged, Startup, TimerFired
+from vrrpd.core.node import Node
+from vrrpd.core.packet import Advertisement, encode
+from vrrpd.core.state import State
+
+MCAST = IPv4Address("224.0.0.18")
+
+
+def _started(cfg: object, *interfaces: str) -> Node:
+    node = Node(cfg)  # type: ignore[arg-type]
+    for iface in interfaces or ("eth0",):
+        node.handle(LinkChanged(iface, True, (ME, ME6)), now=0.0)
+    node.handle(Startup(), now=0.0)
+    return node
+
+
+def _advert(
+    vrid: int, priority: int = 200, version: int = 3, addresses: tuple[str, ...] = ("192.0.2.100",)
+) -> bytes:
+    from ipaddress import ip_address
+
+    advert = Advertisement(version, vrid, priority, 100, tuple(ip_address(a) for a in addresses))
+    return encode(advert, src=PEER, dst=MCAST)
+
+
+def _rx(node: Node, data: bytes, now: float = 1.0, iface: str = "eth0") -> list[object]:
+    return list(node.handle(DatagramReceived(iface, Family.V4, PEER, MCAST, 255, data), now=now))
+
+
+def test_invalid_config_is_refused_with_every_problem() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Node(config(instance(vrid=0, priority=300)))
+    assert "instances.web.vrid: must be 1..255 (got 0)" in str(info.value)
+    assert "instances.web.priority: must be 1..255 (got 300)" in str(info.value)
+
+
+def test_routes_by_vrid_and_interface() -> None:
+    node = _started(
+        config(
+            instance("a", vrid=1), instance("b", vrid=2), instance("c", vrid=1, interface="eth1")
+        ),
+        "eth0",
+        "eth1",
+    )
+    _rx(node, _advert(2, addresses=("192.0.2.100",)))
+    assert node.statistics().instances["b"].counters["rcvd_advertisements"] == 1
+    assert node.statistics().instances["a"].counters["rcvd_advertisements"] == 0
+    _rx(node, _advert(1), iface="eth1")
+    assert node.statistics().instances["c"].counters["rcvd_advertisements"] == 1
+    assert node.statistics().instances["a"].counters["rcvd_advertisements"] == 0
+
+
+def test_unknown_vrid_counts_router_wide() -> None:
+    node = _started(config(instance()))
+    [drop] = _rx(node, _advert(99))
+    assert isinstance(drop, PacketDropped)
+    assert (drop.instance, drop.reason, drop.detail) == (
+        None,
+        "no instance for this VRID",
+        "VRID 99",
+    )
+    assert node.statistics().vrid_errors == 1
+
+
+def test_broken_packet_is_counted_against_its_instance_when_the_vrid_is_readable() -> None:
+    node = _started(config(instance()))
+    wire = bytearray(_advert(51))
+    wire[7] ^= 0xFF
+    [drop] = _rx(node, bytes(wire))
+    assert isinstance(drop, PacketDropped)
+    assert (drop.instance, drop.reason) == ("web", "bad checksum")
+    stats = node.statistics()
+    assert stats.checksum_errors == 1
+    assert stats.instances["web"].counters["checksum_errors"] == 1
+    assert stats.instances["web"].counters["proto_err_reason"] == "checksumError"
+    [drop] = _rx(node, b"\x31")
+    assert isinstance(drop, PacketDropped)
+    assert (drop.instance, drop.reason) == (None, "truncated")
+    [drop] = _rx(node, b"\x41\x33" + bytes(10))
+    assert stats.version_errors == 1 or node.statistics().version_errors == 1
+
+
+@given(st.binary(max_size=64), st.integers(0, 255), st.sampled_from(Family))
+def test_any_datagram_never_raises(data: bytes, ttl: int, family: Family) -> None:
+    node = _started(config(instance(), instance("v6", vrid=52, vips=("2001:db8::1/64",))))
+    src, dst = (PEER, MCAST) if family is Family.V4 else (ME6, family.multicast_group)
+    node.handle(DatagramReceived("eth0", family, src, dst, ttl, data), now=1.0)
+    node.handle(TimerFired(), now=100.0)
+
+
+def test_next_deadline_is_none_before_startup() -> None:
+    node = Node(config(instance()))
+    assert node.next_deadline() is None
+    assert node.handle(TimerFired(), now=1.0) == []
+
+
+# ---------------------------------------------------------------- sync groups
+
+
+def _group(**notify: str) -> object:
+    return config(
+        instance("web", vrid=51, priority=150),
+        instance("db", vrid=52, priority=150, interface="eth1", vips=("198.51.100.10/24",)),
+        groups=(SyncGroupConfig("front", ("web", "db"), NotifyConfig(**notify)),),
+    )
+
+
+def test_sync_group_members_become_master_together() -> None:
+    node = _started(_group(), "eth0", "eth1")
+    node.handle(
+        DatagramReceived(
+            "eth1", Family.V4, PEER, MCAST, 255, _advert(52, addresses=("198.51.100.10",))
+        ),
+        now=0.5,
+    )
+    actions = node.handle(
+        TimerFired(), now=3.5
+    )  # web's timer; db heard a master at 0.5 and waits longer
+    assert [(a.instance, a.new) for a in actions if isinstance(a, StateChanged)] == [
+        ("web", State.MASTER),
+        ("db", State.MASTER),
+    ]
+    assert node.routers["db"].last_reason == "sync group front: web BACKUP → MASTER"
+
+
+def test_sync_group_fault_in_one_is_fault_in_all_until_it_clears() -> None:
+    node = _started(_group(fault="/group-fault", backup="/group-backup"), "eth0", "eth1")
+    actions = node.handle(LinkChanged("eth1", False, (ME,)), now=1.0)
+    assert {(a.instance, a.new) for a in actions if isinstance(a, StateChanged)} == {
+        ("db", State.FAULT),
+        ("web", State.FAULT),
+    }
+    assert node.routers["web"].faults == {"sync:front": "sync group front: db in FAULT"}
+    group_hooks = [(a.instance, a.command, a.group) for a in actions if isinstance(a, RunNotify)]
+    assert group_hooks == [("front", "/group-fault", "front")]
+    actions = node.handle(LinkChanged("eth1", True, (ME,)), now=2.0)
+    assert {(a.instance, a.new) for a in actions if isinstance(a, StateChanged)} == {
+        ("db", State.BACKUP),
+        ("web", State.BACKUP),
+    }
+    assert [a.command for a in actions if isinstance(a, RunNotify)] == ["/group-backup"]
+
+
+def test_sync_group_members_leave_mastership_together() -> None:
+    node = _started(_group(master="/gm", any="/gany"), "eth0", "eth1")
+    actions = node.handle(TimerFired(), now=10.0)
+    assert node.routers["web"].state is node.routers["db"].state is State.MASTER
+    assert [(a.command, a.keepalived_args) for a in actions if isinstance(a, RunNotify)] == [
+        ("/gm", False),
+        ("/gany", True),
+    ]
+    actions = _rx(node, _advert(51, priority=200), now=10.5)
+    assert node.routers["web"].state is node.routers["db"].state is State.BACKUP
+    assert [c[2] for c in changes(actions)] == [
+        f"higher priority 200 from {PEER} (ours 150)",
+        "sync group front: web MASTER → BACKUP",
+    ]
+    assert "RemoveAddresses" in kinds(actions)
+
+
+def test_group_with_unknown_member_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no instance named 'nope'"):
+        Node(config(instance(), groups=(SyncGroupConfig("g", ("web", "nope")),)))

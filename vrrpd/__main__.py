@@ -1,0 +1,5 @@
+"""``python -m vrrpd`` is the ``vrrpd`` command."""
+
+from vrrpd.cli import main
+
+main()
