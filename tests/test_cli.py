@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -40,3 +41,25 @@ def test_console_script_runs() -> None:
         [sys.executable, "-m", "vrrpd", "--help"], capture_output=True, text=True, check=True
     )
     assert "simulate" in out.stdout
+
+
+def test_check_config_ok() -> None:
+    result = CliRunner().invoke(main, ["check-config", "etc/vrrpd.yaml"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "etc/vrrpd.yaml: OK: 1 instance(s): web (VRID 51 on eth0, IPv4 VRRPv3, priority 150); "
+        "1 script(s), 0 sync group(s)\n"
+    )
+
+
+def test_check_config_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "instances:\n  web:\n    interface: eth0\n    vrid: 300\n    virtual_addresses: [192.0.2.1/24]\n    prio: 1\n"
+    )
+    result = CliRunner().invoke(main, ["check-config", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{bad}:4:11: instances.web.vrid: must be 1..255 (got 300)",
+        f"{bad}:6:5: instances.web.prio: unknown key; did you mean 'priority'?",
+    ]

@@ -217,6 +217,8 @@ class Problem:
 
     path: str
     message: str
+    refers: str = ""
+    """The path of the block a cross-reference points at (``scripts.chk``), if any."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -247,7 +249,9 @@ def validate(config: Config) -> list[Problem]:
         for member in group.instances:
             path = f"sync_groups.{group.name}.instances"
             if member not in names:
-                problems.append(Problem(path, f"no instance named {member!r}"))
+                problems.append(
+                    Problem(path, f"no instance named {member!r}", f"instances.{member}")
+                )
             elif member in grouped:
                 problems.append(
                     Problem(path, f"{member} is already in sync group {grouped[member]}")
@@ -311,7 +315,13 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
             out.append(Problem(f"{path}.authentication.password", "must be 1..8 bytes"))
     for track in inst.track_scripts:
         if track.name not in scripts:
-            out.append(Problem(f"{path}.track_scripts", f"no script named {track.name!r}"))
+            out.append(
+                Problem(
+                    f"{path}.track_scripts",
+                    f"no script named {track.name!r}",
+                    f"scripts.{track.name}",
+                )
+            )
         if track.weight is not None and not -254 <= track.weight <= 254:
             out.append(
                 Problem(f"{path}.track_scripts", f"weight must be -254..254 (got {track.weight})")

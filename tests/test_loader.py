@@ -1,0 +1,207 @@
+"""The YAML loader: exact positions, every error at once, no YAML 1.1 surprises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vrrpd.config.loader import ConfigInvalid, load, loads
+from vrrpd.config.schema import ChecksumMode
+
+GOOD = """\
+instances:
+  web:
+    interface: eth0
+    vrid: 51
+    priority: 150
+    virtual_addresses: [192.0.2.100/24]
+"""
+
+
+def errors(text: str) -> list[str]:
+    with pytest.raises(ConfigInvalid) as info:
+        loads(text, "c.yaml")
+    return [str(e) for e in info.value.errors]
+
+
+def test_minimal_config() -> None:
+    [web] = loads(GOOD).instances
+    assert (web.name, web.vrid, web.priority, web.version, web.advert_interval) == (
+        "web",
+        51,
+        150,
+        3,
+        1.0,
+    )
+
+
+def test_the_shipped_example_loads() -> None:
+    config = load(Path(__file__).parent.parent / "etc" / "vrrpd.yaml")
+    assert [i.name for i in config.instances] == ["web"]
+    assert config.scripts[0].weight == -50
+
+
+def test_out_of_range_value_points_at_the_value() -> None:
+    assert errors(GOOD.replace("priority: 150", "priority: 300")) == [
+        "c.yaml:5:15: instances.web.priority: must be 1..255 (got 300)"
+    ]
+
+
+def test_leading_zero_is_decimal_never_octal() -> None:
+    assert loads(GOOD.replace("vrid: 51", "vrid: 010")).instances[0].vrid == 10
+
+
+@pytest.mark.parametrize("word", ["on", "yes", "True1", "1"])
+def test_booleans_are_only_true_or_false(word: str) -> None:
+    assert errors(GOOD + f"    preempt: {word}\n") == [
+        f"c.yaml:7:14: instances.web.preempt: must be true or false (got {word!r})"
+    ]
+
+
+def test_quoted_number_is_not_a_number() -> None:
+    assert errors(GOOD.replace("vrid: 51", 'vrid: "51"')) == [
+        "c.yaml:4:11: instances.web.vrid: must be a whole number (got '51')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("1", 1.0), ("0.1", 0.1), ('"100ms"', 0.1), ("2s", 2.0), ("1m", 60.0)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    cfg = loads(GOOD + f"    preempt_delay: {text}\n")
+    assert cfg.instances[0].preempt_delay == pytest.approx(seconds)
+
+
+def test_bad_duration() -> None:
+    assert errors(GOOD + "    preempt_delay: soon\n") == [
+        "c.yaml:7:20: instances.web.preempt_delay: must be a duration in seconds, like 1, 0.1, '100ms' or '2s' (got 'soon')"
+    ]
+
+
+def test_unknown_key_with_a_suggestion() -> None:
+    assert errors(GOOD + "    priorty: 100\n") == [
+        "c.yaml:7:5: instances.web.priorty: unknown key; did you mean 'priority'?"
+    ]
+
+
+def test_unknown_section() -> None:
+    assert errors(GOOD + "instance: {}\n") == [
+        "c.yaml:7:1: instance: unknown section; did you mean 'instances'?"
+    ]
+
+
+def test_duplicate_keys_are_refused() -> None:
+    assert errors(GOOD + "    vrid: 52\n") == [
+        "c.yaml:7:5: instances.web.vrid: duplicate key (first at line 4)"
+    ]
+
+
+def test_missing_required_keys() -> None:
+    assert errors("instances:\n  web:\n    priority: 100\n") == [
+        "c.yaml:3:5: instances.web: missing required keys: interface, vrid"
+    ]
+
+
+def test_every_error_at_once_in_document_order() -> None:
+    text = (
+        GOOD.replace("vrid: 51", "vrid: 0").replace("priority: 150", "priority: x")
+        + "    version: 2\n    bogus: 1\n"
+    )
+    assert errors(text) == [
+        "c.yaml:5:15: instances.web.priority: must be a whole number (got 'x')",
+        "c.yaml:8:5: instances.web.bogus: unknown key; known keys: "
+        "accept, advert_interval, authentication, garp, interface, notify, preempt, preempt_delay, priority, "
+        "track_files, track_interfaces, track_processes, track_scripts, unicast_peers, unicast_source, "
+        "use_vmac, v3_ipv4_checksum, version, virtual_addresses, vrid",
+    ]
+
+
+def test_a_broken_script_does_not_also_report_the_tracks_that_use_it() -> None:
+    text = "scripts:\n  chk: {interval: 1}\n" + GOOD + "    track_scripts: [chk]\n"
+    assert errors(text) == ["c.yaml:2:8: scripts.chk: missing required key: command"]
+
+
+def test_semantic_and_structural_errors_together() -> None:
+    text = GOOD.replace("vrid: 51", "vrid: 0") + "    bogus: 1\n"
+    assert [e.split(": ")[1] for e in errors(text)] == ["instances.web.vrid", "instances.web.bogus"]
+
+
+def test_semantic_errors_after_structure_is_clean() -> None:
+    text = GOOD.replace("vrid: 51", "vrid: 0") + "    version: 2\n    advert_interval: 0.5\n"
+    assert errors(text) == [
+        "c.yaml:4:11: instances.web.vrid: must be 1..255 (got 0)",
+        "c.yaml:8:22: instances.web.advert_interval: VRRPv2 needs whole seconds 1..255 (got 0.5)",
+    ]
+
+
+def test_shorthands_and_full_forms() -> None:
+    text = """\
+scripts:
+  chk: {command: /bin/true, weight: -20}
+instances:
+  web:
+    interface: eth0
+    vrid: 51
+    virtual_addresses:
+      - 192.0.2.100/24
+      - {address: 192.0.2.101/24, dev: eth1, label: "eth1:web"}
+    track_scripts: [chk, {name: chk, weight: -30}]
+    unicast_peers: [192.0.2.12, 192.0.2.13]
+    authentication: ~
+    v3_ipv4_checksum: auto
+sync_groups:
+  front: {instances: [web]}
+"""
+    cfg = loads(text)
+    web = cfg.instances[0]
+    assert [str(v.address) for v in web.virtual_addresses] == ["192.0.2.100/24", "192.0.2.101/24"]
+    assert web.virtual_addresses[1].label == "eth1:web"
+    assert [(t.name, t.weight) for t in web.track_scripts] == [("chk", None), ("chk", -30)]
+    assert [str(p) for p in web.unicast_peers] == ["192.0.2.12", "192.0.2.13"]
+    assert web.v3_ipv4_checksum is ChecksumMode.AUTO
+    assert cfg.sync_groups[0].instances == ("web",)
+
+
+def test_bad_values_of_each_kind() -> None:
+    text = (
+        GOOD + "    unicast_peers: [nope]\n    v3_ipv4_checksum: maybe\n    virtual_addresses: 5\n"
+    )
+    got = errors(text.replace("    virtual_addresses: [192.0.2.100/24]\n", ""))
+    assert got == [
+        "c.yaml:6:21: instances.web.unicast_peers[0]: must be an IP address (got 'nope')",
+        "c.yaml:7:23: instances.web.v3_ipv4_checksum: must be one of pseudo, message, auto (got 'maybe')",
+        "c.yaml:8:24: instances.web.virtual_addresses: must be a list",
+    ]
+    assert errors(GOOD.replace("[192.0.2.100/24]", "[bad/99]")) == [
+        "c.yaml:6:25: instances.web.virtual_addresses[0]: must be an address with an optional prefix, like 192.0.2.10/24 (got 'bad/99')"
+    ]
+
+
+def test_yaml_syntax_error_has_a_position() -> None:
+    assert errors("instances:\n  web: [\n") == [
+        "c.yaml:3:1: YAML syntax: expected the node content, but found '<stream end>'"
+    ]
+
+
+def test_empty_and_instance_less_configs() -> None:
+    assert errors("") == ["c.yaml:1:1: empty configuration: nothing to run"]
+    assert errors("global: {router_id: x}\n") == [
+        "c.yaml:1:1: instances: no instance configured: nothing to run"
+    ]
+
+
+def test_structure_errors() -> None:
+    assert errors("instances: [a]\n") == [
+        "c.yaml:1:1: instances: no instance configured: nothing to run",
+        "c.yaml:1:12: instances: must be a mapping",
+    ]
+    assert errors(GOOD.replace("interface: eth0", "interface: [eth0]")) == [
+        "c.yaml:3:16: instances.web.interface: must be a single value"
+    ]
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigInvalid) as info:
+        load(tmp_path / "missing.yaml")
+    assert str(info.value).endswith("missing.yaml:1:1: cannot read: No such file or directory")
