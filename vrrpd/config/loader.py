@@ -13,6 +13,7 @@ all it takes to accept it here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import enum
@@ -253,16 +254,21 @@ def _scalar(node: yaml.Node) -> str:
     return str(node.value)
 
 
+def _plain(node: yaml.Node) -> bool:
+    """Unquoted: only unquoted scalars may be numbers or booleans."""
+    return isinstance(node, yaml.ScalarNode) and node.style is None
+
+
 def _boolean(node: yaml.Node) -> bool:
     text = _scalar(node)
-    if text.lower() in ("true", "false") and node.style is None:
+    if text.lower() in ("true", "false") and _plain(node):
         return text.lower() == "true"
     raise _Invalid(f"must be true or false (got {text!r})")
 
 
 def _integer(node: yaml.Node) -> int:
     text = _scalar(node)
-    if node.style is None and _INTEGER.match(text):
+    if _plain(node) and _INTEGER.match(text):
         return int(text, 10)  # decimal always: `vrid: 010` is 10, never octal 8
     raise _Invalid(f"must be a whole number (got {text!r})")
 
@@ -323,10 +329,8 @@ def loads(text: str, file: str = "<config>") -> Config:
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
             reader.error(key_node, key, f"unknown section{hint}")
         elif key == "global":
-            try:
+            with contextlib.suppress(_Skip):  # reported already
                 sections["global_"] = reader.build(schema.GlobalConfig, value, "global")
-            except _Skip:  # pragma: no cover - GlobalConfig has no required key
-                pass
         else:
             cls = known[key]
             assert cls is not None
