@@ -177,3 +177,70 @@ def test_sync_group_members_leave_mastership_together() -> None:
 def test_group_with_unknown_member_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="no instance named 'nope'"):
         Node(config(instance(), groups=(SyncGroupConfig("g", ("web", "nope")),)))
+
+
+# ---------------------------------------------------------------- reload (ConfigChanged)
+
+
+def test_reload_keeps_unchanged_instances_and_their_vips() -> None:
+    from vrrpd.core.events import ConfigChanged
+
+    cfg = config(
+        instance("web", priority=150),
+        instance("db", vrid=52, priority=150, vips=("192.0.2.200/24",)),
+    )
+    node = _started(cfg)
+    node.handle(TimerFired(), now=10.0)
+    assert node.routers["web"].state is State.MASTER
+    web_before = node.routers["web"]
+    new = config(
+        instance("web", priority=150),  # unchanged
+        instance("db", vrid=52, priority=120, vips=("192.0.2.200/24",)),  # changed
+        instance("api", vrid=53, vips=("192.0.2.201/24",)),  # new
+    )
+    actions = node.handle(ConfigChanged(new), now=10.5)
+    assert node.routers["web"] is web_before
+    assert node.routers["web"].state is State.MASTER
+    moved = [(a.instance, a.old, a.new) for a in actions if isinstance(a, StateChanged)]
+    assert moved == [
+        ("db", State.MASTER, State.INIT),
+        ("db", State.INIT, State.BACKUP),
+        ("api", State.INIT, State.BACKUP),
+    ]
+    assert not any(getattr(a, "instance", None) == "web" for a in actions)
+    actions = node.handle(ConfigChanged(config(instance("web", priority=150))), now=12.0)
+    assert set(node.routers) == {"web"}
+    assert [(a.instance, a.new) for a in actions if isinstance(a, StateChanged)] == [
+        ("db", State.INIT),
+        ("api", State.INIT),
+    ]
+
+
+def test_reload_with_an_invalid_config_keeps_running() -> None:
+    from vrrpd.core.actions import Notice
+    from vrrpd.core.events import ConfigChanged
+
+    node = _started(config(instance()))
+    [notice] = node.handle(ConfigChanged(config(instance(vrid=0))), now=1.0)
+    assert isinstance(notice, Notice)
+    assert notice.message == "reload refused: instances.web.vrid: must be 1..255 (got 0)"
+    assert node.routers["web"].state is State.BACKUP
+
+
+def test_reload_adds_a_check_and_new_instances_see_known_check_results() -> None:
+    from vrrpd.config.schema import CheckConfig, TrackScript
+    from vrrpd.core.actions import RunCheck
+    from vrrpd.core.events import CheckFinished, ConfigChanged
+
+    check = CheckConfig("chk", "/bin/false", weight=-30)
+    node = _started(config(instance(), scripts=(check,)))
+    node.handle(CheckFinished("chk", False, 1), now=0.1)
+    new_check = CheckConfig("chk2", "/bin/true")
+    cfg = config(
+        instance(),
+        instance("api", vrid=53, track_scripts=(TrackScript("chk"),)),
+        scripts=(check, new_check),
+    )
+    actions = node.handle(ConfigChanged(cfg), now=1.0)
+    assert [a.name for a in actions if isinstance(a, RunCheck)] == ["chk", "chk2"]
+    assert node.routers["api"].priority == 70

@@ -201,6 +201,8 @@ class GlobalConfig:
     metrics_listen: str | None = None
     script_user: str = "nobody"
     script_security: bool = True
+    state_file: str = "/run/vrrpd/state.json"
+    """Where the agent records the VIPs it added, to remove them after a crash."""
 
 
 @dataclass(frozen=True)

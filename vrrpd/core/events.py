@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vrrpd.config.schema import Config
 from vrrpd.core.constants import Family, IPAddress
 
 
@@ -64,4 +65,16 @@ class CheckFinished:
     output: str = ""
 
 
-Event = Startup | Shutdown | TimerFired | DatagramReceived | LinkChanged | CheckFinished
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    """A reload: the new, already validated configuration.
+
+    Instances whose settings did not change keep their state and their VIPs.
+    """
+
+    config: Config
+
+
+Event = (
+    Startup | Shutdown | TimerFired | DatagramReceived | LinkChanged | CheckFinished | ConfigChanged
+)

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from vrrpd.config.schema import Config, InstanceConfig, validate
-from vrrpd.core.actions import Action, PacketDropped, RunCheck, RunNotify, StateChanged
+from vrrpd.config.schema import Config, InstanceConfig, SyncGroupConfig, validate
+from vrrpd.core.actions import Action, Notice, PacketDropped, RunCheck, RunNotify, StateChanged
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
 from vrrpd.core.events import (
     CheckFinished,
+    ConfigChanged,
     DatagramReceived,
     Event,
     LinkChanged,
@@ -91,15 +92,15 @@ class Node:
         if problems:
             raise ConfigurationError("; ".join(map(str, problems)))
         self.config = config
-        self.routers = {i.name: VirtualRouter(i) for i in config.instances}
-        self._by_key = {
-            (i.interface, i.family, i.vrid): self.routers[i.name] for i in config.instances
-        }
-        self.checks = {c.name: CheckTracker(c, config.global_.script_user) for c in config.scripts}
-        self._group_of = {m: g for g in config.sync_groups for m in g.instances}
-        self._group_state: dict[str, State] = {g.name: State.INIT for g in config.sync_groups}
+        self.routers: dict[str, VirtualRouter] = {}
+        self.checks: dict[str, CheckTracker] = {}
+        self._links: dict[str, LinkChanged] = {}
+        self._by_key: dict[tuple[str, Family, int], VirtualRouter] = {}
+        self._group_of: dict[str, SyncGroupConfig] = {}
+        self._group_state: dict[str, State] = {}
         self._running = False
         self._checksum_errors = self._version_errors = self._vrid_errors = self._packets = 0
+        self._adopt(config, 0.0)
 
     # ------------------------------------------------------------------ surface
 
@@ -115,6 +116,8 @@ class Node:
             actions = self._link(event, now)
         elif isinstance(event, CheckFinished):
             actions = self._check_finished(event, now)
+        elif isinstance(event, ConfigChanged):
+            actions = self._reconfigure(event.config, now)
         else:
             assert isinstance(event, TimerFired)
             actions = []
@@ -196,7 +199,61 @@ class Node:
             self._version_errors += 1
         return router.on_datagram(decoded, src=event.src, ttl=event.ttl, now=now)
 
+    def _adopt(self, config: Config, now: float) -> list[Action]:
+        """Take ``config``: keep unchanged instances and checks, start new ones."""
+        actions: list[Action] = []
+        old_checks, self.checks = self.checks, {}
+        for cfg in config.scripts:
+            kept = old_checks.get(cfg.name)
+            if kept is not None and kept.config == cfg:
+                self.checks[cfg.name] = kept
+            else:
+                self.checks[cfg.name] = tracker = CheckTracker(cfg, config.global_.script_user)
+                if self._running:
+                    tracker.start(now)
+        old_routers, self.routers = self.routers, {}
+        for inst in config.instances:
+            kept_router = old_routers.get(inst.name)
+            if kept_router is not None and kept_router.config == inst:
+                self.routers[inst.name] = kept_router
+                continue
+            router = VirtualRouter(inst)
+            self.routers[inst.name] = router
+            link = self._links.get(inst.interface)
+            if link is not None:
+                router.link_changed(up=link.up, addresses=link.addresses, now=now)
+            for track in inst.track_scripts:
+                check = self.checks[track.name]
+                weight = check.config.weight if track.weight is None else track.weight
+                router.set_contribution(
+                    f"check:{track.name}",
+                    contribution(f"check {track.name}", check.status, weight),
+                    now,
+                )
+            if self._running:
+                actions += router.startup(now)
+        self.config = config
+        self._by_key = {
+            (r.config.interface, r.family, r.config.vrid): r for r in self.routers.values()
+        }
+        self._group_of = {m: g for g in config.sync_groups for m in g.instances}
+        self._group_state = {g.name: State.INIT for g in config.sync_groups}
+        return actions
+
+    def _reconfigure(self, config: Config, now: float) -> list[Action]:
+        problems = validate(config)
+        if problems:
+            # The driver validates first; this is the last line of defence.
+            return [Notice("", f"reload refused: {problems[0]}")]
+        actions: list[Action] = []
+        for name, router in self.routers.items():
+            new = next((i for i in config.instances if i.name == name), None)
+            if (new is None or new != router.config) and self._running:
+                actions += router.shutdown(now)
+        return actions + self._adopt(config, now)
+
     def _link(self, event: LinkChanged, now: float) -> list[Action]:
+        self._links[event.interface] = event
         actions: list[Action] = []
         for router in self.routers.values():
             if router.config.interface == event.interface:

@@ -1,0 +1,1 @@
+"""Adapters: each talks to exactly one outside thing (sockets, netlink, processes, systemd)."""

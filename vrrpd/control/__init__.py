@@ -1,0 +1,1 @@
+"""The control socket: JSON lines on a unix socket."""

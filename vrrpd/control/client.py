@@ -1,0 +1,24 @@
+"""The control-socket client used by ``vrrpd status`` and ``vrrpd reload``."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from vrrpd.control import protocol
+
+
+def request(path: str, command: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(protocol.encode({"command": command}))
+        buffer = b""
+        while not buffer.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            if len(buffer) > protocol.MAX_LINE:
+                raise protocol.ProtocolError("reply too large")
+    return protocol.decode(buffer)

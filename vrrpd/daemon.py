@@ -1,0 +1,471 @@
+"""The asyncio driver: the only place that calls ``node.handle``.
+
+* One timer: after every call it re-arms ``loop.call_at(node.next_deadline())``;
+  when it fires, ``now = max(deadline, loop.time())``.
+* Actions are executed in order by one task. Sends are synchronous; netlink calls
+  are awaited with a timeout; checks and hooks run as tasks and come back as events.
+  The core is never re-entered concurrently (everything runs on the loop thread).
+* SIGTERM/SIGINT: ``Shutdown`` (priority 0, VIPs removed), drain, exit 0.
+  SIGHUP (or ``vrrpd reload``): re-read and fully validate the config first; keep
+  the old one, and say why, if the new one is invalid.
+* Every task belongs to one TaskGroup: an unexpected exception stops the agent
+  loudly (systemd restarts it) instead of leaving it half alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from vrrpd.adapters import scripts, systemd
+from vrrpd.adapters.linklayer import LinkLayer
+from vrrpd.adapters.netlink import Ledger, Link, Netlink
+from vrrpd.adapters.rawsock import VrrpSocket
+from vrrpd.config.loader import ConfigInvalid, load
+from vrrpd.config.schema import Config
+from vrrpd.control import protocol
+from vrrpd.core import actions as act
+from vrrpd.core.constants import Family, IPAddress, virtual_mac
+from vrrpd.core.events import (
+    CheckFinished,
+    ConfigChanged,
+    DatagramReceived,
+    Event,
+    LinkChanged,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
+from vrrpd.core.node import Node
+from vrrpd.status import status_document
+
+log = logging.getLogger("vrrpd")
+NETLINK_TIMEOUT = 5.0
+NOTIFY_TIMEOUT = 30.0
+
+
+@dataclass
+class _RateLimit:
+    """At most one log line per key per ``interval`` seconds, counting what was held back."""
+
+    interval: float = 10.0
+    last: dict[str, float] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
+
+    def allow(self, key: str, now: float) -> int | None:
+        """None to stay quiet, else how many were held back since the last line."""
+        if now - self.last.get(key, -1e9) < self.interval:
+            self.held[key] = self.held.get(key, 0) + 1
+            return None
+        self.last[key] = now
+        return self.held.pop(key, 0)
+
+
+class Agent:
+    def __init__(self, config: Config, config_path: str | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.node = Node(config)
+        self.loop = asyncio.get_running_loop()
+        self.netlink = Netlink(Ledger(config.global_.state_file))
+        self.sockets: dict[tuple[str, Family], VrrpSocket] = {}
+        self.links: dict[str, Link] = {}
+        self.link_layers: dict[str, LinkLayer] = {}
+        self.queue: asyncio.Queue[act.Action] = asyncio.Queue()
+        self.timer: asyncio.TimerHandle | None = None
+        self.stopping = asyncio.Event()
+        self.group: asyncio.TaskGroup | None = None
+        self.send_errors = 0
+        self.limits = _RateLimit()
+        self._known: dict[str, tuple[bool, tuple[IPAddress, ...]]] = {}
+        self._refresh_lock = asyncio.Lock()
+        self._control: asyncio.Server | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> int:
+        await self.netlink.open()
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.group = group
+                await self._start()
+                group.create_task(self._execute_forever(), name="actions")
+                group.create_task(self._watch_netlink(), name="netlink")
+                await self.stopping.wait()
+                await self._stop()
+                raise _Stopped
+        except* _Stopped:
+            pass
+        finally:
+            self._close()
+            await self.netlink.close()
+        return 0
+
+    async def _start(self) -> None:
+        self.links = await self.netlink.links()
+        for stale in await self.netlink.remove_stale(self.links):
+            log.warning("removed VIP %s left behind by a previous run", stale)
+        await self._refresh_links(initial=True)
+        await self._open_control()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, self.stopping.set)
+        self.loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.dispatch(Startup())
+        systemd.notify("READY=1", f"STATUS={self._status_line()}")
+        log.info("vrrpd started: %d instance(s)", len(self.config.instances))
+
+    async def _stop(self) -> None:
+        systemd.notify("STOPPING=1")
+        log.info("stopping: releasing mastership and VIPs")
+        self.dispatch(Shutdown())
+        await self.queue.join()
+
+    def _close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        for sock in self.sockets.values():
+            with contextlib.suppress(ValueError, OSError):
+                self.loop.remove_reader(sock.fileno())
+            sock.close()
+        for layer in self.link_layers.values():
+            layer.close()
+        if self._control is not None:
+            self._control.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.config.global_.control_socket)
+
+    # ------------------------------------------------------------------ the core
+
+    def dispatch(self, event: Event, now: float | None = None) -> None:
+        actions = self.node.handle(event, now=self.loop.time() if now is None else now)
+        for action in actions:
+            self.queue.put_nowait(action)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        deadline = self.node.next_deadline()
+        if deadline is not None:
+            self.timer = self.loop.call_at(deadline, self._fire, deadline)
+
+    def _fire(self, deadline: float) -> None:
+        self.timer = None
+        self.dispatch(TimerFired(), now=max(deadline, self.loop.time()))
+
+    # ------------------------------------------------------------------ actions
+
+    async def _execute_forever(self) -> None:
+        while True:
+            action = await self.queue.get()
+            try:
+                await self._execute(action)
+            finally:
+                self.queue.task_done()
+
+    async def _execute(self, action: act.Action) -> None:
+        if isinstance(action, act.SendAdvert):
+            self._send(action)
+        elif isinstance(action, act.SendGratuitousArp | act.SendNeighborAdvert):
+            self._announce(action)
+        elif isinstance(action, act.AddAddresses | act.RemoveAddresses):
+            await self._addresses(action)
+        elif isinstance(action, act.StateChanged):
+            log.info(
+                "[%s] %s -> %s (priority %d): %s",
+                self._prefix(action.instance),
+                action.old,
+                action.new,
+                action.priority,
+                action.reason,
+            )
+            systemd.notify(f"STATUS={self._status_line()}")
+        elif isinstance(action, act.RunCheck):
+            assert self.group is not None
+            self.group.create_task(self._run_check(action), name=f"check {action.name}")
+        elif isinstance(action, act.RunNotify):
+            assert self.group is not None
+            self.group.create_task(self._run_notify(action), name=f"notify {action.instance}")
+        elif isinstance(action, act.PacketDropped):
+            key = f"{action.instance}:{action.src}:{action.reason}"
+            held = self.limits.allow(key, self.loop.time())
+            if held is not None:
+                more = f" (+{held} more)" if held else ""
+                who = (
+                    f"[{self._prefix(action.instance)}] "
+                    if action.instance
+                    else f"[{action.interface}] "
+                )
+                log.warning(
+                    "%sdropped advert from %s: %s %s%s",
+                    who,
+                    action.src,
+                    action.reason,
+                    action.detail,
+                    more,
+                )
+        elif isinstance(action, act.Notice):
+            log.info("[%s] %s", self._prefix(action.instance), action.message)
+
+    def _send(self, action: act.SendAdvert) -> None:
+        sock = self.sockets.get((action.interface, action.family))
+        try:
+            if sock is None:
+                raise OSError(f"no socket on {action.interface} yet")
+            sock.send(action.data, src=action.src, dst=action.dst)
+        except OSError as error:
+            self.send_errors += 1
+            if self.limits.allow(f"send:{action.instance}", self.loop.time()) is not None:
+                log.error(
+                    "[%s] cannot send advert to %s: %s",
+                    self._prefix(action.instance),
+                    action.dst,
+                    error,
+                )
+
+    def _announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        try:
+            layer = self.link_layers.get(action.interface)
+            if layer is None:
+                layer = self.link_layers[action.interface] = LinkLayer(action.interface)
+            family = Family.V4 if isinstance(action, act.SendGratuitousArp) else Family.V6
+            mac = virtual_mac(action.vrid, family) if action.use_vmac else None
+            layer.announce(action.addresses, action.count, mac=mac)
+        except OSError as error:
+            log.error(
+                "[%s] cannot announce on %s: %s",
+                self._prefix(action.instance),
+                action.interface,
+                error,
+            )
+
+    async def _addresses(self, action: act.AddAddresses | act.RemoveAddresses) -> None:
+        for vip in action.addresses:
+            dev = vip.dev or action.interface
+            link = self.links.get(dev)
+            try:
+                if isinstance(action, act.AddAddresses):
+                    if link is None:
+                        raise OSError(f"interface {dev} does not exist")
+                    await asyncio.wait_for(
+                        self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
+                    )
+                else:
+                    index = link.index if link else None
+                    await asyncio.wait_for(
+                        self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
+                    )
+            except Exception as error:  # netlink raises its own error types; log, never crash
+                verb = "add" if isinstance(action, act.AddAddresses) else "remove"
+                log.error(
+                    "[%s] cannot %s VIP %s on %s: %s",
+                    self._prefix(action.instance),
+                    verb,
+                    vip.address,
+                    dev,
+                    error,
+                )
+
+    async def _run_check(self, action: act.RunCheck) -> None:
+        outcome = await scripts.run(action.command, timeout=action.timeout)
+        success = outcome.exit_code == 0
+        self.dispatch(
+            CheckFinished(
+                action.name,
+                success,
+                outcome.exit_code,
+                outcome.duration,
+                outcome.output or outcome.error,
+            )
+        )
+
+    async def _run_notify(self, action: act.RunNotify) -> None:
+        router = self.node.routers.get(action.instance)
+        cfg = router.config if router else None
+        env = {
+            "VRRPD_INSTANCE": action.instance,
+            "VRRPD_STATE": action.state,
+            "VRRPD_PRIORITY": str(action.priority),
+            "VRRPD_REASON": action.reason,
+            "VRRPD_VRID": str(cfg.vrid) if cfg else "",
+            "VRRPD_INTERFACE": cfg.interface if cfg else "",
+            "VRRPD_VIPS": " ".join(str(v.address.ip) for v in cfg.virtual_addresses) if cfg else "",
+        }
+        args: tuple[str, ...] = ()
+        if action.keepalived_args:
+            kind = "GROUP" if action.group else "INSTANCE"
+            args = (kind, action.group or action.instance, action.state, str(action.priority))
+        outcome = await scripts.run(action.command, timeout=NOTIFY_TIMEOUT, env=env, args=args)
+        log.info(
+            "[%s] notify %s %s: exit %s in %.3fs%s",
+            action.instance,
+            action.state,
+            action.command,
+            outcome.exit_code,
+            outcome.duration,
+            f" ({outcome.error})" if outcome.error else "",
+        )
+
+    # ------------------------------------------------------------------ links and sockets
+
+    async def _watch_netlink(self) -> None:
+        assert self.group is not None
+        async for _ in self.netlink.events():
+            if not self._refresh_lock.locked():
+                self.group.create_task(self._refresh_links())
+
+    async def _refresh_links(self, *, initial: bool = False) -> None:
+        async with self._refresh_lock:
+            await self._refresh_links_locked(initial)
+
+    async def _refresh_links_locked(self, initial: bool) -> None:
+        """Re-read links and addresses; tell the core what changed; open missing sockets."""
+        self.links = await self.netlink.links()
+        addresses = await self.netlink.addresses()
+        vips = {v.address.ip for i in self.node.config.instances for v in i.virtual_addresses}
+        by_index: dict[int, list[IPAddress]] = {}
+        for address in addresses:
+            if address.usable and address.address not in vips:
+                by_index.setdefault(address.interface_index, []).append(address.address)
+        self._open_sockets()
+        for name in sorted({i.interface for i in self.node.config.instances}):
+            link = self.links.get(name)
+            state = (link.up, tuple(by_index.get(link.index, ()))) if link else (False, ())
+            if initial or self._known.get(name) != state:
+                self._known[name] = state
+                if link is None:
+                    log.warning("interface %s does not exist (yet): waiting for it", name)
+                self.dispatch(LinkChanged(name, state[0], state[1]))
+
+    def _open_sockets(self) -> None:
+        wanted: dict[tuple[str, Family], bool] = {}
+        for inst in self.node.config.instances:
+            key = (inst.interface, inst.family)
+            wanted[key] = wanted.get(key, False) or not inst.unicast_peers
+        for key, sock in list(self.sockets.items()):
+            if key not in wanted or key[0] not in self.links:
+                self.loop.remove_reader(sock.fileno())
+                sock.close()
+                del self.sockets[key]
+        for (interface, family), multicast in wanted.items():
+            if (interface, family) in self.sockets or interface not in self.links:
+                continue
+            try:
+                sock = VrrpSocket(interface, family, multicast=multicast)
+            except OSError as error:
+                log.error("cannot open VRRP socket on %s IP%s: %s", interface, family, error)
+                continue
+            self.sockets[(interface, family)] = sock
+            self.loop.add_reader(sock.fileno(), self._readable, sock)
+
+    def _readable(self, sock: VrrpSocket) -> None:
+        while (received := sock.receive()) is not None:
+            self.dispatch(
+                DatagramReceived(
+                    sock.interface,
+                    sock.family,
+                    received.src,
+                    received.dst,
+                    received.ttl,
+                    received.data,
+                )
+            )
+
+    # ------------------------------------------------------------------ reload and control
+
+    def reload(self) -> str:
+        """Re-read the config file; returns what happened, for the log and the caller."""
+        if self.config_path is None:
+            return "no configuration file to reload"
+        systemd.notify("RELOADING=1")
+        try:
+            config = load(self.config_path)
+        except ConfigInvalid as invalid:
+            for error in invalid.errors:
+                log.error("reload refused: %s", error)
+            message = (
+                f"reload refused, still running the previous configuration: {invalid.errors[0]}"
+            )
+        else:
+            self.config = config
+            self.dispatch(ConfigChanged(config))
+            if self.group is not None:
+                self.group.create_task(self._refresh_links(initial=True))
+            message = "configuration reloaded"
+        log.info("%s", message)
+        systemd.notify("READY=1", f"STATUS={self._status_line()}")
+        return message
+
+    async def _open_control(self) -> None:
+        path = self.config.global_.control_socket
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if _is_live_socket(path):
+                raise OSError(f"another agent is listening on {path}")
+            os.unlink(path)
+        old = os.umask(0o177)
+        try:
+            self._control = await asyncio.start_unix_server(self._client, path=path)
+        finally:
+            os.umask(old)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            try:
+                request = protocol.decode(line)
+                reply = self.command(str(request.get("command", "")))
+            except protocol.ProtocolError as error:
+                reply = {"error": str(error)}
+            writer.write(protocol.encode(reply))
+            await writer.drain()
+        finally:
+            writer.close()
+
+    def command(self, name: str) -> dict[str, Any]:
+        if name == "status":
+            return status_document(self.node.statistics(), send_errors=self.send_errors)
+        if name == "reload":
+            return {"result": self.reload()}
+        return {"error": f"unknown command {name!r}; known: status, reload"}
+
+    # ------------------------------------------------------------------ words
+
+    def _prefix(self, instance: str) -> str:
+        router = self.node.routers.get(instance)
+        if router is None:
+            return instance
+        return f"{instance} {router.config.interface} {router.family}"
+
+    def _status_line(self) -> str:
+        states = [f"{n} {r.state}" for n, r in self.node.routers.items()]
+        return ", ".join(states) or "no instances"
+
+
+class _Stopped(Exception):
+    """Leaves the TaskGroup once shutdown has drained (cancels the other tasks)."""
+
+
+def _is_live_socket(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def run(config: Config, config_path: str | None) -> int:
+    """Run the agent until SIGTERM/SIGINT; the exit code."""
+
+    async def main() -> int:
+        return await Agent(config, config_path).run()
+
+    return asyncio.run(main())
