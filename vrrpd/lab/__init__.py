@@ -189,7 +189,7 @@ class Lab:
         label = label or Path(argv[0]).name
         log = self.workdir / f"{name}-{label}-{len(self.processes)}.log"
         handle = log.open("wb")
-        popen = subprocess.Popen(  # noqa: S603 - argv is ours
+        popen = subprocess.Popen(
             ["ip", "netns", "exec", node.namespace, *argv],
             stdin=subprocess.DEVNULL,
             stdout=handle,
@@ -226,7 +226,7 @@ class Lab:
         """Timestamped adverts seen on the switch (see ``vrrpd.lab.sniff``)."""
         log = self.workdir / f"sniff-{len(self.processes)}.jsonl"
         handle = log.open("wb")
-        popen = subprocess.Popen(  # noqa: S603 - argv is ours
+        popen = subprocess.Popen(
             ["ip", "netns", "exec", self.switch, python, "-u", "-m", "vrrpd.lab.sniff", "br0"],
             stdin=subprocess.DEVNULL,
             stdout=handle,
@@ -301,7 +301,7 @@ class Lab:
 
 
 def run(argv: list[str]) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - argv is ours
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise LabError(f"{' '.join(argv)}: {result.stderr.strip() or result.stdout.strip()}")
     return result.stdout
