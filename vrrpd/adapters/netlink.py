@@ -178,8 +178,10 @@ class Netlink:
         return removed
 
     async def events(self) -> AsyncIterator[LinkEvent]:
+        """Forever: each ``get()`` yields one received batch and ends, so keep asking."""
         assert self._events is not None, "open() first"
-        async for msg in self._events.get():
-            kind = msg.get("event")
-            if kind in ("RTM_NEWLINK", "RTM_DELLINK", "RTM_NEWADDR", "RTM_DELADDR"):
-                yield LinkEvent(kind)
+        while True:
+            async for msg in self._events.get():
+                kind = msg.get("event")
+                if kind in ("RTM_NEWLINK", "RTM_DELLINK", "RTM_NEWADDR", "RTM_DELADDR"):
+                    yield LinkEvent(kind)

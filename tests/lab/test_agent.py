@@ -1,0 +1,189 @@
+"""vrrpd on real raw sockets in network namespaces."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from tests.lab.helpers import V4, V6, adverts_from, sole_holder, start, takeover_gap, vip_of
+from vrrpd.core.timers import master_down_interval, skew_time
+from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab.peers import Peer, vrrpd_binary
+
+pytestmark = pytest.mark.netns
+
+
+def variant(kind: str, node: str, priority: int, nodes: tuple[str, ...], **kw: object) -> Peer:
+    v6 = "v6" in kind
+    vips = ("2001:db8::100/64",) if v6 else ("192.0.2.100/24",)
+    addresses = V6 if v6 else V4
+    extra: dict[str, object] = {}
+    if "unicast" in kind:
+        extra = {
+            "unicast_peers": tuple(addresses[n] for n in nodes if n != node),
+            "unicast_source": addresses[node],
+        }
+    version = 2 if kind.startswith("v2") else 3
+    interval = 1.0 if version == 2 else 0.1
+    return Peer(node, priority, vips=vips, version=version, interval=interval, **extra, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["v3-v4", "v2-v4", "v3-v6", "v3-v4-unicast", "v3-v6-unicast"])
+def test_two_nodes_highest_priority_wins(lab: Lab, kind: str) -> None:
+    nodes = ("n1", "n2")
+    peers = [variant(kind, "n1", 100, nodes), variant(kind, "n2", 200, nodes)]
+    for peer in peers:
+        start(lab, peer)
+    vip = vip_of(peers[0])
+    sole_holder(lab, vip, "n2", timeout=15)
+    assert lab.ping("cl", vip, count=1, wait=2)
+
+
+def test_three_nodes_highest_priority_wins_and_the_next_takes_over(
+    lab: Lab, sniffer: Process
+) -> None:
+    nodes = ("n1", "n2", "n3")
+    procs = {
+        n: start(lab, variant("v3-v4", n, p, nodes))
+        for n, p in (("n1", 100), ("n2", 200), ("n3", 150))
+    }
+    sole_holder(lab, "192.0.2.100", "n2")
+    lab.unplug("n2")
+    lab.crash(procs["n2"])
+    sole_holder(lab, "192.0.2.100", "n3", among=("n1", "n3"))
+
+
+def test_crash_failover_within_master_down_interval_and_the_client_follows(
+    lab: Lab, sniffer: Process
+) -> None:
+    master = start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n1")
+    assert lab.ping("cl", "192.0.2.100")
+    time.sleep(0.5)
+    lab.unplug("n1")
+    lab.crash(master)
+    wait_for(lambda: "192.0.2.100" in lab.addresses("n2"), timeout=5, what="takeover")
+    time.sleep(0.3)
+    gap = takeover_gap(lab.adverts(sniffer), "192.0.2.11", "192.0.2.12")
+    budget = master_down_interval(100, 10, 3)
+    assert budget <= gap <= budget + 0.050, (
+        f"takeover {gap * 1000:.1f} ms after the last advert, MDI {budget * 1000:.1f} ms"
+    )
+    assert lab.ping("cl", "192.0.2.100", count=1, wait=2)
+    assert lab.neighbour_mac("cl", "192.0.2.100") == lab.mac("n2")  # moved by gratuitous ARP
+
+
+def test_sigterm_hands_over_after_skew_time_and_removes_the_vip(lab: Lab, sniffer: Process) -> None:
+    master = start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n1")
+    lab.signal(master, signal.SIGTERM)
+    assert lab.wait(master, 10) == 0
+    assert "192.0.2.100" not in lab.addresses("n1")
+    wait_for(lambda: "192.0.2.100" in lab.addresses("n2"), timeout=5, what="takeover")
+    time.sleep(0.3)
+    records = lab.adverts(sniffer)
+    release = [r for r in adverts_from(records, "192.0.2.11") if r["priority"] == 0]
+    assert release, "no priority-0 advert on SIGTERM"
+    first_new = min(r["t"] for r in adverts_from(records, "192.0.2.12") if r["t"] > release[0]["t"])
+    skew = skew_time(100, 10, 3)
+    assert skew <= first_new - release[0]["t"] <= skew + 0.050
+    assert "exit" not in master.output().lower() or "Traceback" not in master.output()
+
+
+def test_preempt_and_no_preempt(lab: Lab) -> None:
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n2")
+    start(lab, Peer("n1", 150))
+    sole_holder(lab, "192.0.2.100", "n1")  # preempts
+    start(lab, Peer("n3", 200, preempt=False))
+    time.sleep(1.5)
+    sole_holder(lab, "192.0.2.100", "n1", timeout=0.1)  # does not preempt
+
+
+def test_preempt_delay(lab: Lab) -> None:
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n2")
+    started = time.monotonic()
+    start(lab, Peer("n1", 150, preempt_delay=2.0))
+    time.sleep(1.5)
+    assert "192.0.2.100" not in lab.addresses("n1")
+    sole_holder(lab, "192.0.2.100", "n1", timeout=5)
+    assert time.monotonic() - started >= 2.0
+
+
+def test_address_owner_takes_over_at_once(lab: Lab) -> None:
+    start(lab, Peer("n2", 100, preempt=False))
+    sole_holder(lab, "192.0.2.100", "n2")
+    started = time.monotonic()
+    start(lab, Peer("n1", 255))
+    sole_holder(lab, "192.0.2.100", "n1")
+    assert time.monotonic() - started < 2.0  # process start plus no Master_Down wait
+
+
+def test_interface_down_is_fault_and_releases_the_vip(lab: Lab) -> None:
+    master = start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n1")
+    lab.link("n1", False)
+    sole_holder(lab, "192.0.2.100", "n2")
+    wait_for(lambda: "FAULT" in master.output(), timeout=2, what="FAULT logged")
+    assert "interface eth0 down" in master.output()
+    lab.link("n1", True)
+    sole_holder(lab, "192.0.2.100", "n1")
+
+
+def test_restart_after_sigkill_removes_the_stale_vip(lab: Lab) -> None:
+    first = start(lab, Peer("n1", 150))
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+    lab.crash(first)
+    assert "192.0.2.100" in lab.addresses("n1")  # left behind by kill -9
+    lab.ip(lab.nodes["n1"].namespace, "addr", "add", "192.0.2.77/24", "dev", "eth0")  # not ours
+    second = start(lab, Peer("n1", 100))  # as a backup: must not keep the VIP meanwhile
+    wait_for(
+        lambda: "left behind by a previous run" in second.output(),
+        timeout=5,
+        what="stale VIP removal",
+    )
+    assert "192.0.2.100" not in lab.addresses("n1") or "MASTER" in second.output()
+    assert "192.0.2.77" in lab.addresses("n1")  # never touches what it did not add
+
+
+def test_status_json_and_reload(lab: Lab) -> None:
+    agent = start(lab, Peer("n1", 150))
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+    sock = str(lab.workdir / "n1.sock")
+    out = lab.exec("n1", vrrpd_binary(), "status", "--json", "--socket", sock).stdout
+    web = json.loads(out)["instances"]["web"]
+    assert (web["state"], web["priority"], web["effective_priority"], web["master"]) == (
+        "MASTER",
+        150,
+        150,
+        "192.0.2.11",
+    )
+    config = lab.workdir / "n1.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("vrid: 51", "vrid: 0"))
+    bad = lab.exec("n1", vrrpd_binary(), "reload", "--socket", sock, check=False)
+    assert bad.returncode == 1
+    assert "reload refused" in bad.stdout
+    assert "vrid: must be 1..255 (got 0)" in bad.stdout
+    config.write_text(good.replace("garp: {delay: 1, repeat: 2}", "garp: {delay: 1, repeat: 3}"))
+    lab.signal(agent, signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in agent.output(), timeout=5, what="SIGHUP reload")
+    assert agent.alive()
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+
+
+def test_invalid_config_exits_2_before_touching_the_network(lab: Lab) -> None:
+    bad = lab.workdir / "bad.yaml"
+    bad.write_text(
+        "instances:\n  web:\n    interface: eth0\n    vrid: 51\n    virtual_addresses: [192.0.2.100/24]\n    priority: 300\n"
+    )
+    result = lab.exec("n1", vrrpd_binary(), "run", "-c", str(bad), check=False)
+    assert result.returncode == 2
+    assert f"{bad}:6:15: instances.web.priority: must be 1..255 (got 300)" in result.stderr

@@ -1,0 +1,140 @@
+"""Config files and start commands for lab agents: vrrpd and Keepalived.
+
+Both are described by one ``Peer`` so a test can swap one for the other and
+check that the cluster behaves the same.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vrrpd.lab import Lab, LabError, Process
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One VRRP instance on one lab node, as either implementation would run it."""
+
+    node: str
+    priority: int
+    vips: tuple[str, ...] = ("192.0.2.100/24",)
+    vrid: int = 51
+    version: int = 3
+    interval: float = 0.1
+    preempt: bool = True
+    preempt_delay: float = 0.0
+    password: str | None = None
+    unicast_peers: tuple[str, ...] = ()
+    unicast_source: str | None = None
+    use_vmac: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def vrrpd_binary() -> str:
+    """The vrrpd of this checkout's venv (what `make venv` built), else the one on PATH."""
+    local = Path(sys.executable).parent / "vrrpd"
+    found = str(local) if local.exists() else shutil.which("vrrpd")
+    if not found:
+        raise LabError("vrrpd is not installed: run `make venv`")
+    return found
+
+
+def vrrpd_yaml(lab: Lab, peer: Peer) -> str:
+    base = lab.workdir / peer.node
+    lines = [
+        "global:",
+        f"  router_id: {peer.node}",
+        f"  control_socket: {base}.sock",
+        f"  state_file: {base}.state.json",
+        "instances:",
+        "  web:",
+        "    interface: eth0",
+        f"    vrid: {peer.vrid}",
+        f"    priority: {peer.priority}",
+        f"    version: {peer.version}",
+        f"    advert_interval: {peer.interval:g}",
+        f"    preempt: {'true' if peer.preempt else 'false'}",
+        f"    preempt_delay: {peer.preempt_delay:g}",
+        f"    virtual_addresses: [{', '.join(peer.vips)}]",
+        "    garp: {delay: 1, repeat: 2}",
+    ]
+    if peer.unicast_peers:
+        lines.append(f"    unicast_peers: [{', '.join(peer.unicast_peers)}]")
+    if peer.unicast_source:
+        lines.append(f"    unicast_source: {peer.unicast_source}")
+    if peer.password:
+        lines.append(f"    authentication: {{type: pass, password: {peer.password}}}")
+    if peer.use_vmac:
+        lines.append("    use_vmac: true")
+    lines += [f"    {k}: {v}" for k, v in peer.extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def start_vrrpd(lab: Lab, peer: Peer, *, verbose: bool = False) -> Process:
+    path = lab.workdir / f"{peer.node}.yaml"
+    path.write_text(vrrpd_yaml(lab, peer))
+    argv = [vrrpd_binary(), "run", "-c", str(path)] + (["-v"] if verbose else [])
+    return lab.start(peer.node, argv, label="vrrpd")
+
+
+def keepalived_conf(peer: Peer) -> str:
+    """The same instance in keepalived.conf(5) words."""
+    family_v6 = ":" in peer.vips[0]
+    interval = f"{peer.interval:g}" if peer.version == 3 else str(max(1, round(peer.interval)))
+    lines = [
+        "global_defs {",
+        f"  router_id {peer.node}",
+        f"  vrrp_version {peer.version}",
+        "  vrrp_garp_master_delay 1",
+        "  vrrp_garp_master_repeat 2",
+        "}",
+        "vrrp_instance web {",
+        "  state BACKUP",
+        "  interface eth0",
+        f"  virtual_router_id {peer.vrid}",
+        f"  priority {peer.priority}",
+        f"  advert_int {interval}",
+    ]
+    if not peer.preempt:
+        lines.append("  nopreempt")
+    if peer.preempt_delay:
+        lines.append(f"  preempt_delay {peer.preempt_delay:g}")
+    if peer.password:
+        lines += [
+            "  authentication {",
+            "    auth_type PASS",
+            f"    auth_pass {peer.password}",
+            "  }",
+        ]
+    if peer.unicast_peers:
+        if peer.unicast_source:
+            lines.append(f"  unicast_src_ip {peer.unicast_source}")
+        lines += ["  unicast_peer {", *[f"    {p}" for p in peer.unicast_peers], "  }"]
+    lines += ["  virtual_ipaddress {", *[f"    {v}" for v in peer.vips], "  }"]
+    if family_v6:
+        lines.append("  native_ipv6")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def start_keepalived(lab: Lab, peer: Peer) -> Process:
+    binary = shutil.which("keepalived") or "/usr/sbin/keepalived"
+    if not Path(binary).exists():
+        raise LabError(
+            "keepalived is not installed: apt-get install keepalived (make test installs it)"
+        )
+    base = lab.workdir / f"{peer.node}-keepalived"
+    conf = base.with_suffix(".conf")
+    conf.write_text(keepalived_conf(peer))
+    argv = [
+        binary, "-n", "-l", "-D", "-P",
+        "-f", str(conf),
+        "-p", f"{base}.pid",
+        "-r", f"{base}.vrrp.pid",
+        "-c", f"{base}.checkers.pid",
+        "--no-syslog",
+    ]  # fmt: skip
+    return lab.start(peer.node, argv, label="keepalived")
