@@ -14,17 +14,20 @@ pytestmark = pytest.mark.netns
 
 @pytest.fixture
 def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
-    """Three hosts (n1, n2, n3) and a client (cl) on one switch."""
+    """Three hosts (n1, n2, n3) and a client (cl) on one switch; removed even on failure."""
     instance = Lab()
-    request.addfinalizer(instance.close)
-    for name, i in (("n1", 11), ("n2", 12), ("n3", 13), ("cl", 50)):
-        instance.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
-    yield instance
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-        for process in instance.processes:
-            sys.stderr.write(
-                f"--- {process.namespace} {process.name} (pid {process.pid})\n{process.output()[-4000:]}\n"
-            )
+    try:
+        for name, i in (("n1", 11), ("n2", 12), ("n3", 13), ("cl", 50)):
+            instance.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
+        yield instance
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            for process in instance.processes:
+                sys.stderr.write(
+                    f"--- {process.namespace} {process.name} (pid {process.pid})\n{process.output()[-4000:]}\n"
+                )
+    finally:
+        instance.close()
 
 
 @pytest.fixture
