@@ -103,6 +103,9 @@ class Lab:
             )
             # Forward multicast (224.0.0.18, ff02::12) without snooping surprises.
             self.ip(self.switch, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0")
+            # Promiscuous: the bridge also hands unicast frames between ports to its own
+            # stack, where the sniffer listens (unicast VRRP is otherwise invisible).
+            self.ip(self.switch, "link", "set", "br0", "promisc", "on")
             self.ip(self.switch, "link", "set", "br0", "up")
         except BaseException:
             self.close()

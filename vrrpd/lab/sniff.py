@@ -62,6 +62,7 @@ def main(interface: str) -> None:
             "dst": str(dst),
             "ttl": ttl,
             "mac": frame[6:12].hex(":"),
+            "payload": payload.hex(),
         }
         try:
             decoded = decode(payload, family=family, src=src, dst=dst)
