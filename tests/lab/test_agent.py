@@ -187,3 +187,86 @@ def test_invalid_config_exits_2_before_touching_the_network(lab: Lab) -> None:
     result = lab.exec("n1", vrrpd_binary(), "run", "-c", str(bad), check=False)
     assert result.returncode == 2
     assert f"{bad}:6:15: instances.web.priority: must be 1..255 (got 300)" in result.stderr
+
+
+GOOD, BAD = "1", "0"  # Wireshark's checksum status: Bad=0, Good=1, Unverified=2
+
+
+@pytest.mark.parametrize(
+    ("kind", "checksum", "expected"),
+    [
+        ("v3-v4", "pseudo", GOOD),
+        ("v2-v4", "pseudo", GOOD),
+        ("v3-v6", "pseudo", GOOD),
+        ("v3-v4", "message", BAD),
+    ],
+)
+def test_tshark_judges_our_adverts_checksums(
+    lab: Lab, kind: str, checksum: str, expected: str
+) -> None:
+    """Wireshark's dissector as an independent judge; its default is the pseudo-header form."""
+    peer = variant(kind, "n1", 150, ("n1",), extra={"v3_ipv4_checksum": checksum})
+    capture = lab.workdir / f"{kind}.pcap"
+    tshark = lab.start(
+        "n1",
+        ["tshark", "-q", "-i", "eth0", "-w", str(capture), "-f", "ip proto 112 or ip6 proto 112"],
+        label="tshark",
+    )
+    time.sleep(1.5)  # tshark needs a moment before it captures
+    start(lab, peer)
+    sole_holder(lab, vip_of(peer), "n1", among=("n1",), timeout=10)
+    time.sleep(1.2 if peer.version == 2 else 0.3)
+    lab.signal(tshark, signal.SIGINT)
+    lab.wait(tshark, 10)
+    fields = ["vrrp.version", "vrrp.virt_rtr_id", "vrrp.prio", "vrrp.checksum.status"]
+    argv = ["tshark", "-r", str(capture), "-T", "fields", *[x for f in fields for x in ("-e", f)]]
+    rows = {
+        tuple(line.split("\t"))
+        for line in lab.exec("n1", *argv).stdout.splitlines()
+        if line.strip()
+    }
+    assert rows == {(str(peer.version), "51", "150", expected)}
+
+
+def test_sd_notify_ready_status_and_stopping(lab: Lab) -> None:
+    import socket
+
+    path = lab.workdir / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(10)
+        peer = Peer("n1", 150)
+        from vrrpd.lab.peers import vrrpd_yaml
+
+        config = lab.workdir / "n1.yaml"
+        config.write_text(vrrpd_yaml(lab, peer))
+        agent = lab.start(
+            "n1",
+            [vrrpd_binary(), "run", "-c", str(config)],
+            label="vrrpd",
+            env={"NOTIFY_SOCKET": str(path)},
+        )
+        first = sock.recv(4096).decode()
+        assert first.splitlines()[0] == "READY=1"
+        assert "STATUS=web " in first
+        sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+        messages = []
+        lab.signal(agent, signal.SIGTERM)
+        while not any("STOPPING=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+        assert lab.wait(agent) == 0
+
+
+def test_starts_before_its_address_exists_and_waits_for_it(lab: Lab) -> None:
+    namespace = lab.nodes["n1"].namespace
+    lab.ip(namespace, "addr", "flush", "dev", "eth0", "scope", "global")
+    agent = start(lab, Peer("n1", 150))
+    wait_for(
+        lambda: "no IPv4 address on eth0" in agent.output(),
+        timeout=5,
+        what="FAULT for the missing address",
+    )
+    assert "192.0.2.100" not in lab.addresses("n1")
+    lab.ip(namespace, "addr", "add", "192.0.2.11/24", "dev", "eth0")
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+    assert "no longer: no IPv4 address on eth0" in agent.output()

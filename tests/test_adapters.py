@@ -1,0 +1,129 @@
+"""Adapters and driver helpers that need no namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.builders import config, instance
+from tests.harness import Harness
+from vrrpd.adapters import scripts, systemd
+from vrrpd.adapters.netlink import Ledger
+from vrrpd.adapters.rawsock import _parse_ipv4
+from vrrpd.control import protocol
+from vrrpd.daemon import _RateLimit
+from vrrpd.status import status_document, status_table
+
+
+def test_argv_uses_the_shell_only_for_shell_syntax() -> None:
+    assert scripts.argv("/usr/bin/curl -fs 'http://x/a b'") == [
+        "/usr/bin/curl",
+        "-fs",
+        "http://x/a b",
+    ]
+    assert scripts.argv("pidof nginx | grep 1") == ["/bin/sh", "-c", "pidof nginx | grep 1"]
+    assert scripts.argv("test -f /x && exit 1") == ["/bin/sh", "-c", "test -f /x && exit 1"]
+
+
+def test_run_reports_exit_code_output_and_environment() -> None:
+    outcome = asyncio.run(scripts.run("echo $GREETING; exit 3", timeout=5, env={"GREETING": "hi"}))
+    assert (outcome.exit_code, outcome.output, outcome.timed_out) == (3, "hi", False)
+    args = asyncio.run(
+        scripts.run("/bin/echo", timeout=5, args=("INSTANCE", "web", "MASTER", "150"))
+    )
+    assert args.output == "INSTANCE web MASTER 150"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    marker = tmp_path / "grandchild.pid"
+    command = f"sleep 30 & echo $! > {marker}; wait"
+    started = time.monotonic()
+    outcome = asyncio.run(scripts.run(command, timeout=0.3))
+    assert outcome.timed_out
+    assert outcome.exit_code is None
+    assert time.monotonic() - started < 5
+    grandchild = int(marker.read_text())
+    time.sleep(0.1)
+    # The forked sleep died with its group (it may linger as a zombie until init reaps it).
+    stat = Path(f"/proc/{grandchild}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_command_that_cannot_start() -> None:
+    outcome = asyncio.run(scripts.run("/nonexistent/check", timeout=1))
+    assert outcome.exit_code is None
+    assert outcome.error.startswith("cannot start")
+
+
+def test_protocol_framing() -> None:
+    assert protocol.decode(protocol.encode({"command": "status"})) == {"command": "status"}
+    for bad, message in (
+        (b"nope\n", "not JSON"),
+        (b"[1]\n", "JSON object"),
+        (b" " * (protocol.MAX_LINE + 1), "exceeds"),
+    ):
+        with pytest.raises(protocol.ProtocolError, match=message):
+            protocol.decode(bad)
+    with pytest.raises(protocol.ProtocolError, match="exceeds"):
+        protocol.encode({"x": "y" * protocol.MAX_LINE})
+
+
+def test_ledger_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "state.json"
+    ledger = Ledger(path)
+    assert ledger.load() == set()
+    ledger.add("eth0", "192.0.2.100/24")
+    ledger.add("eth0", "192.0.2.101/24")
+    ledger.discard("eth0", "192.0.2.101/24")
+    assert Ledger(path).load() == {("eth0", "192.0.2.100/24")}
+    path.write_text("{broken")
+    assert Ledger(path).load() == set()
+
+
+def test_status_document_and_table() -> None:
+    h = Harness(config(instance(priority=150)))
+    h.advance(10.0)
+    document = status_document(h.node.statistics(), send_errors=2)
+    web = document["instances"]["web"]
+    assert (web["state"], web["priority"], web["effective_priority"], web["master"]) == (
+        "MASTER",
+        150,
+        150,
+        "192.0.2.11",
+    )
+    assert document["router"]["send_errors"] == 2
+    json.dumps(document)  # serializable as is
+    table = status_table(document)
+    assert table.splitlines()[1].split()[:5] == ["web", "MASTER", "150", "150", "192.0.2.11"]
+
+
+def test_parse_ipv4_header() -> None:
+    header = bytes.fromhex("45c0001c0000000001700000c000020be0000012")
+    payload = bytes(8)
+    received = _parse_ipv4(header + payload)
+    assert received is not None
+    assert (str(received.src), str(received.dst), received.ttl, received.data) == (
+        "192.0.2.11",
+        "224.0.0.18",
+        1,
+        payload,
+    )
+    assert _parse_ipv4(b"\x60" + bytes(30)) is None
+    assert _parse_ipv4(b"\x45") is None
+
+
+def test_rate_limit_counts_what_it_holds_back() -> None:
+    limit = _RateLimit(interval=10)
+    assert limit.allow("k", 0.0) == 0
+    assert limit.allow("k", 1.0) is None
+    assert limit.allow("k", 2.0) is None
+    assert limit.allow("k", 11.0) == 2
+
+
+def test_sd_notify_without_systemd_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    assert systemd.notify("READY=1") is False
