@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv iproute2 iputils-ping keepalived tshark systemd
 STAMP := $(VENV)/.installed
 
-.PHONY: venv deps test lint typecheck unit demo clean apt diagram
+.PHONY: venv deps test lint typecheck unit demo demo-sim clean apt diagram
 
 venv: $(STAMP)
 
@@ -45,7 +45,12 @@ test: deps lint typecheck
 	$(BIN)/coverage run -m pytest -q
 	$(BIN)/coverage report --include='vrrpd/core/*' --fail-under=95
 
+# The failover drill on real sockets in a network-namespace lab (needs root).
 demo: deps
+	$(BIN)/python -m vrrpd.lab.demo
+
+# The same drill on the simulated LAN: no root, exact protocol time.
+demo-sim: venv
 	$(BIN)/vrrpd simulate
 
 # Regenerate the state diagram in docs/architecture.md from TRANSITIONS.
