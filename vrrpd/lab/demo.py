@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from vrrpd.core.timers import master_down_interval, skew_time
 from vrrpd.lab import Lab, LabError, Process, wait_for
@@ -39,12 +40,8 @@ def replies(probe: Process) -> list[float]:
 
 def outage(times: list[float], start: float, end: float) -> float:
     """The longest silence the client saw between ``start`` and ``end`` (wall clock)."""
-    inside = [start] + [t for t in times if start <= t <= end] + [end]
-    return (
-        max(b - a for a, b in zip(inside, inside[1:], strict=False))
-        if len(inside) > 1
-        else end - start
-    )
+    inside = [start, *(t for t in times if start <= t <= end), end]
+    return max(b - a for a, b in pairwise(inside))
 
 
 def holder(lab: Lab, unplugged: set[str]) -> str:
