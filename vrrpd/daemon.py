@@ -27,11 +27,12 @@ from vrrpd.adapters import scripts, systemd
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import VrrpSocket
+from vrrpd.adapters.sysctl import Sysctls
 from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.config.schema import Config
 from vrrpd.control import protocol
 from vrrpd.core import actions as act
-from vrrpd.core.constants import Family, IPAddress, virtual_mac
+from vrrpd.core.constants import Family, IPAddress, format_mac, virtual_mac
 from vrrpd.core.events import (
     CheckFinished,
     ConfigChanged,
@@ -85,6 +86,9 @@ class Agent:
         self.limits = _RateLimit()
         self._known: dict[str, tuple[bool, tuple[IPAddress, ...]]] = {}
         self._refresh_lock = asyncio.Lock()
+        self.vmacs: dict[str, tuple[str, int]] = {}
+        """Instance -> (macvlan name, index) for ``use_vmac`` instances."""
+        self.sysctls = Sysctls()
         self._control: asyncio.Server | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -104,6 +108,8 @@ class Agent:
             pass
         finally:
             self._close()
+            with contextlib.suppress(Exception):
+                await self._remove_vmacs()
             await self.netlink.close()
         return 0
 
@@ -111,6 +117,7 @@ class Agent:
         self.links = await self.netlink.links()
         for stale in await self.netlink.remove_stale(self.links):
             log.warning("removed VIP %s left behind by a previous run", stale)
+        await self._create_vmacs()
         await self._refresh_links(initial=True)
         await self._open_control()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -125,6 +132,52 @@ class Agent:
         log.info("stopping: releasing mastership and VIPs")
         self.dispatch(Shutdown())
         await self.queue.join()
+        await self._remove_vmacs()
+
+    async def _create_vmacs(self) -> None:
+        """One macvlan per ``use_vmac`` instance, carrying 00-00-5E-00-0{1,2}-{VRID}.
+
+        It stays down except while MASTER, so a backup never sends a frame from the
+        shared MAC (switches would learn it on the wrong port). IPv6 interface
+        identifiers are random, never derived from the VMAC (RFC 5798 section 7.4).
+        ``arp_ignore=1`` and ``arp_announce=2`` on the parent keep it from answering
+        ARP for the VIP, or asking with the VIP as sender, with its own MAC; the
+        original values are restored on exit.
+        """
+        for inst in self.node.config.instances:
+            if not inst.use_vmac:
+                continue
+            parent = self.links.get(inst.interface)
+            if parent is None:
+                log.error(
+                    "[%s] use_vmac: interface %s does not exist",
+                    self._prefix(inst.name),
+                    inst.interface,
+                )
+                continue
+            name = f"vrrp{'6' if inst.family is Family.V6 else ''}.{inst.vrid}"
+            index = await self.netlink.create_macvlan(
+                name, parent.index, format_mac(virtual_mac(inst.vrid, inst.family))
+            )
+            self.sysctls.set(f"ipv6/conf/{name}/addr_gen_mode", "3")
+            if inst.family is Family.V4:
+                self.sysctls.set(f"ipv6/conf/{name}/disable_ipv6", "1")
+                self.sysctls.set(f"ipv4/conf/{name}/arp_ignore", "1")
+                self.sysctls.set(f"ipv4/conf/{name}/arp_announce", "2")
+                self.sysctls.set(f"ipv4/conf/{inst.interface}/arp_ignore", "1")
+                # ...and never announce the VIP as the sender of its own ARP requests.
+                self.sysctls.set(f"ipv4/conf/{inst.interface}/arp_announce", "2")
+            else:
+                self.sysctls.set(f"ipv6/conf/{name}/accept_dad", "0")
+            self.vmacs[inst.name] = (name, index)
+            log.info("[%s] virtual MAC on %s", self._prefix(inst.name), name)
+
+    async def _remove_vmacs(self) -> None:
+        for name, index in self.vmacs.values():
+            await self.netlink.delete_link(index)
+            log.info("removed %s", name)
+        self.vmacs.clear()
+        self.sysctls.restore()
 
     def _close(self) -> None:
         if self.timer is not None:
@@ -231,13 +284,18 @@ class Agent:
                 )
 
     def _announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        vmac = self.vmacs.get(action.instance)
+        # From the macvlan (its MAC is the virtual MAC), else from the interface.
+        interface = (
+            vmac[0]
+            if vmac and action.interface == self.node.routers[action.instance].config.interface
+            else action.interface
+        )
         try:
-            layer = self.link_layers.get(action.interface)
+            layer = self.link_layers.get(interface)
             if layer is None:
-                layer = self.link_layers[action.interface] = LinkLayer(action.interface)
-            family = Family.V4 if isinstance(action, act.SendGratuitousArp) else Family.V6
-            mac = virtual_mac(action.vrid, family) if action.use_vmac else None
-            layer.announce(action.addresses, action.count, mac=mac)
+                layer = self.link_layers[interface] = LinkLayer(interface)
+            layer.announce(action.addresses, action.count)
         except OSError as error:
             log.error(
                 "[%s] cannot announce on %s: %s",
@@ -247,23 +305,26 @@ class Agent:
             )
 
     async def _addresses(self, action: act.AddAddresses | act.RemoveAddresses) -> None:
+        """VIPs in, or out; on the instance's macvlan when it uses the virtual MAC."""
+        vmac = self.vmacs.get(action.instance)
+        adding = isinstance(action, act.AddAddresses)
+        verb = "add" if adding else "remove"
+        if vmac is not None and adding:
+            await self._link_state(action.instance, vmac[1], up=True)
         for vip in action.addresses:
-            dev = vip.dev or action.interface
+            dev = vip.dev or (vmac[0] if vmac else action.interface)
             link = self.links.get(dev)
+            index = vmac[1] if vmac and dev == vmac[0] else (link.index if link else None)
             try:
-                if isinstance(action, act.AddAddresses):
-                    if link is None:
+                if adding:
+                    if index is None:
                         raise OSError(f"interface {dev} does not exist")
-                    await asyncio.wait_for(
-                        self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
-                    )
+                    await asyncio.wait_for(self.netlink.add_vip(index, dev, vip), NETLINK_TIMEOUT)
                 else:
-                    index = link.index if link else None
                     await asyncio.wait_for(
                         self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
                     )
             except Exception as error:  # netlink raises its own error types; log, never crash
-                verb = "add" if isinstance(action, act.AddAddresses) else "remove"
                 log.error(
                     "[%s] cannot %s VIP %s on %s: %s",
                     self._prefix(action.instance),
@@ -272,6 +333,19 @@ class Agent:
                     dev,
                     error,
                 )
+        if vmac is not None and not adding:
+            await self._link_state(action.instance, vmac[1], up=False)
+
+    async def _link_state(self, instance: str, index: int, *, up: bool) -> None:
+        try:
+            await asyncio.wait_for(self.netlink.set_up(index, up), NETLINK_TIMEOUT)
+        except Exception as error:  # log, never crash
+            log.error(
+                "[%s] cannot set the virtual MAC link %s: %s",
+                self._prefix(instance),
+                "up" if up else "down",
+                error,
+            )
 
     async def _run_check(self, action: act.RunCheck) -> None:
         outcome = await scripts.run(action.command, timeout=action.timeout)

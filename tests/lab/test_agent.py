@@ -270,3 +270,40 @@ def test_starts_before_its_address_exists_and_waits_for_it(lab: Lab) -> None:
     lab.ip(namespace, "addr", "add", "192.0.2.11/24", "dev", "eth0")
     sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
     assert "no longer: no IPv4 address on eth0" in agent.output()
+
+
+@pytest.mark.parametrize("kind", ["v3-v4", "v3-v6"])
+def test_vmac_the_vip_keeps_its_mac_across_failover(lab: Lab, kind: str) -> None:
+    v6 = kind.endswith("v6")
+    vip, vmac, dev = (
+        ("2001:db8::100", "00:00:5e:00:02:33", "vrrp6.51")
+        if v6
+        else ("192.0.2.100", "00:00:5e:00:01:33", "vrrp.51")
+    )
+    master = start(lab, variant(kind, "n1", 150, ("n1", "n2"), use_vmac=True))
+    backup = start(lab, variant(kind, "n2", 100, ("n1", "n2"), use_vmac=True))
+
+    def flags(node: str) -> list[str]:
+        out = lab.ip(lab.nodes[node].namespace, "-j", "link", "show", dev)
+        return list(json.loads(out)[0]["flags"])
+
+    wait_for(lambda: vip in lab.addresses("n1", dev), timeout=10, what="the VIP on the macvlan")
+    assert "UP" in flags("n1")
+    # a backup keeps its macvlan down: it sends nothing from the shared MAC
+    wait_for(lambda: "UP" not in flags("n2"), timeout=2, what="the backup's macvlan down")
+    assert lab.ping("cl", vip, count=1, wait=2)
+    assert lab.neighbour_mac("cl", vip) == vmac
+    parent_sysctl = "net/ipv4/conf/eth0/arp_ignore"
+    if not v6:
+        assert lab.exec("n1", "cat", f"/proc/sys/{parent_sysctl}").stdout.strip() == "1"
+    lab.unplug("n1")
+    lab.crash(master)
+    wait_for(
+        lambda: vip in lab.addresses("n2", dev), timeout=5, what="takeover on the backup's macvlan"
+    )
+    assert lab.ping("cl", vip, count=1, wait=2)
+    assert lab.neighbour_mac("cl", vip) == vmac  # clients never had to relearn
+    lab.signal(backup, signal.SIGTERM)
+    assert lab.wait(backup) == 0
+    assert dev not in lab.ip(lab.nodes["n2"].namespace, "link", "show")
+    assert lab.exec("n2", "cat", f"/proc/sys/{parent_sysctl}").stdout.strip() == "0"  # restored

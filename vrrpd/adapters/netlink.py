@@ -166,6 +166,32 @@ class Netlink:
                     raise
         self.ledger.discard(interface, str(address))
 
+    async def create_macvlan(self, name: str, parent_index: int, mac: str) -> int:
+        """A bridge-mode macvlan with the virtual MAC, left down; replaces a stale one."""
+        existing = await self.ipr.link_lookup(ifname=name)
+        if existing:
+            await self.ipr.link("del", index=existing[0])
+        await self.ipr.link(
+            "add",
+            ifname=name,
+            kind="macvlan",
+            link=parent_index,
+            macvlan_mode="bridge",
+            address=mac,
+        )
+        found = await self.ipr.link_lookup(ifname=name)
+        return int(found[0])
+
+    async def set_up(self, index: int, up: bool) -> None:
+        await self.ipr.link("set", index=index, state="up" if up else "down")
+
+    async def delete_link(self, index: int) -> None:
+        try:
+            await self.ipr.link("del", index=index)
+        except NetlinkError as error:
+            if error.code not in _GONE:
+                raise
+
     async def remove_stale(self, links: dict[str, Link]) -> list[str]:
         """Remove what a previous run recorded and did not clean up (it was killed)."""
         removed = []

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-REQUIRED_TOOLS = ("ip", "ping")
+REQUIRED_TOOLS = ("ip", "ping", "sysctl")
 
 
 class LabError(RuntimeError):
@@ -42,7 +42,7 @@ def require_root() -> None:
     missing = [t for t in REQUIRED_TOOLS if shutil.which(t) is None]
     if missing:
         raise LabError(
-            f"missing tools {missing}: apt-get install iproute2 iputils-ping (make test installs them)"
+            f"missing tools {missing}: apt-get install iproute2 iputils-ping procps (make test installs them)"
         )
 
 
@@ -259,7 +259,13 @@ class Lab:
     # ---------------------------------------------------------------- observation
 
     def addresses(self, name: str, device: str = "eth0") -> set[str]:
-        out = self.ip(self.nodes[name].namespace, "-j", "addr", "show", "dev", device)
+        """The node's addresses on ``device`` (none when the device does not exist)."""
+        try:
+            out = self.ip(self.nodes[name].namespace, "-j", "addr", "show", "dev", device)
+        except LabError as error:
+            if "does not exist" in str(error):
+                return set()
+            raise
         data: list[dict[str, Any]] = json.loads(out or "[]")
         return {a["local"] for entry in data for a in entry.get("addr_info", [])}
 
