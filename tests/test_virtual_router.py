@@ -209,12 +209,26 @@ def test_equal_priority_higher_address_wins() -> None:
     assert h.router.last_reason == f"equal priority 150 from higher address {PEER}"
 
 
-def test_master_asserts_itself_against_a_lower_priority_master() -> None:
-    h = _master()
+def test_split_brain_heal_reasserts_reannounces_and_refires_the_master_hook_once() -> None:
+    h = _master(notify=NotifyConfig(master="/m"))
     actions = h.receive(100, at=11.2)
     assert h.state is State.MASTER
-    assert kinds(actions) == ["SendAdvert", "SendGratuitousArp", "Notice"]
+    assert kinds(actions) == ["SendAdvert", "SendGratuitousArp", "Notice", "RunNotify"]
+    [hook] = [a for a in actions if isinstance(a, RunNotify)]
+    assert (
+        hook.reason
+        == f"split brain healed: lower-priority master {PEER} (100) seen; asserting MASTER"
+    )
     assert h.node.next_deadline() == pytest.approx(12.2)
+    assert kinds(h.receive(100, at=11.3)) == ["SendAdvert"]  # the same heal: assert only
+
+
+def test_the_master_we_preempted_is_no_split_brain() -> None:
+    h = Harness(config(instance(priority=150, notify=NotifyConfig(master="/m"))))
+    h.receive(100, at=0.5)
+    h.advance(0.5 + MDI_150)
+    assert h.state is State.MASTER
+    assert kinds(h.receive(100, at=4.0)) == ["SendAdvert"]  # its last adverts before it yields
 
 
 def test_master_answers_priority_zero_at_once() -> None:

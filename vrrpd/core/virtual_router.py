@@ -131,6 +131,10 @@ class VirtualRouter:
         self._preempt_at: float | None = None
         self._lower_master: tuple[IPAddress, int] | None = None
         self._released_by: IPAddress | None = None
+        self._preempted: IPAddress | None = None
+        """The lower-priority master we took over from: its last adverts are no split brain."""
+        self._healed: set[IPAddress] = set()
+        """Lower-priority masters already answered with a re-announcement this mastership."""
         self._noticed: set[str] = set()
         self._vip_ips = frozenset(v.address.ip for v in config.virtual_addresses)
         self._update_link_faults()
@@ -209,7 +213,9 @@ class VirtualRouter:
             and self.master_down_at <= now
         ):
             reason, why = self._takeover_reason()
+            preempted = self._lower_master[0] if self._lower_master else None
             actions += self._enter_master(reason, now, why)
+            self._preempted = preempted
         if self.state is State.MASTER:
             if self.adver_at is not None and self.adver_at <= now:
                 # Section 6.4.3: Adver_Timer fires -> send an ADVERTISEMENT, re-arm.
@@ -446,18 +452,20 @@ class VirtualRouter:
             actions = self._enter_backup(reason, now)
             self._follow(advert, src, now)
             return actions
-        # RFC 9568: a lower-priority master exists (split brain healing): assert at once,
-        # and re-announce the VIPs so neighbours that followed the other one come back.
+        # RFC 9568: a lower-priority master exists: assert at once.
         self.adver_at = now + self.advert_interval
+        actions = self._advertise(self.priority)
+        if src == self._preempted or src in self._healed:
+            return actions  # the master we just preempted, or a heal already handled
+        # A split brain is healing: re-announce the VIPs so neighbours that followed
+        # the other master come back, and tell the operator's master hook again.
+        self._healed.add(src)
+        reason = f"split brain healed: lower-priority master {src} ({advert.priority}) seen; asserting MASTER"
         return (
-            self._advertise(self.priority)
+            actions
             + self._announce(self.config.garp.repeat)
-            + [
-                Notice(
-                    self.name,
-                    f"lower-priority master {src} ({advert.priority}) seen; asserting MASTER",
-                )
-            ]
+            + [Notice(self.name, reason)]
+            + self._notify(State.MASTER, reason)
         )
 
     # ------------------------------------------------------------------ entering states
@@ -525,6 +533,8 @@ class VirtualRouter:
         self._preempt_at = None
         self._lower_master = None
         self._released_by = None
+        self._preempted = None
+        self._healed.clear()
         return [StateChanged(self.name, old, new, reason, self.priority, now)]
 
     def _takeover_reason(self) -> tuple[str, NewMasterReason]:
