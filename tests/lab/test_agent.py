@@ -307,3 +307,28 @@ def test_vmac_the_vip_keeps_its_mac_across_failover(lab: Lab, kind: str) -> None
     assert lab.wait(backup) == 0
     assert dev not in lab.ip(lab.nodes["n2"].namespace, "link", "show")
     assert lab.exec("n2", "cat", f"/proc/sys/{parent_sysctl}").stdout.strip() == "0"  # restored
+
+
+def test_starts_before_its_interface_exists_and_waits_for_it(lab: Lab) -> None:
+    namespace = lab.nodes["n1"].namespace
+    from vrrpd.lab.peers import vrrpd_yaml
+
+    config = lab.workdir / "n1.yaml"
+    config.write_text(
+        vrrpd_yaml(lab, Peer("n1", 150)).replace("interface: eth0", "interface: lan0")
+    )
+    agent = lab.start("n1", [vrrpd_binary(), "run", "-c", str(config)], label="vrrpd")
+    wait_for(
+        lambda: "interface lan0 does not exist (yet)" in agent.output(),
+        timeout=5,
+        what="the wait message",
+    )
+    assert "FAULT" in agent.output()
+    lab.ip(namespace, "link", "set", "eth0", "down")
+    lab.ip(namespace, "link", "set", "eth0", "name", "lan0")
+    lab.ip(namespace, "link", "set", "lan0", "up")
+    wait_for(
+        lambda: "192.0.2.100" in lab.addresses("n1", "lan0"),
+        timeout=10,
+        what="mastership once lan0 appeared",
+    )
