@@ -244,3 +244,65 @@ def test_reload_adds_a_check_and_new_instances_see_known_check_results() -> None
     actions = node.handle(ConfigChanged(cfg), now=1.0)
     assert [a.name for a in actions if isinstance(a, RunCheck)] == ["chk", "chk2"]
     assert node.routers["api"].priority == 70
+
+
+# ---------------------------------------------------------------- other trackers
+
+
+def test_tracked_interface_without_weight_is_fault_with_weight_lowers_priority() -> None:
+    from vrrpd.config.schema import TrackInterface
+
+    node = _started(
+        config(
+            instance("web", track_interfaces=(TrackInterface("eth1"),)),
+            instance(
+                "db",
+                vrid=52,
+                vips=("192.0.2.200/24",),
+                track_interfaces=(TrackInterface("eth1", -30),),
+            ),
+        )
+    )
+    node.handle(LinkChanged("eth1", False), now=1.0)
+    assert node.routers["web"].state is State.FAULT
+    assert node.routers["web"].last_reason == "interface eth1 down (weight 0)"
+    assert node.routers["db"].priority == 70
+    node.handle(LinkChanged("eth1", True), now=2.0)
+    assert node.routers["web"].state is State.BACKUP
+    assert node.routers["db"].priority == 100
+
+
+def test_tracked_file_value_times_weight_and_weight_zero_faults_on_nonzero() -> None:
+    from vrrpd.config.schema import TrackFile
+    from vrrpd.core.events import FileRead
+
+    node = _started(
+        config(
+            instance("web", track_files=(TrackFile("/run/prio", 10),)),
+            instance(
+                "db", vrid=52, vips=("192.0.2.200/24",), track_files=(TrackFile("/run/prio", 0),)
+            ),
+        )
+    )
+    node.handle(FileRead("/run/prio", 3), now=1.0)
+    assert node.routers["web"].priority == 130
+    assert node.routers["web"].priority_reason == "file /run/prio = 3 up (weight +10): 100 → 130"
+    assert node.routers["db"].state is State.FAULT
+    node.handle(FileRead("/run/prio", None), now=2.0)  # missing: counts as 0
+    assert node.routers["web"].priority == 100
+    assert node.routers["db"].state is State.BACKUP
+
+
+def test_tracked_process_quorum() -> None:
+    from vrrpd.config.schema import TrackProcess
+    from vrrpd.core.events import ProcessesCounted
+
+    node = _started(config(instance(track_processes=(TrackProcess("haproxy", -60, quorum=2),))))
+    node.handle(ProcessesCounted("haproxy", 2), now=1.0)
+    assert node.routers["web"].priority == 100
+    node.handle(ProcessesCounted("haproxy", 1), now=2.0)
+    assert node.routers["web"].priority == 40
+    stats = node.statistics().instances["web"]
+    assert stats.contributions == (("process haproxy (1 running, quorum 2)", "DOWN", -60),)
+    node.handle(ProcessesCounted("other", 0), now=3.0)
+    assert node.routers["web"].priority == 40

@@ -51,8 +51,7 @@ def test_three_nodes_highest_priority_wins_and_the_next_takes_over(
         for n, p in (("n1", 100), ("n2", 200), ("n3", 150))
     }
     sole_holder(lab, "192.0.2.100", "n2")
-    lab.unplug("n2")
-    lab.crash(procs["n2"])
+    lab.crash(procs["n2"], unplug="n2")
     sole_holder(lab, "192.0.2.100", "n3", among=("n1", "n3"))
 
 
@@ -64,8 +63,7 @@ def test_crash_failover_within_master_down_interval_and_the_client_follows(
     sole_holder(lab, "192.0.2.100", "n1")
     assert lab.ping("cl", "192.0.2.100")
     time.sleep(0.5)
-    lab.unplug("n1")
-    lab.crash(master)
+    lab.crash(master, unplug="n1")
     wait_for(lambda: "192.0.2.100" in lab.addresses("n2"), timeout=5, what="takeover")
     time.sleep(0.3)
     gap = takeover_gap(lab.adverts(sniffer), "192.0.2.11", "192.0.2.12")
@@ -296,8 +294,7 @@ def test_vmac_the_vip_keeps_its_mac_across_failover(lab: Lab, kind: str) -> None
     parent_sysctl = "net/ipv4/conf/eth0/arp_ignore"
     if not v6:
         assert lab.exec("n1", "cat", f"/proc/sys/{parent_sysctl}").stdout.strip() == "1"
-    lab.unplug("n1")
-    lab.crash(master)
+    lab.crash(master, unplug="n1")
     wait_for(
         lambda: vip in lab.addresses("n2", dev), timeout=5, what="takeover on the backup's macvlan"
     )

@@ -75,8 +75,7 @@ def test_mixed_cluster(lab: Lab, sniffer: Process, mode: str, master_impl: str) 
     sole_holder(lab, vip, "n1", timeout=wait, among=among)
 
     # 4. the master crashes (frozen, killed, unplugged): the backup takes over
-    lab.unplug("n1")
-    lab.crash(master)
+    lab.crash(master, unplug="n1")
     wait_for(lambda: vip in lab.addresses("n2"), timeout=wait, what="takeover after the crash")
     assert lab.ping("cl", vip, count=1, wait=2)
 

@@ -66,6 +66,22 @@ class CheckFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRead:
+    """A tracked file's integer, as the driver last read it (None: missing or not a number)."""
+
+    path: str
+    value: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessesCounted:
+    """How many processes match a tracked name (or command line)."""
+
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     """A reload: the new, already validated configuration.
 
@@ -76,5 +92,13 @@ class ConfigChanged:
 
 
 Event = (
-    Startup | Shutdown | TimerFired | DatagramReceived | LinkChanged | CheckFinished | ConfigChanged
+    Startup
+    | Shutdown
+    | TimerFired
+    | DatagramReceived
+    | LinkChanged
+    | CheckFinished
+    | FileRead
+    | ProcessesCounted
+    | ConfigChanged
 )

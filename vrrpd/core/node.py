@@ -27,14 +27,22 @@ from vrrpd.core.events import (
     ConfigChanged,
     DatagramReceived,
     Event,
+    FileRead,
     LinkChanged,
+    ProcessesCounted,
     Shutdown,
     Startup,
     TimerFired,
 )
 from vrrpd.core.packet import decode, peek_vrid
 from vrrpd.core.state import State
-from vrrpd.core.tracking import CheckStatistics, CheckTracker, TrackerStatus, contribution
+from vrrpd.core.tracking import (
+    CheckStatistics,
+    CheckTracker,
+    TrackerStatus,
+    contribution,
+    file_contribution,
+)
 from vrrpd.core.virtual_router import VirtualRouter
 
 if TYPE_CHECKING:
@@ -118,6 +126,10 @@ class Node:
             actions = self._check_finished(event, now)
         elif isinstance(event, ConfigChanged):
             actions = self._reconfigure(event.config, now)
+        elif isinstance(event, FileRead):
+            actions = self._file_read(event, now)
+        elif isinstance(event, ProcessesCounted):
+            actions = self._processes_counted(event, now)
         else:
             assert isinstance(event, TimerFired)
             actions = []
@@ -222,6 +234,8 @@ class Node:
             link = self._links.get(inst.interface)
             if link is not None:
                 router.link_changed(up=link.up, addresses=link.addresses, now=now)
+            for known in self._links.values():
+                self._track_interface(router, known.interface, up=known.up, now=now)
             for track in inst.track_scripts:
                 check = self.checks[track.name]
                 weight = check.config.weight if track.weight is None else track.weight
@@ -258,6 +272,40 @@ class Node:
         for router in self.routers.values():
             if router.config.interface == event.interface:
                 actions += router.link_changed(up=event.up, addresses=event.addresses, now=now)
+            actions += self._track_interface(router, event.interface, up=event.up, now=now)
+        return actions
+
+    @staticmethod
+    def _track_interface(
+        router: VirtualRouter, interface: str, *, up: bool, now: float
+    ) -> list[Action]:
+        actions: list[Action] = []
+        for track in router.config.track_interfaces:
+            if track.name == interface:
+                status = TrackerStatus.UP if up else TrackerStatus.DOWN
+                # No weight: a tracked interface going down is a FAULT (Keepalived's default).
+                contrib = contribution(f"interface {interface}", status, track.weight or 0)
+                actions += router.set_contribution(f"interface:{interface}", contrib, now)
+        return actions
+
+    def _file_read(self, event: FileRead, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for router in self.routers.values():
+            for track in router.config.track_files:
+                if track.path == event.path:
+                    contrib = file_contribution(event.path, event.value, track.weight)
+                    actions += router.set_contribution(f"file:{event.path}", contrib, now)
+        return actions
+
+    def _processes_counted(self, event: ProcessesCounted, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for router in self.routers.values():
+            for track in router.config.track_processes:
+                if track.name == event.name:
+                    status = TrackerStatus.UP if event.count >= track.quorum else TrackerStatus.DOWN
+                    source = f"process {event.name} ({event.count} running, quorum {track.quorum})"
+                    contrib = contribution(source, status, track.weight or 0)
+                    actions += router.set_contribution(f"process:{event.name}", contrib, now)
         return actions
 
     def _check_finished(self, event: CheckFinished, now: float) -> list[Action]:

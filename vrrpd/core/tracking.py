@@ -61,6 +61,18 @@ def contribution(source: str, status: TrackerStatus, weight: int) -> Contributio
     return Contribution(source, status, weight, delta, fault)
 
 
+def file_contribution(path: str, value: int | None, weight: int) -> Contribution:
+    """Keepalived's track_file: the file's integer times the weight (missing counts 0).
+
+    With weight 0, any non-zero value means FAULT (Keepalived's convention).
+    """
+    number = value or 0
+    status = TrackerStatus.UP if value is not None else TrackerStatus.DOWN
+    return Contribution(
+        f"file {path} = {number}", status, weight, number * weight, weight == 0 and number != 0
+    )
+
+
 def effective_priority(base: int, contributions: list[Contribution]) -> int:
     """Base plus every delta, clamped to 1..254; an owner's 255 stays 255."""
     if base == PRIORITY_OWNER:

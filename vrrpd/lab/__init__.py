@@ -219,9 +219,15 @@ class Lab:
         except subprocess.TimeoutExpired:
             return None
 
-    def crash(self, process: Process) -> None:
-        """Freeze the whole process tree, then kill it: no goodbye packet can leave."""
+    def crash(self, process: Process, *, unplug: str | None = None) -> None:
+        """Freeze the whole process tree, optionally cut the node's cable, then kill it.
+
+        Freezing comes first: an agent that saw its link go down would leave cleanly
+        (FAULT, VIPs removed), which is not a crash.
+        """
         self.signal(process, signal.SIGSTOP)
+        if unplug is not None:
+            self.unplug(unplug)
         self.signal(process, signal.SIGKILL)
         self.wait(process, 5)
 

@@ -99,14 +99,12 @@ def run() -> int:
             agents["lb1"] = start_vrrpd(lab, lb1)
 
         def crash() -> None:
-            lab.unplug("lb1")
             unplugged.add("lb1")
-            lab.crash(agents["lb1"])
+            lab.crash(agents["lb1"], unplug="lb1")
 
         def come_back() -> None:
-            lab.ip(
-                lab.nodes["lb1"].namespace, "addr", "del", f"{VIP}/24", "dev", "eth0"
-            )  # the crash left it
+            if VIP in lab.addresses("lb1"):  # the crash left it; a reboot would clear it
+                lab.ip(lab.nodes["lb1"].namespace, "addr", "del", f"{VIP}/24", "dev", "eth0")
             lab.plug("lb1")
             unplugged.discard("lb1")
             agents["lb1"] = start_vrrpd(lab, lb1)
