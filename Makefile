@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and the demo need. Installed only when missing.
-APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd
+APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light
 STAMP := $(VENV)/.installed
 
 .PHONY: venv deps test lint typecheck unit demo demo-sim clean apt diagram

@@ -43,11 +43,17 @@ def test_console_script_runs() -> None:
     assert "simulate" in out.stdout
 
 
-def test_check_config_ok() -> None:
-    result = CliRunner().invoke(main, ["check-config", "etc/vrrpd.yaml"])
+def test_check_config_ok(tmp_path: Path) -> None:
+    example = (
+        Path("etc/vrrpd.yaml")
+        .read_text()
+        .replace("/usr/share/vrrpd/scripts", str(Path("scripts").resolve()))
+    )
+    (tmp_path / "vrrpd.yaml").write_text(example)
+    result = CliRunner().invoke(main, ["check-config", str(tmp_path / "vrrpd.yaml")])
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "etc/vrrpd.yaml: OK: 1 instance(s): web (VRID 51 on eth0, IPv4 VRRPv3, priority 150); "
+        f"{tmp_path}/vrrpd.yaml: OK: 1 instance(s): web (VRID 51 on eth0, IPv4 VRRPv3, priority 150); "
         "1 script(s), 0 sync group(s)\n"
     )
 

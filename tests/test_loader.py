@@ -36,8 +36,13 @@ def test_minimal_config() -> None:
     )
 
 
-def test_the_shipped_example_loads() -> None:
-    config = load(Path(__file__).parent.parent / "etc" / "vrrpd.yaml")
+def test_the_shipped_example_loads_with_the_installed_scripts(tmp_path: Path) -> None:
+    """The example names /usr/share/vrrpd/scripts, where scripts/ is installed (test_packaging)."""
+    example = (Path(__file__).parent.parent / "etc" / "vrrpd.yaml").read_text()
+    installed = Path(__file__).parent.parent / "scripts"
+    copy = tmp_path / "vrrpd.yaml"
+    copy.write_text(example.replace("/usr/share/vrrpd/scripts", str(installed)))
+    config = load(copy)
     assert [i.name for i in config.instances] == ["web"]
     assert config.scripts[0].weight == -50
 
@@ -205,3 +210,63 @@ def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigInvalid) as info:
         load(tmp_path / "missing.yaml")
     assert str(info.value).endswith("missing.yaml:1:1: cannot read: No such file or directory")
+
+
+# ---------------------------------------------------------------- script_security and warnings
+
+
+def _with_check(path: Path, security: bool = True) -> str:
+    return (
+        f"global: {{script_security: {'true' if security else 'false'}}}\nscripts:\n  chk: {{command: {path} --flag}}\n"
+        + GOOD
+    )
+
+
+def test_script_security_refuses_a_script_others_can_write(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    script = tmp_path / "check.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    assert loads(_with_check(script)).scripts[0].command == f"{script} --flag"
+    script.chmod(0o777)
+    assert errors(_with_check(script)) == [
+        f"c.yaml:3:18: scripts.chk.command: refusing {script}: {script} is writable by everyone "
+        "(fix the permissions, or set global.script_security: false)"
+    ]
+    assert loads(_with_check(script, security=False)).scripts[0].name == "chk"
+
+
+def test_script_security_looks_at_the_directories_too(tmp_path: Path) -> None:
+    folder = tmp_path / "open"
+    folder.mkdir()
+    folder.chmod(0o777)
+    script = folder / "check.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert [e.split(": ", 2)[2] for e in errors(_with_check(script))] == [
+        f"refusing {script}: {folder} is writable by everyone (fix the permissions, or set global.script_security: false)"
+    ]
+    folder.chmod(0o1777)  # sticky, like /tmp: nobody can replace root's file
+    assert loads(_with_check(script)).scripts[0].name == "chk"
+
+
+def test_missing_program_is_an_error(tmp_path: Path) -> None:
+    assert errors(_with_check(tmp_path / "nope.sh"))[0].endswith(
+        f"{tmp_path / 'nope.sh'} does not exist"
+    )
+
+
+def test_owner_with_weights_is_warned_about() -> None:
+    from vrrpd.config.loader import loads_checked
+
+    text = "scripts:\n  chk: {command: /bin/true, weight: -50}\n" + GOOD.replace(
+        "priority: 150", "priority: 255"
+    )
+    text += "    track_scripts: [chk]\n"
+    _, warned = loads_checked(
+        text.replace("instances:", "global: {script_security: false}\ninstances:"), "c.yaml"
+    )
+    assert [str(w) for w in warned] == [
+        "c.yaml:8:15: instances.web.priority: warning: priority 255 (address owner) is never changed by weights, "
+        "so chk cannot move mastership; only weight-0 trackers (FAULT) can"
+    ]

@@ -26,14 +26,18 @@ def main() -> None:
 
 
 def _load_or_exit(file: str, code: int) -> Config:
-    from vrrpd.config.loader import ConfigInvalid, load  # noqa: PLC0415 - keep `vrrpd --help` fast
+    """The config, after printing its warnings; or every error and exit ``code``."""
+    from vrrpd.config.loader import ConfigInvalid, load_checked  # noqa: PLC0415 - keep `vrrpd --help` fast
 
     try:
-        return load(file)
+        config, warned = load_checked(file)
     except ConfigInvalid as invalid:
         for error in invalid.errors:
             click.echo(str(error), err=True)
         raise SystemExit(code) from None
+    for warning in warned:
+        click.echo(str(warning), err=True)
+    return config
 
 
 @main.command()

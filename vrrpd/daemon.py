@@ -23,7 +23,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from vrrpd.adapters import scripts, systemd
+from vrrpd.adapters import scripts, systemd, trackers
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import VrrpSocket
@@ -86,6 +86,8 @@ class Agent:
         self.limits = _RateLimit()
         self._known: dict[str, tuple[bool, tuple[IPAddress, ...]]] = {}
         self._refresh_lock = asyncio.Lock()
+        self.hooks: scripts.HookQueues | None = None
+        self._check_ok: dict[str, bool] = {}
         self.vmacs: dict[str, tuple[str, int]] = {}
         """Instance -> (macvlan name, index) for ``use_vmac`` instances."""
         self.sysctls = Sysctls()
@@ -98,9 +100,11 @@ class Agent:
         try:
             async with asyncio.TaskGroup() as group:
                 self.group = group
+                self.hooks = scripts.HookQueues(group, self._hook_done)
                 await self._start()
                 group.create_task(self._execute_forever(), name="actions")
                 group.create_task(self._watch_netlink(), name="netlink")
+                group.create_task(self._poll_trackers(), name="trackers")
                 await self.stopping.wait()
                 await self._stop()
                 raise _Stopped
@@ -133,6 +137,11 @@ class Agent:
         self.dispatch(Shutdown())
         await self.queue.join()
         await self._remove_vmacs()
+        if self.hooks is not None:
+            try:
+                await asyncio.wait_for(self.hooks.join(), NOTIFY_TIMEOUT)  # the stop hooks
+            except TimeoutError:
+                log.warning("notify hooks still running at exit")
 
     async def _create_vmacs(self) -> None:
         """One macvlan per ``use_vmac`` instance, carrying 00-00-5E-00-0{1,2}-{VRID}.
@@ -244,8 +253,7 @@ class Agent:
             assert self.group is not None
             self.group.create_task(self._run_check(action), name=f"check {action.name}")
         elif isinstance(action, act.RunNotify):
-            assert self.group is not None
-            self.group.create_task(self._run_notify(action), name=f"notify {action.instance}")
+            self._notify(action)
         elif isinstance(action, act.PacketDropped):
             key = f"{action.instance}:{action.src}:{action.reason}"
             held = self.limits.allow(key, self.loop.time())
@@ -348,19 +356,28 @@ class Agent:
             )
 
     async def _run_check(self, action: act.RunCheck) -> None:
-        outcome = await scripts.run(action.command, timeout=action.timeout)
+        outcome = await scripts.run(action.command, timeout=action.timeout, user=action.user)
         success = outcome.exit_code == 0
-        self.dispatch(
-            CheckFinished(
+        said = outcome.error or outcome.output
+        # Logged when the result flips; repeated failures at most every 10 s.
+        if self._check_ok.get(action.name) != success or (
+            not success and self.limits.allow(f"check:{action.name}", self.loop.time()) is not None
+        ):
+            log.log(
+                logging.INFO if success else logging.WARNING,
+                "check %s %s (exit %s in %.3fs)%s",
                 action.name,
-                success,
+                "succeeded" if success else "failed",
                 outcome.exit_code,
                 outcome.duration,
-                outcome.output or outcome.error,
+                f": {said}" if said else "",
             )
+        self._check_ok[action.name] = success
+        self.dispatch(
+            CheckFinished(action.name, success, outcome.exit_code, outcome.duration, said)
         )
 
-    async def _run_notify(self, action: act.RunNotify) -> None:
+    def _notify(self, action: act.RunNotify) -> None:
         router = self.node.routers.get(action.instance)
         cfg = router.config if router else None
         env = {
@@ -372,20 +389,42 @@ class Agent:
             "VRRPD_INTERFACE": cfg.interface if cfg else "",
             "VRRPD_VIPS": " ".join(str(v.address.ip) for v in cfg.virtual_addresses) if cfg else "",
         }
+        if action.group:
+            env["VRRPD_GROUP"] = action.group
         args: tuple[str, ...] = ()
         if action.keepalived_args:
             kind = "GROUP" if action.group else "INSTANCE"
             args = (kind, action.group or action.instance, action.state, str(action.priority))
-        outcome = await scripts.run(action.command, timeout=NOTIFY_TIMEOUT, env=env, args=args)
-        log.info(
-            "[%s] notify %s %s: exit %s in %.3fs%s",
-            action.instance,
-            action.state,
+        assert self.hooks is not None
+        self.hooks.submit(
+            action.group or action.instance,
             action.command,
+            env=env,
+            args=args,
+            user=self.config.global_.script_user,
+            timeout=NOTIFY_TIMEOUT,
+        )
+
+    @staticmethod
+    def _hook_done(hook: scripts.Hook, outcome: scripts.Outcome) -> None:
+        log.log(
+            logging.INFO if outcome.exit_code == 0 else logging.WARNING,
+            "[%s] notify #%d %s %s: exit %s in %.3fs%s",
+            hook.key,
+            hook.sequence,
+            hook.env.get("VRRPD_STATE", ""),
+            hook.command,
             outcome.exit_code,
             outcome.duration,
             f" ({outcome.error})" if outcome.error else "",
         )
+
+    async def _poll_trackers(self) -> None:
+        instances = self.node.config.instances
+        files = sorted({t.path for i in instances for t in i.track_files})
+        processes = sorted({t.name for i in instances for t in i.track_processes})
+        if files or processes:
+            await trackers.poll(files, processes, self.dispatch)
 
     # ------------------------------------------------------------------ links and sockets
 

@@ -14,6 +14,7 @@ import contextlib
 import os
 import shlex
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,11 +40,22 @@ def argv(command: str) -> list[str]:
 
 
 async def run(
-    command: str, *, timeout: float, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    command: str,
+    *,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    user: str | None = None,
 ) -> Outcome:
+    """Run one command to completion or to its timeout; never raises for the command's sake.
+
+    ``user`` switches user when running as root (the agent normally is); otherwise
+    the command runs as the agent's own user.
+    """
     loop = asyncio.get_running_loop()
     start = loop.time()
     full_env = {**os.environ, **(env or {})}
+    as_user = user if user and os.geteuid() == 0 else None
     try:
         process = await asyncio.create_subprocess_exec(
             *argv(command),
@@ -53,9 +65,11 @@ async def run(
             stderr=asyncio.subprocess.STDOUT,
             env=full_env,
             start_new_session=True,
+            user=as_user,
         )
-    except OSError as error:
-        return Outcome(None, loop.time() - start, "", error=f"cannot start: {error.strerror}")
+    except (OSError, ValueError, KeyError) as error:  # KeyError/ValueError: unknown user
+        reason = error.strerror if isinstance(error, OSError) else f"unknown user {user!r}"
+        return Outcome(None, loop.time() - start, "", error=f"cannot start: {reason}")
     try:
         output, _ = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:
@@ -76,3 +90,71 @@ async def run(
         raise
     text = output[:_OUTPUT_LIMIT].decode(errors="replace").strip()
     return Outcome(process.returncode, loop.time() - start, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """One notify command to run, with its sequence number and environment."""
+
+    sequence: int
+    key: str
+    command: str
+    env: dict[str, str]
+    args: tuple[str, ...]
+    user: str | None
+    timeout: float
+
+
+class HookQueues:
+    """One ordered queue per instance (or sync group): a hook never starts before the
+    previous hook of the same key ended or timed out, and hooks never block the protocol
+    (the queues are drained by their own tasks)."""
+
+    def __init__(self, group: asyncio.TaskGroup, report: Callable[[Hook, Outcome], None]) -> None:
+        self.group = group
+        self.report = report
+        self.queues: dict[str, asyncio.Queue[Hook]] = {}
+        self.sequence = 0
+
+    def submit(
+        self,
+        key: str,
+        command: str,
+        *,
+        env: dict[str, str],
+        args: tuple[str, ...],
+        user: str | None,
+        timeout: float,
+    ) -> Hook:
+        self.sequence += 1
+        hook = Hook(
+            self.sequence,
+            key,
+            command,
+            {**env, "VRRPD_SEQUENCE": str(self.sequence)},
+            args,
+            user,
+            timeout,
+        )
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = asyncio.Queue()
+            self.group.create_task(self._drain(queue), name=f"hooks {key}")
+        queue.put_nowait(hook)
+        return hook
+
+    async def _drain(self, queue: asyncio.Queue[Hook]) -> None:
+        while True:
+            hook = await queue.get()
+            try:
+                outcome = await run(
+                    hook.command, timeout=hook.timeout, env=hook.env, args=hook.args, user=hook.user
+                )
+                self.report(hook, outcome)
+            finally:
+                queue.task_done()
+
+    async def join(self) -> None:
+        """Wait for every queued hook (stop hooks on shutdown)."""
+        for queue in list(self.queues.values()):
+            await queue.join()

@@ -36,6 +36,7 @@ import yaml
 
 from vrrpd.config import schema
 from vrrpd.config.schema import Config
+from vrrpd.config.security import script_problems
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m)?\s*$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -303,6 +304,11 @@ def _interface(node: yaml.Node) -> IPv4Interface | IPv6Interface:
 
 def loads(text: str, file: str = "<config>") -> Config:
     """Parse and validate a configuration document; raise ConfigInvalid with every error."""
+    return loads_checked(text, file)[0]
+
+
+def loads_checked(text: str, file: str = "<config>") -> tuple[Config, list[ConfigError]]:
+    """Like ``loads``, and the warnings (legal, but not doing what it seems), with positions."""
     reader = _Reader(file)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -338,7 +344,7 @@ def loads(text: str, file: str = "<config>") -> Config:
     config = Config(**sections)
     if not config.instances and not any(b.startswith("instances.") for b in reader.broken):
         reader.error(root, "instances", "no instance configured: nothing to run")
-    for problem in schema.validate(config):
+    for problem in schema.validate(config) + (script_problems(config) if not reader.errors else []):
         if problem.refers in reader.broken or any(_within(problem.path, b) for b in reader.broken):
             continue  # a consequence of an error already reported
         reader.errors.append(
@@ -346,7 +352,11 @@ def loads(text: str, file: str = "<config>") -> Config:
         )
     if reader.errors:
         raise ConfigInvalid(sorted(reader.errors, key=lambda e: (e.mark.line, e.mark.column)))
-    return config
+    warned = [
+        ConfigError(_mark_for(reader, w.path), w.path, f"warning: {w.message}")
+        for w in schema.warnings(config)
+    ]
+    return config, warned
 
 
 def _within(path: str, block: str) -> bool:
@@ -364,6 +374,11 @@ def _mark_for(reader: _Reader, path: str) -> Mark:
 
 def load(path: str | Path) -> Config:
     """Read and validate a configuration file."""
+    return load_checked(path)[0]
+
+
+def load_checked(path: str | Path) -> tuple[Config, list[ConfigError]]:
+    """Read and validate a configuration file; also its warnings."""
     file = Path(path)
     try:
         text = file.read_text()
@@ -371,4 +386,4 @@ def load(path: str | Path) -> Config:
         raise ConfigInvalid(
             [ConfigError(Mark(str(file), 1, 1), "", f"cannot read: {error.strerror}")]
         ) from None
-    return loads(text, str(file))
+    return loads_checked(text, str(file))

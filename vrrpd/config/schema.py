@@ -263,6 +263,32 @@ def validate(config: Config) -> list[Problem]:
     return problems
 
 
+def warnings(config: Config) -> list[Problem]:
+    """What is legal but cannot do what it seems to: said by check-config and at start."""
+    out = []
+    for inst in config.instances:
+        if not inst.owner:
+            continue
+        check_weight = {c.name: c.weight for c in config.scripts}
+        weighted = [
+            t.name
+            for t in inst.track_scripts
+            if (check_weight.get(t.name, 0) if t.weight is None else t.weight)
+        ]
+        weighted += [t.name for t in inst.track_interfaces if t.weight]
+        weighted += [t.path for t in inst.track_files if t.weight]
+        weighted += [t.name for t in inst.track_processes if t.weight]
+        if weighted:
+            out.append(
+                Problem(
+                    f"instances.{inst.name}.priority",
+                    f"priority 255 (address owner) is never changed by weights, so {', '.join(weighted)} "
+                    "cannot move mastership; only weight-0 trackers (FAULT) can",
+                )
+            )
+    return out
+
+
 def _check_problems(check: CheckConfig) -> list[Problem]:
     path = f"scripts.{check.name}"
     out = []

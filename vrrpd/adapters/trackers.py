@@ -1,0 +1,67 @@
+"""Polling the trackers that have no event source: files and processes.
+
+Cheap polling (once a second by default) and an event to the core only when a
+value changes. Process counting walks /proc through psutil once per round for
+every tracked name together; its cost is measured by ``make bench``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from vrrpd.core.events import Event, FileRead, ProcessesCounted
+
+POLL_INTERVAL = 1.0
+
+
+def read_integer(path: str) -> int | None:
+    """The file's integer (first word), or None when it is missing or holds no integer."""
+    try:
+        text = Path(path).read_text(errors="replace").split()
+    except OSError:
+        return None
+    try:
+        return int(text[0]) if text else None
+    except ValueError:
+        return None
+
+
+def count_processes(names: list[str]) -> dict[str, int]:
+    """Matches per tracked name: the process name, or (with a space or /) the command line."""
+    counts = dict.fromkeys(names, 0)
+    for process in psutil.process_iter(["name", "cmdline"]):
+        info = process.info
+        command = " ".join(info.get("cmdline") or ())
+        for name in names:
+            matched = name in command if (" " in name or "/" in name) else info.get("name") == name
+            if matched:
+                counts[name] += 1
+    return counts
+
+
+async def poll(
+    files: list[str],
+    processes: list[str],
+    dispatch: Callable[[Event], None],
+    interval: float = POLL_INTERVAL,
+) -> None:
+    """Forever: tell the core about every change (and every value once at the start)."""
+    last_files: dict[str, int | None] = {}
+    last_counts: dict[str, int] = {}
+    while True:
+        for path in files:
+            value = read_integer(path)
+            if path not in last_files or last_files[path] != value:
+                last_files[path] = value
+                dispatch(FileRead(path, value))
+        if processes:
+            counts = await asyncio.to_thread(count_processes, processes)
+            for name, count in counts.items():
+                if last_counts.get(name) != count:
+                    last_counts[name] = count
+                    dispatch(ProcessesCounted(name, count))
+        await asyncio.sleep(interval)
