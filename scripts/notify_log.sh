@@ -17,8 +17,8 @@ escape() {
     printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
 }
 mkdir -p "$(dirname "$log")" 2>/dev/null
-printf '{"time":"%s","type":"%s","name":"%s","state":"%s","priority":"%s","vrid":"%s","interface":"%s","vips":"%s","reason":"%s"}\n' \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(escape "$kind")" "$(escape "$name")" "$(escape "$state")" \
+printf '{"time":"%s","sequence":"%s","type":"%s","name":"%s","state":"%s","priority":"%s","vrid":"%s","interface":"%s","vips":"%s","reason":"%s"}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(escape "${VRRPD_SEQUENCE:-}")" "$(escape "$kind")" "$(escape "$name")" "$(escape "$state")" \
     "$(escape "$priority")" "$(escape "${VRRPD_VRID:-}")" "$(escape "${VRRPD_INTERFACE:-}")" \
     "$(escape "${VRRPD_VIPS:-}")" "$(escape "${VRRPD_REASON:-}")" >>"$log" || exit 1
 exit 0

@@ -31,6 +31,13 @@ class Peer:
     unicast_source: str | None = None
     use_vmac: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    """More instance keys, as YAML text (``{"track_scripts": "[chk]"}``)."""
+    scripts: dict[str, str] = field(default_factory=dict)
+    """Check name -> its settings as a YAML flow mapping."""
+    instances: tuple[tuple[str, int, str], ...] = ()
+    """Further instances (name, VRID, VIP) sharing this one's settings, for sync groups."""
+    sync_group: str | None = None
+    """Put every instance of this peer in one sync group of this name."""
 
 
 def vrrpd_binary() -> str:
@@ -49,16 +56,33 @@ def vrrpd_yaml(lab: Lab, peer: Peer) -> str:
         f"  router_id: {peer.node}",
         f"  control_socket: {base}.sock",
         f"  state_file: {base}.state.json",
-        "instances:",
-        "  web:",
+        "  script_user: root",
+    ]
+    if peer.scripts:
+        lines.append("scripts:")
+        lines += [f"  {name}: {settings}" for name, settings in peer.scripts.items()]
+    lines.append("instances:")
+    for name, vrid, vip in (("web", peer.vrid, peer.vips[0]), *peer.instances):
+        lines += _instance_yaml(
+            peer, name, vrid, (vip, *peer.vips[1:]) if name == "web" else (vip,)
+        )
+    if peer.sync_group:
+        names = ["web", *[i[0] for i in peer.instances]]
+        lines += ["sync_groups:", f"  {peer.sync_group}: {{instances: [{', '.join(names)}]}}"]
+    return "\n".join(lines) + "\n"
+
+
+def _instance_yaml(peer: Peer, name: str, vrid: int, vips: tuple[str, ...]) -> list[str]:
+    lines = [
+        f"  {name}:",
         "    interface: eth0",
-        f"    vrid: {peer.vrid}",
+        f"    vrid: {vrid}",
         f"    priority: {peer.priority}",
         f"    version: {peer.version}",
         f"    advert_interval: {peer.interval:g}",
         f"    preempt: {'true' if peer.preempt else 'false'}",
         f"    preempt_delay: {peer.preempt_delay:g}",
-        f"    virtual_addresses: [{', '.join(peer.vips)}]",
+        f"    virtual_addresses: [{', '.join(vips)}]",
         "    garp: {delay: 1, repeat: 2}",
     ]
     if peer.unicast_peers:
@@ -70,14 +94,47 @@ def vrrpd_yaml(lab: Lab, peer: Peer) -> str:
     if peer.use_vmac:
         lines.append("    use_vmac: true")
     lines += [f"    {k}: {v}" for k, v in peer.extra.items()]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def start_vrrpd(lab: Lab, peer: Peer, *, verbose: bool = False) -> Process:
+def start_nginx(lab: Lab, node: str) -> Process:
+    """nginx serving "served by NODE" on port 80 of the node (its own files, in the workdir)."""
+    root = lab.workdir / f"{node}-www"
+    root.mkdir(exist_ok=True)
+    (root / "index.html").write_text(f"served by {node}\n")
+    conf = lab.workdir / f"{node}-nginx.conf"
+    conf.write_text(
+        "user root;\n"
+        "worker_processes 1;\n"
+        f"pid {lab.workdir}/{node}-nginx.pid;\n"
+        f"error_log {lab.workdir}/{node}-nginx.error.log;\n"
+        "events { worker_connections 64; }\n"
+        "http {\n"
+        "  access_log off;\n"
+        f"  server {{ listen 80; listen [::]:80; root {root}; }}\n"
+        "}\n"
+    )
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        raise LabError(
+            "nginx is not installed: apt-get install nginx-light (make test installs it)"
+        )
+    return lab.start(node, [binary, "-c", str(conf), "-g", "daemon off;"], label="nginx")
+
+
+def start_vrrpd(
+    lab: Lab,
+    peer: Peer,
+    *,
+    verbose: bool = False,
+    env: dict[str, str] | None = None,
+    text: str | None = None,
+) -> Process:
+    """Start vrrpd for ``peer`` (or with the config ``text``, when given)."""
     path = lab.workdir / f"{peer.node}.yaml"
-    path.write_text(vrrpd_yaml(lab, peer))
+    path.write_text(text if text is not None else vrrpd_yaml(lab, peer))
     argv = [vrrpd_binary(), "run", "-c", str(path)] + (["-v"] if verbose else [])
-    return lab.start(peer.node, argv, label="vrrpd")
+    return lab.start(peer.node, argv, label="vrrpd", env=env)
 
 
 def keepalived_conf(peer: Peer) -> str:
