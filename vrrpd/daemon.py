@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +25,12 @@ from vrrpd.adapters import scripts, systemd, trackers
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import VrrpSocket
-from vrrpd.adapters.sysctl import Sysctls
+from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.config.schema import Config
-from vrrpd.control import protocol
+from vrrpd.control import server as control
 from vrrpd.core import actions as act
-from vrrpd.core.constants import Family, IPAddress, format_mac, virtual_mac
+from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.events import (
     CheckFinished,
     ConfigChanged,
@@ -88,9 +86,7 @@ class Agent:
         self._refresh_lock = asyncio.Lock()
         self.hooks: scripts.HookQueues | None = None
         self._check_ok: dict[str, bool] = {}
-        self.vmacs: dict[str, tuple[str, int]] = {}
-        """Instance -> (macvlan name, index) for ``use_vmac`` instances."""
-        self.sysctls = Sysctls()
+        self.vmacs = VirtualMacs(self.netlink)
         self._control: asyncio.Server | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -113,7 +109,7 @@ class Agent:
         finally:
             self._close()
             with contextlib.suppress(Exception):
-                await self._remove_vmacs()
+                await self.vmacs.remove()
             await self.netlink.close()
         return 0
 
@@ -121,7 +117,7 @@ class Agent:
         self.links = await self.netlink.links()
         for stale in await self.netlink.remove_stale(self.links):
             log.warning("removed VIP %s left behind by a previous run", stale)
-        await self._create_vmacs()
+        await self.vmacs.create(self.node.config.instances, self.links)
         await self._refresh_links(initial=True)
         await self._open_control()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -136,57 +132,12 @@ class Agent:
         log.info("stopping: releasing mastership and VIPs")
         self.dispatch(Shutdown())
         await self.queue.join()
-        await self._remove_vmacs()
+        await self.vmacs.remove()
         if self.hooks is not None:
             try:
                 await asyncio.wait_for(self.hooks.join(), NOTIFY_TIMEOUT)  # the stop hooks
             except TimeoutError:
                 log.warning("notify hooks still running at exit")
-
-    async def _create_vmacs(self) -> None:
-        """One macvlan per ``use_vmac`` instance, carrying 00-00-5E-00-0{1,2}-{VRID}.
-
-        It stays down except while MASTER, so a backup never sends a frame from the
-        shared MAC (switches would learn it on the wrong port). IPv6 interface
-        identifiers are random, never derived from the VMAC (RFC 5798 section 7.4).
-        ``arp_ignore=1`` and ``arp_announce=2`` on the parent keep it from answering
-        ARP for the VIP, or asking with the VIP as sender, with its own MAC; the
-        original values are restored on exit.
-        """
-        for inst in self.node.config.instances:
-            if not inst.use_vmac:
-                continue
-            parent = self.links.get(inst.interface)
-            if parent is None:
-                log.error(
-                    "[%s] use_vmac: interface %s does not exist",
-                    self._prefix(inst.name),
-                    inst.interface,
-                )
-                continue
-            name = f"vrrp{'6' if inst.family is Family.V6 else ''}.{inst.vrid}"
-            index = await self.netlink.create_macvlan(
-                name, parent.index, format_mac(virtual_mac(inst.vrid, inst.family))
-            )
-            self.sysctls.set(f"ipv6/conf/{name}/addr_gen_mode", "3")
-            if inst.family is Family.V4:
-                self.sysctls.set(f"ipv6/conf/{name}/disable_ipv6", "1")
-                self.sysctls.set(f"ipv4/conf/{name}/arp_ignore", "1")
-                self.sysctls.set(f"ipv4/conf/{name}/arp_announce", "2")
-                self.sysctls.set(f"ipv4/conf/{inst.interface}/arp_ignore", "1")
-                # ...and never announce the VIP as the sender of its own ARP requests.
-                self.sysctls.set(f"ipv4/conf/{inst.interface}/arp_announce", "2")
-            else:
-                self.sysctls.set(f"ipv6/conf/{name}/accept_dad", "0")
-            self.vmacs[inst.name] = (name, index)
-            log.info("[%s] virtual MAC on %s", self._prefix(inst.name), name)
-
-    async def _remove_vmacs(self) -> None:
-        for name, index in self.vmacs.values():
-            await self.netlink.delete_link(index)
-            log.info("removed %s", name)
-        self.vmacs.clear()
-        self.sysctls.restore()
 
     def _close(self) -> None:
         if self.timer is not None:
@@ -198,9 +149,7 @@ class Agent:
         for layer in self.link_layers.values():
             layer.close()
         if self._control is not None:
-            self._control.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self.config.global_.control_socket)
+            control.close(self._control, self.config.global_.control_socket)
 
     # ------------------------------------------------------------------ the core
 
@@ -517,30 +466,7 @@ class Agent:
         return message
 
     async def _open_control(self) -> None:
-        path = self.config.global_.control_socket
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            if _is_live_socket(path):
-                raise OSError(f"another agent is listening on {path}")
-            os.unlink(path)
-        old = os.umask(0o177)
-        try:
-            self._control = await asyncio.start_unix_server(self._client, path=path)
-        finally:
-            os.umask(old)
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            line = await reader.readline()
-            try:
-                request = protocol.decode(line)
-                reply = self.command(str(request.get("command", "")))
-            except protocol.ProtocolError as error:
-                reply = {"error": str(error)}
-            writer.write(protocol.encode(reply))
-            await writer.drain()
-        finally:
-            writer.close()
+        self._control = await control.serve(self.config.global_.control_socket, self.command)
 
     def command(self, name: str) -> dict[str, Any]:
         if name == "status":
@@ -564,15 +490,6 @@ class Agent:
 
 class _Stopped(Exception):
     """Leaves the TaskGroup once shutdown has drained (cancels the other tasks)."""
-
-
-def _is_live_socket(path: str) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(path)
-        except OSError:
-            return False
-    return True
 
 
 def run(config: Config, config_path: str | None) -> int:
