@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light
 STAMP := $(VENV)/.installed
 
-.PHONY: venv deps test lint typecheck unit demo demo-sim clean apt diagram
+.PHONY: venv deps test lint typecheck unit demo demo-sim bench clean apt diagram
 
 venv: $(STAMP)
 
@@ -56,6 +56,10 @@ demo-sim: venv
 # Regenerate the state diagram in docs/architecture.md from TRANSITIONS.
 diagram: venv
 	$(BIN)/python -m vrrpd.docgen
+
+# vrrpd next to Keepalived in one run (takeover latency, memory) and tracker costs. Needs root.
+bench: deps
+	$(BIN)/python -m vrrpd.lab.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -174,3 +174,39 @@ def test_sync_group_two_vrids_move_together_and_fault_in_one_is_fault_in_both(la
     lab.crash(agents["n1"], unplug="n1")  # the whole node: both move
     sole_holder(lab, VIP, "n2", timeout=5, among=("n2",))
     sole_holder(lab, "192.0.2.200", "n2", timeout=5, among=("n2",))
+
+
+def test_file_and_process_trackers_move_priority_and_explain_it(lab: Lab) -> None:
+    prio_file = lab.workdir / "web.prio"
+    marker = "sleep 3607"  # matched by command line (it has a space)
+    peer = Peer(
+        "n1",
+        150,
+        extra={
+            "track_files": f"[{{path: {prio_file}, weight: 10}}]",
+            "track_processes": f'[{{name: "{marker}", weight: -60}}]',
+        },
+    )
+    start(lab, peer)
+    sock = str(lab.workdir / "n1.sock")
+
+    def web() -> dict[str, object]:
+        out = lab.exec("n1", sys_vrrpd(), "status", "--json", "--socket", sock, check=False).stdout
+        return dict(json.loads(out)["instances"]["web"]) if out else {}
+
+    # no file (0 x 10) and no process (-60): 150 - 60
+    wait_for(lambda: web().get("effective_priority") == 90, timeout=5, what="priority 90")
+    prio_file.write_text("3\n")
+    wait_for(
+        lambda: web().get("effective_priority") == 120, timeout=5, what="priority 120 (file 3 x 10)"
+    )
+    sleeper = lab.start("n1", marker.split(), label="sleeper")
+    wait_for(
+        lambda: web().get("effective_priority") == 180,
+        timeout=5,
+        what="priority 180 (process back)",
+    )
+    trackers = {t["name"]: t["delta"] for t in web()["trackers"]}  # type: ignore[union-attr]
+    assert trackers == {f"file {prio_file} = 3": 30, f"process {marker} (1 running, quorum 1)": 0}
+    lab.crash(sleeper)
+    wait_for(lambda: web().get("effective_priority") == 120, timeout=5, what="priority 120 again")

@@ -1,0 +1,118 @@
+"""``make bench``: vrrpd next to Keepalived in one run, reported as ratios.
+
+* takeover latency: two nodes of one implementation, VRRPv3 every 100 ms; the
+  master is frozen, unplugged and killed; the sniffer on the switch timestamps
+  the master's last advert and the backup's first. Latency = that gap minus
+  Master_Down_Interval (what the RFC makes every implementation wait).
+* resident memory of the agent (all its processes) once it is master.
+* the CPU cost of one round of process tracking (psutil over /proc), which
+  vrrpd does once a second per agent when ``track_processes`` is used.
+
+Root is needed (labs). Runs take about a minute; ``--runs N`` for more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import psutil
+
+from vrrpd.adapters.trackers import count_processes
+from vrrpd.core.timers import master_down_interval
+from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
+
+VIP = "192.0.2.100"
+SOURCES = {"n1": "192.0.2.11", "n2": "192.0.2.12"}
+STARTERS: dict[str, Callable[[Lab, Peer], Process]] = {
+    "vrrpd": start_vrrpd,
+    "keepalived": start_keepalived,
+}
+
+
+def rss(process: Process) -> int:
+    """Resident memory of a process and its children (Keepalived forks a VRRP child)."""
+    root = psutil.Process(process.pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+
+
+def one_run(impl: str) -> tuple[float, int]:
+    """(takeover latency beyond Master_Down_Interval in seconds, master's RSS in bytes)."""
+    with Lab() as lab:
+        for name, i in (("n1", 11), ("n2", 12)):
+            lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
+        sniffer = lab.start_sniffer(sys.executable)
+        master = STARTERS[impl](lab, Peer("n1", 150))
+        STARTERS[impl](lab, Peer("n2", 100))
+        wait_for(
+            lambda: VIP in lab.addresses("n1") and VIP not in lab.addresses("n2"),
+            timeout=15,
+            what="n1 master",
+        )
+        time.sleep(1.0)
+        memory = rss(master)
+        lab.crash(master, unplug="n1")
+        wait_for(lambda: VIP in lab.addresses("n2"), timeout=10, what="takeover")
+        time.sleep(0.3)
+        records = [r for r in lab.adverts(sniffer) if "error" not in r]
+        last = max(r["t"] for r in records if r["src"] == SOURCES["n1"] and r["priority"] > 0)
+        first = min(r["t"] for r in records if r["src"] == SOURCES["n2"] and r["t"] > last)
+        return first - last - master_down_interval(100, 10, 3), memory
+
+
+def process_poll_cost(rounds: int = 50) -> float:
+    """CPU seconds for one round of counting processes by name and command line."""
+    start = time.process_time()
+    for _ in range(rounds):
+        count_processes(["haproxy", "/usr/sbin/nginx -g"])
+    return (time.process_time() - start) / rounds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    results: dict[str, tuple[list[float], list[int]]] = {}
+    for impl in STARTERS:
+        latencies, memories = [], []
+        for _ in range(args.runs):
+            latency, memory = one_run(impl)
+            latencies.append(latency)
+            memories.append(memory)
+        results[impl] = (latencies, memories)
+
+    def ms(values: list[float]) -> str:
+        return (
+            f"median {statistics.median(values) * 1000:6.2f} ms, max {max(values) * 1000:6.2f} ms"
+        )
+
+    mdi = master_down_interval(100, 10, 3) * 1000
+    print(
+        f"takeover after the master's last advert, beyond Master_Down_Interval ({mdi:.1f} ms), {args.runs} runs each:"
+    )
+    for impl, (latencies, _) in results.items():
+        print(f"  {impl:10} {ms(latencies)}")
+    v, k = (statistics.median(results[i][0]) for i in ("vrrpd", "keepalived"))
+    print(
+        f"  ratio vrrpd/keepalived (median extra latency): {v / k:.2f}"
+        if k > 0
+        else "  keepalived median is 0"
+    )
+    print("resident memory of the agent as master:")
+    for impl, (_, memories) in results.items():
+        print(f"  {impl:10} median {statistics.median(memories) / 2**20:6.1f} MiB")
+    vm, km = (statistics.median(results[i][1]) for i in ("vrrpd", "keepalived"))
+    print(f"  ratio vrrpd/keepalived: {vm / km:.2f}")
+    cost = process_poll_cost()
+    count = len(psutil.pids())
+    print(f"process tracking: {cost * 1000:.2f} ms CPU per round over {count} processes "
+          f"= {cost * 100:.2f} % of one core at one round per second")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
