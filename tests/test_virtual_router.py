@@ -61,7 +61,7 @@ def test_startup_goes_to_backup_and_arms_master_down() -> None:
 def test_owner_goes_straight_to_master_vips_before_advert_before_garp() -> None:
     h = Harness(config(instance(priority=255)))
     assert h.state is State.MASTER
-    assert kinds(h.actions) == ["StateChanged", "AddAddresses", "SendAdvert", "SendGratuitousArp"]
+    assert kinds(h.actions) == ["StateChanged", "SendAdvert", "AddAddresses", "SendGratuitousArp"]
     assert sent_priorities(h.actions) == [255]
     garp = h.actions[3]
     assert isinstance(garp, SendGratuitousArp)
@@ -88,7 +88,7 @@ def test_silent_master_backup_takes_over_exactly_at_master_down_interval() -> No
     [(_old, _new, reason)] = changes(actions)
     assert reason == f"master down timer expired: no advert from {PEER} for 3.609s"
     assert h.router.last_transition_at == 1.0 + MDI_100
-    assert kinds(actions)[:4] == ["StateChanged", "AddAddresses", "SendAdvert", "SendGratuitousArp"]
+    assert kinds(actions)[:4] == ["StateChanged", "SendAdvert", "AddAddresses", "SendGratuitousArp"]
     stats = h.node.statistics().instances["web"]
     assert stats.counters["new_master_reason"] == "masterNoResponse"
     assert stats.counters["master_transitions"] == 1
@@ -543,11 +543,11 @@ def test_notify_hooks_per_state_and_generic_hook_with_keepalived_arguments() -> 
     assert [a.command for a in actions if isinstance(a, RunNotify)] == ["/m", "/any"]
     k = kinds(actions)
     start = k.index("StateChanged")
-    # hooks run after the VIPs, the advert and the announcement
+    # hooks run after the advert, the VIPs and the announcement
     assert k[start : start + 6] == [
         "StateChanged",
-        "AddAddresses",
         "SendAdvert",
+        "AddAddresses",
         "SendGratuitousArp",
         "RunNotify",
         "RunNotify",

@@ -85,6 +85,8 @@ class Agent:
         self._known: dict[str, tuple[bool, tuple[IPAddress, ...]]] = {}
         self._refresh_lock = asyncio.Lock()
         self.hooks: scripts.HookQueues | None = None
+        self._busy = False
+        """The executor is in the middle of an action (so new ones must queue behind it)."""
         self._check_ok: dict[str, bool] = {}
         self.vmacs = VirtualMacs(self.netlink)
         self._control: asyncio.Server | None = None
@@ -155,7 +157,14 @@ class Agent:
 
     def dispatch(self, event: Event, now: float | None = None) -> None:
         actions = self.node.handle(event, now=self.loop.time() if now is None else now)
-        for action in actions:
+        done = 0
+        if not self._busy and self.queue.empty():
+            # Nothing is pending: run the leading synchronous actions (log lines,
+            # adverts) right here, in order; a new master's first advert then leaves
+            # without waiting for the executor's next turn.
+            while done < len(actions) and self._execute_now(actions[done]):
+                done += 1
+        for action in actions[done:]:
             self.queue.put_nowait(action)
         self._rearm()
 
@@ -176,18 +185,23 @@ class Agent:
     async def _execute_forever(self) -> None:
         while True:
             action = await self.queue.get()
+            self._busy = True
             try:
-                await self._execute(action)
+                if not self._execute_now(action):
+                    assert isinstance(action, act.AddAddresses | act.RemoveAddresses)
+                    await self._addresses(action)
             finally:
+                self._busy = False
                 self.queue.task_done()
 
-    async def _execute(self, action: act.Action) -> None:
+    def _execute_now(self, action: act.Action) -> bool:
+        """Execute a synchronous action; False for the ones that must be awaited (netlink)."""
+        if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+            return False
         if isinstance(action, act.SendAdvert):
             self._send(action)
         elif isinstance(action, act.SendGratuitousArp | act.SendNeighborAdvert):
             self._announce(action)
-        elif isinstance(action, act.AddAddresses | act.RemoveAddresses):
-            await self._addresses(action)
         elif isinstance(action, act.StateChanged):
             log.info(
                 "[%s] %s -> %s (priority %d): %s",
@@ -223,6 +237,7 @@ class Agent:
                 )
         elif isinstance(action, act.Notice):
             log.info("[%s] %s", self._prefix(action.instance), action.message)
+        return True
 
     def _send(self, action: act.SendAdvert) -> None:
         sock = self.sockets.get((action.interface, action.family))

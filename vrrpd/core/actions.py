@@ -1,7 +1,8 @@
 """What the core asks the outside world to do: frozen imperatives, executed in order.
 
-Order matters and is part of the contract: for a new master the VIPs are added
-before the first advertisement, and announced (GARP / NA) after it.
+Order matters and is part of the contract: a new master advertises first (as the
+RFC orders it, so the other routers settle at once), then adds the VIPs, then
+announces them (GARP / NA): neighbours move to it only once the addresses exist.
 """
 
 from __future__ import annotations

@@ -476,9 +476,11 @@ class VirtualRouter:
         self.counters.new_master_reason = why
         self.master_down_at = None
         self.master_address, self.master_priority = self.source, self.priority
-        vips = self.config.virtual_addresses
-        actions += [AddAddresses(self.name, self.config.interface, vips)]
+        # RFC 5798 6.4.2 order: advertise first (the other routers stop their timers at
+        # once), then configure the VIPs, then announce them: neighbours only move to
+        # us on the announcement, which comes after the addresses are in place.
         actions += self._advertise(self.priority)
+        actions += [AddAddresses(self.name, self.config.interface, self.config.virtual_addresses)]
         actions += self._announce(self.config.garp.repeat)
         self.adver_at = now + self.advert_interval
         garp = self.config.garp
