@@ -125,8 +125,9 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
-        self.dispatch(Startup())
+        # Sockets are open: ready. The instances' first states follow as STATUS= lines.
         systemd.notify("READY=1", f"STATUS={self._status_line()}")
+        self.dispatch(Startup())
         log.info("vrrpd started: %d instance(s)", len(self.config.instances))
 
     async def _stop(self) -> None:
