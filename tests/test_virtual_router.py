@@ -193,10 +193,10 @@ def test_master_yields_to_a_higher_priority() -> None:
     assert changes(actions) == [
         (State.MASTER, State.BACKUP, f"higher priority 200 from {PEER} (ours 150)")
     ]
-    assert kinds(actions) == [
-        "StateChanged",
-        "RemoveAddresses",
-    ]  # no priority 0: a better master exists
+    # one last advert at our own priority (no priority 0: a better master exists),
+    # so a master that never heard us learns there was a split brain
+    assert kinds(actions) == ["SendAdvert", "StateChanged", "RemoveAddresses"]
+    assert sent_priorities(actions) == [150]
     assert h.node.next_deadline() == 11.0 + MDI_150
 
 
@@ -229,6 +229,8 @@ def test_the_master_we_preempted_is_no_split_brain() -> None:
     h.advance(0.5 + MDI_150)
     assert h.state is State.MASTER
     assert kinds(h.receive(100, at=4.0)) == ["SendAdvert"]  # its last adverts before it yields
+    # ...but later, the same peer as a master again is a split brain that healed
+    assert "RunNotify" in kinds(h.receive(100, at=20.0))
 
 
 def test_master_answers_priority_zero_at_once() -> None:

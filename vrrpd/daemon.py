@@ -413,7 +413,11 @@ class Agent:
             if address.usable and address.address not in vips:
                 by_index.setdefault(address.interface_index, []).append(address.address)
         self._open_sockets()
-        for name in sorted({i.interface for i in self.node.config.instances}):
+        instances = self.node.config.instances
+        watched = {i.interface for i in instances} | {
+            t.name for i in instances for t in i.track_interfaces
+        }
+        for name in sorted(watched):
             link = self.links.get(name)
             state = (link.up, tuple(by_index.get(link.index, ()))) if link else (False, ())
             if initial or self._known.get(name) != state:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab import Lab, LabError, Process, wait_for
 from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
 
 V4 = {"n1": "192.0.2.11", "n2": "192.0.2.12", "n3": "192.0.2.13"}
@@ -28,11 +28,16 @@ def sole_holder(
     among: tuple[str, ...] = ("n1", "n2", "n3"),
 ) -> None:
     """Wait until ``expected`` alone (among live, plugged nodes) holds ``vip``."""
-    wait_for(
-        lambda: [n for n in among if vip in lab.addresses(n)] == [expected],
-        timeout=timeout,
-        what=f"{expected} alone holding {vip} (holders now: {[n for n in among if vip in lab.addresses(n)]})",
-    )
+
+    def holders() -> list[str]:
+        return [n for n in among if vip in lab.addresses(n)]
+
+    try:
+        wait_for(
+            lambda: holders() == [expected], timeout=timeout, what=f"{expected} alone holding {vip}"
+        )
+    except LabError as error:
+        raise LabError(f"{error} (holders at the end: {holders()})") from None
 
 
 def adverts_from(records: list[dict[str, Any]], src: str) -> list[dict[str, Any]]:

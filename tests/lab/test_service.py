@@ -86,6 +86,7 @@ def test_no_preempt_keeps_the_vip_where_it_went(lab: Lab) -> None:
     """Without preemption a backup follows any master, so only weight 0 (FAULT) moves the VIP."""
     nginx = {n: start_nginx(lab, n) for n in ("n1", "n2")}
     start(lab, web_peer("n1", 150, weight=0, preempt=False))
+    sole_holder(lab, VIP, "n1", among=("n1",))  # without preemption the first master stays
     start(lab, web_peer("n2", 100, weight=0, preempt=False))
     sole_holder(lab, VIP, "n1")
     lab.crash(nginx["n1"])
@@ -210,3 +211,46 @@ def test_file_and_process_trackers_move_priority_and_explain_it(lab: Lab) -> Non
     assert trackers == {f"file {prio_file} = 3": 30, f"process {marker} (1 running, quorum 1)": 0}
     lab.crash(sleeper)
     wait_for(lambda: web().get("effective_priority") == 120, timeout=5, what="priority 120 again")
+
+
+def test_tracked_interface_down_is_fault_and_the_vip_moves(lab: Lab) -> None:
+    namespace = lab.nodes["n1"].namespace
+    lab.ip(namespace, "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-peer")
+    lab.ip(namespace, "link", "set", "uplink-peer", "up")
+    lab.ip(namespace, "link", "set", "uplink", "up")
+    agent = start(lab, Peer("n1", 150, extra={"track_interfaces": "[uplink]"}))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, VIP, "n1")
+    lab.ip(namespace, "link", "set", "uplink", "down")
+    sole_holder(lab, VIP, "n2", timeout=5)
+    assert "interface uplink down (weight 0)" in agent.output()
+    lab.ip(namespace, "link", "set", "uplink", "up")
+    sole_holder(lab, VIP, "n1", timeout=5)
+
+
+def test_split_brain_heals_to_the_right_master_which_refires_its_master_hook(lab: Lab) -> None:
+    n1 = start(lab, web_peer("n1", 150, check="/bin/true"))
+    start(lab, web_peer("n2", 100, check="/bin/true"))
+    sole_holder(lab, VIP, "n1")
+    assert lab.ping("cl", VIP)  # the client knows the VIP at n1's MAC
+    lab.isolate("n1", "n2")  # links up, but they cannot hear each other
+    wait_for(lambda: VIP in lab.addresses("n2"), timeout=5, what="n2 master during the partition")
+    assert VIP in lab.addresses("n1")  # two masters: the split brain
+    wait_for(
+        lambda: lab.neighbour_mac("cl", VIP) == lab.mac("n2"),
+        timeout=3,
+        what="n2 stealing the client",
+    )
+    lab.isolate("n1", "n2", on=False)
+    sole_holder(lab, VIP, "n1", timeout=5)
+    wait_for(lambda: "split brain healed" in n1.output(), timeout=5, what="the heal logged")
+    wait_for(
+        lambda: [h["state"] for h in transitions(lab, "n1")].count("MASTER") == 2,
+        timeout=5,
+        what="hook",
+    )
+    healed = [h for h in transitions(lab, "n1") if h["state"] == "MASTER"][-1]
+    assert healed["reason"].startswith("split brain healed: lower-priority master 192.0.2.12 (100)")
+    assert lab.neighbour_mac("cl", VIP) == lab.mac(
+        "n1"
+    )  # the client came back with the re-announcement

@@ -131,8 +131,8 @@ class VirtualRouter:
         self._preempt_at: float | None = None
         self._lower_master: tuple[IPAddress, int] | None = None
         self._released_by: IPAddress | None = None
-        self._preempted: IPAddress | None = None
-        """The lower-priority master we took over from: its last adverts are no split brain."""
+        self._preempted: tuple[IPAddress, float] | None = None
+        """(address, until): the master we just preempted; its trailing adverts are no split brain."""
         self._healed: set[IPAddress] = set()
         """Lower-priority masters already answered with a re-announcement this mastership."""
         self._noticed: set[str] = set()
@@ -215,7 +215,9 @@ class VirtualRouter:
             reason, why = self._takeover_reason()
             preempted = self._lower_master[0] if self._lower_master else None
             actions += self._enter_master(reason, now, why)
-            self._preempted = preempted
+            if preempted is not None:
+                # Its trailing adverts (until it hears ours) are not a split brain.
+                self._preempted = (preempted, now + 3 * self.advert_interval)
         if self.state is State.MASTER:
             if self.adver_at is not None and self.adver_at <= now:
                 # Section 6.4.3: Adver_Timer fires -> send an ADVERTISEMENT, re-arm.
@@ -449,13 +451,19 @@ class VirtualRouter:
                 reason = f"higher priority {advert.priority} from {src} (ours {self.priority})"
             else:
                 reason = f"equal priority {advert.priority} from higher address {src}"
-            actions = self._enter_backup(reason, now)
+            # One last advert before yielding: if this was a split brain, the winner may
+            # never have heard us, and this tells it to re-announce the VIPs (a vrrpd
+            # extension; to an RFC router it is one more lower-priority advert).
+            actions = self._advertise(self.priority) + self._enter_backup(reason, now)
             self._follow(advert, src, now)
             return actions
         # RFC 9568: a lower-priority master exists: assert at once.
         self.adver_at = now + self.advert_interval
         actions = self._advertise(self.priority)
-        if src == self._preempted or src in self._healed:
+        just_preempted = (
+            self._preempted is not None and self._preempted[0] == src and now <= self._preempted[1]
+        )
+        if just_preempted or src in self._healed:
             return actions  # the master we just preempted, or a heal already handled
         # A split brain is healing: re-announce the VIPs so neighbours that followed
         # the other master come back, and tell the operator's master hook again.

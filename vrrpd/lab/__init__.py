@@ -153,6 +153,22 @@ class Lab:
     def plug(self, name: str) -> None:
         self.ip(self.switch, "link", "set", self.nodes[name].port, "up")
 
+    def isolate(self, *names: str, on: bool = True) -> None:
+        """Partition: isolated switch ports cannot reach each other (links stay up), but
+        still reach every other node, the client included. ``on=False`` heals."""
+        for name in names:
+            self.ip(
+                self.switch,
+                "link",
+                "set",
+                "dev",
+                self.nodes[name].port,
+                "type",
+                "bridge_slave",
+                "isolated",
+                "on" if on else "off",
+            )
+
     def link(self, name: str, up: bool) -> None:
         """The node's own eth0 up or down (what its agent sees as a link event)."""
         self.ip(self.nodes[name].namespace, "link", "set", "eth0", "up" if up else "down")
