@@ -133,6 +133,29 @@ class NotifyConfig:
     stop: str | None = None
     any: str | None = None
 
+    def hooks(self, word: str) -> list[tuple[str, bool]]:
+        """The commands for a state word (MASTER, BACKUP, FAULT, STOP), in the order they run,
+        each with whether it gets Keepalived's arguments (only the generic ``any`` hook)."""
+        specific = {
+            "MASTER": self.master,
+            "BACKUP": self.backup,
+            "FAULT": self.fault,
+            "STOP": self.stop,
+        }[word]
+        return [
+            (command, generic)
+            for command, generic in ((specific, False), (self.any, True))
+            if command
+        ]
+
+    def configured(self) -> list[tuple[str, str]]:
+        """(key, command) of every hook that is set."""
+        return [
+            (key, command)
+            for key in ("master", "backup", "fault", "stop", "any")
+            if (command := getattr(self, key))
+        ]
+
 
 @dataclass(frozen=True)
 class InstanceConfig:

@@ -57,15 +57,15 @@ def script_problems(config: Config) -> list[Problem]:
         return []
     commands = [(f"scripts.{c.name}.command", c.command) for c in config.scripts]
     for inst in config.instances:
-        for state in ("master", "backup", "fault", "stop", "any"):
-            command = getattr(inst.notify, state)
-            if command:
-                commands.append((f"instances.{inst.name}.notify.{state}", command))
+        commands += [
+            (f"instances.{inst.name}.notify.{key}", command)
+            for key, command in inst.notify.configured()
+        ]
     for group in config.sync_groups:
-        for state in ("master", "backup", "fault", "stop", "any"):
-            command = getattr(group.notify, state)
-            if command:
-                commands.append((f"sync_groups.{group.name}.notify.{state}", command))
+        commands += [
+            (f"sync_groups.{group.name}.notify.{key}", command)
+            for key, command in group.notify.configured()
+        ]
     problems = []
     for path, command in commands:
         program = program_of(command)

@@ -403,29 +403,20 @@ class Node:
             if state is self._group_state[group.name]:
                 continue
             self._group_state[group.name] = state
-            word = "STOP" if state is State.INIT else state.value
-            notify = group.notify
-            command = {
-                "MASTER": notify.master,
-                "BACKUP": notify.backup,
-                "FAULT": notify.fault,
-                "STOP": notify.stop,
-            }
+            word = state.notify_word
             first = self.routers[group.instances[0]]
-            reason = first.last_reason
-            for cmd, generic in ((command[word], False), (notify.any, True)):
-                if cmd:
-                    actions.append(
-                        RunNotify(
-                            group.name,
-                            cmd,
-                            word,
-                            reason,
-                            first.priority,
-                            group=group.name,
-                            keepalived_args=generic,
-                        )
+            for command, generic in group.notify.hooks(word):
+                actions.append(
+                    RunNotify(
+                        group.name,
+                        command,
+                        word,
+                        first.last_reason,
+                        first.priority,
+                        group=group.name,
+                        keepalived_args=generic,
                     )
+                )
         return actions
 
 

@@ -40,6 +40,11 @@ class State(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def notify_word(self) -> str:
+        """Keepalived's word for hooks: leaving to INIT is a STOP."""
+        return "STOP" if self is State.INIT else self.value
+
 
 TRANSITIONS: Final = MappingProxyType(
     {

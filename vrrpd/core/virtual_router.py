@@ -610,22 +610,11 @@ class VirtualRouter:
         ]
 
     def _notify(self, state: State, reason: str) -> list[Action]:
-        notify = self.config.notify
-        word = "STOP" if state is State.INIT else state.value
-        command = {
-            "MASTER": notify.master,
-            "BACKUP": notify.backup,
-            "FAULT": notify.fault,
-            "STOP": notify.stop,
-        }[word]
-        actions: list[Action] = []
-        if command:
-            actions.append(RunNotify(self.name, command, word, reason, self.priority))
-        if notify.any:
-            actions.append(
-                RunNotify(self.name, notify.any, word, reason, self.priority, keepalived_args=True)
-            )
-        return actions
+        word = state.notify_word
+        return [
+            RunNotify(self.name, command, word, reason, self.priority, keepalived_args=generic)
+            for command, generic in self.config.notify.hooks(word)
+        ]
 
     def _notice_once(self, key: str, message: str) -> list[Action]:
         if key in self._noticed:
