@@ -24,3 +24,16 @@ def test_render_needs_both_markers() -> None:
         docgen.render("no markers")
     with pytest.raises(ValueError, match="END"):
         docgen.render(docgen.BEGIN)
+
+
+def test_committed_configuration_reference_is_current() -> None:
+    assert docgen.CONFIGURATION.read_text() == docgen.configuration(), (
+        "docs/configuration.md is stale: run `make diagram`"
+    )
+
+
+def test_configuration_reference_covers_the_contract_keys() -> None:
+    text = docgen.configuration()
+    for key in ("vrid", "priority", "advert_interval", "preempt_delay", "unicast_peers", "use_vmac", "control_socket",
+                "script_security", "rise", "fall", "weight", "refresh"):  # fmt: skip
+        assert f"| `{key}` |" in text, key

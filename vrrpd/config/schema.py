@@ -163,6 +163,7 @@ class InstanceConfig:
 
     name: str
     interface: str
+    """The interface the adverts are sent and received on."""
     vrid: int
     """1..255."""
     priority: int = 100
@@ -178,19 +179,29 @@ class InstanceConfig:
     accept: bool = True
     """Accept traffic to the VIPs while master (RFC off by default; on for server HA)."""
     virtual_addresses: tuple[VirtualAddress, ...] = ()
+    """The VIPs, all of one family (which picks IPv4 or IPv6), as ``192.0.2.10/24`` or mappings."""
     unicast_peers: tuple[IPAddress, ...] = ()
     """Non-empty: send to these peers instead of multicast, and accept only them."""
     unicast_source: IPAddress | None = None
     """Source address of adverts; default the interface's primary (v4) or link-local (v6)."""
     authentication: Authentication | None = None
+    """VRRPv2 only: ``{type: pass, password: ...}`` as Keepalived's ``auth_type PASS``."""
     use_vmac: bool = False
+    """Put the VIPs on a macvlan with the virtual MAC 00-00-5E-00-0{1,2}-{VRID}."""
     track_scripts: tuple[TrackScript, ...] = ()
+    """Checks (from ``scripts:``) that move this instance's priority; see docs/checks.md."""
     track_interfaces: tuple[TrackInterface, ...] = ()
+    """Interfaces whose loss means FAULT, or adds a weight."""
     track_files: tuple[TrackFile, ...] = ()
+    """Files whose integer, times a weight, is added to the priority."""
     track_processes: tuple[TrackProcess, ...] = ()
+    """Processes that must run (FAULT, or a weight, when fewer than ``quorum`` do)."""
     garp: GarpConfig = field(default_factory=GarpConfig)
+    """Gratuitous ARP / unsolicited NA after becoming master."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    """Commands run on state changes."""
     v3_ipv4_checksum: ChecksumMode = ChecksumMode.PSEUDO
+    """VRRPv3 over IPv4 checksum form: pseudo (default), message, or auto (see below)."""
 
     @property
     def family(self) -> Family:
@@ -213,7 +224,9 @@ class SyncGroupConfig:
 
     name: str
     instances: tuple[str, ...]
+    """Instance names; all become MASTER together, and FAULT in one is FAULT in all."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    """Hooks run when the group as a whole changes state."""
 
 
 @dataclass(frozen=True)
@@ -221,9 +234,13 @@ class GlobalConfig:
     router_id: str | None = None
     """Default: the host name."""
     control_socket: str = "/run/vrrpd/vrrpd.sock"
+    """Unix socket (mode 0600) where ``vrrpd status`` and ``vrrpd reload`` reach the agent."""
     metrics_listen: str | None = None
+    """HOST:PORT for a Prometheus endpoint. Accepted but not served yet (a later release)."""
     script_user: str = "nobody"
+    """User that check and notify scripts run as, unless a check names its own."""
     script_security: bool = True
+    """Refuse scripts that are, or sit in a directory, writable by a non-root user."""
     state_file: str = "/run/vrrpd/state.json"
     """Where the agent records the VIPs it added, to remove them after a crash."""
 
