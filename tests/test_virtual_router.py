@@ -579,3 +579,20 @@ def test_statistics_record() -> None:
         web.counters["sent_advertisements"] = 0  # type: ignore[index]
     assert isinstance(h.actions, list)
     assert all(not isinstance(a, AddAddresses | RemoveAddresses) for a in h.advance(12.0))
+
+
+def test_vips_removed_by_someone_else_are_put_back_while_master_only() -> None:
+    from vrrpd.core.events import AddressesRemoved
+
+    h = _master()
+    actions = h.feed(AddressesRemoved("eth0", (ip_address("192.0.2.100"),)), at=10.1)
+    assert kinds(actions) == ["Notice", "AddAddresses", "SendGratuitousArp"]
+    assert (
+        "192.0.2.100/24 was removed from eth0 by something else; adding it back"
+        in actions[0].message
+    )  # type: ignore[union-attr]
+    assert (
+        h.feed(AddressesRemoved("eth1", (ip_address("192.0.2.100"),)), at=10.2) == []
+    )  # not where it lives
+    backup = Harness(config(instance()))
+    assert backup.feed(AddressesRemoved("eth0", (ip_address("192.0.2.100"),)), at=1.0) == []

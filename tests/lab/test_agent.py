@@ -329,3 +329,14 @@ def test_starts_before_its_interface_exists_and_waits_for_it(lab: Lab) -> None:
         timeout=10,
         what="mastership once lan0 appeared",
     )
+
+
+def test_a_vip_deleted_behind_the_masters_back_is_put_back(lab: Lab) -> None:
+    agent = start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n1")
+    lab.ip(lab.nodes["n1"].namespace, "addr", "del", "192.0.2.100/24", "dev", "eth0")
+    wait_for(lambda: "192.0.2.100" in lab.addresses("n1"), timeout=2, what="the VIP put back")
+    assert "was removed from eth0 by something else; adding it back" in agent.output()
+    assert lab.ping("cl", "192.0.2.100")
+    sole_holder(lab, "192.0.2.100", "n1", timeout=0.1)

@@ -82,6 +82,14 @@ class ProcessesCounted:
 
 
 @dataclass(frozen=True, slots=True)
+class AddressesRemoved:
+    """VIPs this agent had added are gone from ``interface``, and not by its hand."""
+
+    interface: str
+    addresses: tuple[IPAddress, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     """A reload: the new, already validated configuration.
 
@@ -100,5 +108,6 @@ Event = (
     | CheckFinished
     | FileRead
     | ProcessesCounted
+    | AddressesRemoved
     | ConfigChanged
 )

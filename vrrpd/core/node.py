@@ -23,6 +23,7 @@ from vrrpd.core.actions import Action, Notice, PacketDropped, RunCheck, RunNotif
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
 from vrrpd.core.events import (
+    AddressesRemoved,
     CheckFinished,
     ConfigChanged,
     DatagramReceived,
@@ -130,6 +131,12 @@ class Node:
             actions = self._file_read(event, now)
         elif isinstance(event, ProcessesCounted):
             actions = self._processes_counted(event, now)
+        elif isinstance(event, AddressesRemoved):
+            actions = [
+                a
+                for r in self.routers.values()
+                for a in r.addresses_removed(event.interface, event.addresses)
+            ]
         else:
             assert isinstance(event, TimerFired)
             actions = []

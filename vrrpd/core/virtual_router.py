@@ -287,6 +287,28 @@ class VirtualRouter:
             actions += self.set_fault(fault_key, None, now)
         return actions
 
+    def addresses_removed(self, interface: str, addresses: tuple[IPAddress, ...]) -> list[Action]:
+        """Someone else deleted some of our VIPs (a network manager, an operator): while
+        MASTER, put them back and announce them again; otherwise they are not ours to hold."""
+        if self.state is not State.MASTER:
+            return []
+        lost = tuple(
+            v
+            for v in self.config.virtual_addresses
+            if (v.dev or self.config.interface) == interface and v.address.ip in addresses
+        )
+        if not lost:
+            return []
+        names = " ".join(str(v.address) for v in lost)
+        return [
+            Notice(
+                self.name,
+                f"VIP {names} was removed from {interface} by something else; adding it back",
+            ),
+            AddAddresses(self.name, self.config.interface, lost),
+            *self._announce(self.config.garp.repeat),
+        ]
+
     # ------------------------------------------------------------------ sync groups
 
     def force_master(self, reason: str, now: float) -> list[Action]:
