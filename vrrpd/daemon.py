@@ -90,6 +90,7 @@ class Agent:
         self._known: dict[str, tuple[bool, tuple[IPAddress, ...]]] = {}
         self._refresh_lock = asyncio.Lock()
         self.hooks: scripts.HookQueues | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._busy = False
         """The executor is in the middle of an action (so new ones must queue behind it)."""
         self._check_ok: dict[str, bool] = {}
@@ -107,7 +108,7 @@ class Agent:
                 await self._start()
                 group.create_task(self._execute_forever(), name="actions")
                 group.create_task(self._watch_netlink(), name="netlink")
-                group.create_task(self._poll_trackers(), name="trackers")
+                self._start_polling()
                 await self.stopping.wait()
                 await self._stop()
                 raise _Stopped
@@ -399,6 +400,13 @@ class Agent:
             f" ({outcome.error})" if outcome.error else "",
         )
 
+    def _start_polling(self) -> None:
+        """(Re)start polling the tracked files and processes of the current config."""
+        assert self.group is not None
+        if self._poller is not None:
+            self._poller.cancel()
+        self._poller = self.group.create_task(self._poll_trackers(), name="trackers")
+
     async def _poll_trackers(self) -> None:
         instances = self.node.config.instances
         files = sorted({t.path for i in instances for t in i.track_files})
@@ -521,6 +529,7 @@ class Agent:
             self.dispatch(ConfigChanged(config))
             if self.group is not None:
                 self.group.create_task(self._refresh_links(initial=True))
+                self._start_polling()  # tracked files and processes may have changed
             message = "configuration reloaded"
         log.info("%s", message)
         systemd.notify("READY=1", f"STATUS={self._status_line()}")

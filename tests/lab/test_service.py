@@ -254,3 +254,24 @@ def test_split_brain_heals_to_the_right_master_which_refires_its_master_hook(lab
     assert lab.neighbour_mac("cl", VIP) == lab.mac(
         "n1"
     )  # the client came back with the re-announcement
+
+
+def test_a_reload_that_adds_a_tracked_file_polls_it(lab: Lab) -> None:
+    prio_file = lab.workdir / "bonus"
+    prio_file.write_text("2\n")
+    agent = start(lab, Peer("n1", 150))
+    sole_holder(lab, VIP, "n1", among=("n1",))
+    config = lab.workdir / "n1.yaml"
+    config.write_text(config.read_text() + f"    track_files: [{{path: {prio_file}, weight: 5}}]\n")
+    assert (
+        "configuration reloaded"
+        in lab.exec("n1", sys_vrrpd(), "reload", "--socket", str(lab.workdir / "n1.sock")).stdout
+    )
+    sock = str(lab.workdir / "n1.sock")
+
+    def effective() -> int:
+        out = lab.exec("n1", sys_vrrpd(), "status", "--json", "--socket", sock).stdout
+        return int(json.loads(out)["instances"]["web"]["effective_priority"])
+
+    wait_for(lambda: effective() == 160, timeout=5, what="the file's 2 x 5 added")
+    assert agent.alive()
