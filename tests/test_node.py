@@ -182,7 +182,8 @@ def test_group_with_unknown_member_is_refused() -> None:
 # ---------------------------------------------------------------- reload (ConfigChanged)
 
 
-def test_reload_keeps_unchanged_instances_and_their_vips() -> None:
+def test_reload_keeps_unchanged_instances_and_applies_soft_changes_in_place() -> None:
+    from vrrpd.core.actions import Notice, SendAdvert
     from vrrpd.core.events import ConfigChanged
 
     cfg = config(
@@ -191,29 +192,50 @@ def test_reload_keeps_unchanged_instances_and_their_vips() -> None:
     )
     node = _started(cfg)
     node.handle(TimerFired(), now=10.0)
-    assert node.routers["web"].state is State.MASTER
-    web_before = node.routers["web"]
+    assert node.routers["web"].state is node.routers["db"].state is State.MASTER
+    web_before, db_before = node.routers["web"], node.routers["db"]
     new = config(
         instance("web", priority=150),  # unchanged
-        instance("db", vrid=52, priority=120, vips=("192.0.2.200/24",)),  # changed
+        instance("db", vrid=52, priority=120, vips=("192.0.2.200/24",)),  # priority only: in place
         instance("api", vrid=53, vips=("192.0.2.201/24",)),  # new
     )
     actions = node.handle(ConfigChanged(new), now=10.5)
     assert node.routers["web"] is web_before
-    assert node.routers["web"].state is State.MASTER
+    assert node.routers["db"] is db_before
+    assert node.routers["db"].state is State.MASTER  # no release, VIPs kept
+    moved = [(a.instance, a.old, a.new) for a in actions if isinstance(a, StateChanged)]
+    assert moved == [("api", State.INIT, State.BACKUP)]
+    assert [a.priority for a in actions if isinstance(a, SendAdvert) and a.instance == "db"] == [
+        120
+    ]
+    assert any(isinstance(a, Notice) and a.message == "priority reload: 150 → 120" for a in actions)
+    assert not any(getattr(a, "instance", None) == "web" for a in actions)
+    # a change of identity (here the VIPs) is another router: released, then started
+    newer = config(
+        instance("web", priority=150),
+        instance("db", vrid=52, priority=120, vips=("192.0.2.210/24",)),
+    )
+    actions = node.handle(ConfigChanged(newer), now=10.6)
     moved = [(a.instance, a.old, a.new) for a in actions if isinstance(a, StateChanged)]
     assert moved == [
         ("db", State.MASTER, State.INIT),
+        ("api", State.BACKUP, State.INIT),
         ("db", State.INIT, State.BACKUP),
-        ("api", State.INIT, State.BACKUP),
     ]
-    assert not any(getattr(a, "instance", None) == "web" for a in actions)
-    actions = node.handle(ConfigChanged(config(instance("web", priority=150))), now=12.0)
-    assert set(node.routers) == {"web"}
-    assert [(a.instance, a.new) for a in actions if isinstance(a, StateChanged)] == [
-        ("db", State.INIT),
-        ("api", State.INIT),
-    ]
+    assert set(node.routers) == {"web", "db"}
+
+
+def test_reload_dropping_a_weight_zero_check_clears_its_fault() -> None:
+    from vrrpd.config.schema import CheckConfig, TrackScript
+    from vrrpd.core.events import CheckFinished, ConfigChanged
+
+    check = CheckConfig("chk", "/bin/false", weight=0)
+    node = _started(config(instance(track_scripts=(TrackScript("chk"),)), scripts=(check,)))
+    node.handle(CheckFinished("chk", False, 1), now=0.1)
+    assert node.routers["web"].state is State.FAULT
+    node.handle(ConfigChanged(config(instance(), scripts=(check,))), now=1.0)
+    assert node.routers["web"].state is State.BACKUP
+    assert node.routers["web"].faults == {}
 
 
 def test_reload_with_an_invalid_config_keeps_running() -> None:

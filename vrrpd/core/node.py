@@ -44,7 +44,7 @@ from vrrpd.core.tracking import (
     contribution,
     file_contribution,
 )
-from vrrpd.core.virtual_router import VirtualRouter
+from vrrpd.core.virtual_router import VirtualRouter, same_identity
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -236,22 +236,28 @@ class Node:
             if kept_router is not None and kept_router.config == inst:
                 self.routers[inst.name] = kept_router
                 continue
-            router = VirtualRouter(inst)
+            soft = kept_router is not None and same_identity(kept_router.config, inst)
+            if kept_router is not None and soft:
+                # Same VRID, interface, VIPs...: apply in place, state and VIPs kept.
+                router = kept_router
+                actions += router.reconfigure(inst, now)
+            else:
+                router = VirtualRouter(inst)
+                link = self._links.get(inst.interface)
+                if link is not None:
+                    router.link_changed(up=link.up, addresses=link.addresses, now=now)
             self.routers[inst.name] = router
-            link = self._links.get(inst.interface)
-            if link is not None:
-                router.link_changed(up=link.up, addresses=link.addresses, now=now)
             for known in self._links.values():
-                self._track_interface(router, known.interface, up=known.up, now=now)
+                actions += self._track_interface(router, known.interface, up=known.up, now=now)
             for track in inst.track_scripts:
                 check = self.checks[track.name]
                 weight = check.config.weight if track.weight is None else track.weight
-                router.set_contribution(
+                actions += router.set_contribution(
                     f"check:{track.name}",
                     contribution(f"check {track.name}", check.status, weight),
                     now,
                 )
-            if self._running:
+            if self._running and not soft:
                 actions += router.startup(now)
         self.config = config
         self._by_key = {
@@ -269,7 +275,7 @@ class Node:
         actions: list[Action] = []
         for name, router in self.routers.items():
             new = next((i for i in config.instances if i.name == name), None)
-            if (new is None or new != router.config) and self._running:
+            if (new is None or not same_identity(new, router.config)) and self._running:
                 actions += router.shutdown(now)
         return actions + self._adopt(config, now)
 

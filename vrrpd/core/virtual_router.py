@@ -9,7 +9,7 @@ See ``vrrpd.core.state`` for the theory of operation.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vrrpd.config.schema import ChecksumMode, InstanceConfig
 from vrrpd.core.actions import (
@@ -99,6 +99,30 @@ _PROTO_ERR = {
     "version_errors": "versionError",
     "checksum_errors": "checksumError",
 }
+
+
+_SOFT_FIELDS = (
+    "priority",
+    "preempt",
+    "preempt_delay",
+    "accept",
+    "track_scripts",
+    "track_interfaces",
+    "track_files",
+    "track_processes",
+    "garp",
+    "notify",
+)
+"""Settings a reload applies in place. Anything else (VRID, interface, VIPs, version,
+interval, unicast, authentication, VMAC, checksum form) makes it another router."""
+
+
+def same_identity(old: InstanceConfig, new: InstanceConfig) -> bool:
+    """Whether ``new`` differs from ``old`` only in settings applied in place
+    (becoming or ceasing to be the address owner is not one of them)."""
+    if old.owner != new.owner:
+        return False
+    return replace(old, **{f: getattr(new, f) for f in _SOFT_FIELDS}) == new
 
 
 class VirtualRouter:
@@ -308,6 +332,29 @@ class VirtualRouter:
             AddAddresses(self.name, self.config.interface, lost),
             *self._announce(self.config.garp.repeat),
         ]
+
+    def reconfigure(self, config: InstanceConfig, now: float) -> list[Action]:
+        """A reload changed only settings applied in place: keep state and VIPs."""
+        self.config = config
+        kept = (
+            {f"check:{t.name}" for t in config.track_scripts}
+            | {f"interface:{t.name}" for t in config.track_interfaces}
+            | {f"file:{t.path}" for t in config.track_files}
+            | {f"process:{t.name}" for t in config.track_processes}
+        )
+        actions: list[Action] = []
+        for key in [k for k in self.contributions if k not in kept]:
+            del self.contributions[key]
+            actions += self.set_fault(f"track:{key}", None, now)
+        old = self.priority
+        self.priority = effective_priority(config.priority, list(self.contributions.values()))
+        if self.priority != old:
+            self.priority_reason = f"reload: {old} → {self.priority}"
+            actions.append(Notice(self.name, f"priority {self.priority_reason}"))
+            if self.state is State.MASTER and self.running:
+                actions += self._advertise(self.priority)
+                self.adver_at = now + self.advert_interval
+        return actions
 
     # ------------------------------------------------------------------ sync groups
 
