@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from ipaddress import ip_interface
 from typing import Any
 
-from vrrpd.adapters import scripts, systemd, trackers
+from vrrpd import metrics
+from vrrpd.adapters import http, scripts, systemd, trackers
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import VrrpSocket
@@ -91,6 +92,7 @@ class Agent:
         self._refresh_lock = asyncio.Lock()
         self.hooks: scripts.HookQueues | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._metrics: asyncio.Server | None = None
         self._busy = False
         """The executor is in the middle of an action (so new ones must queue behind it)."""
         self._check_ok: dict[str, bool] = {}
@@ -159,6 +161,8 @@ class Agent:
             layer.close()
         if self._control is not None:
             control.close(self._control, self.config.global_.control_socket)
+        if self._metrics is not None:
+            self._metrics.close()
 
     # ------------------------------------------------------------------ the core
 
@@ -537,6 +541,12 @@ class Agent:
 
     async def _open_control(self) -> None:
         self._control = await control.serve(self.config.global_.control_socket, self.command)
+        listen = self.config.global_.metrics_listen
+        if listen:
+            self._metrics = await http.serve(
+                listen, lambda: metrics.render(self.node.statistics(), send_errors=self.send_errors)
+            )
+            log.info("Prometheus metrics on http://%s/metrics", listen)
 
     def command(self, name: str) -> dict[str, Any]:
         if name == "status":

@@ -340,3 +340,36 @@ def test_a_vip_deleted_behind_the_masters_back_is_put_back(lab: Lab) -> None:
     assert "was removed from eth0 by something else; adding it back" in agent.output()
     assert lab.ping("cl", "192.0.2.100")
     sole_holder(lab, "192.0.2.100", "n1", timeout=0.1)
+
+
+def test_prometheus_metrics_endpoint(lab: Lab) -> None:
+    from vrrpd.lab.peers import vrrpd_yaml
+
+    config = lab.workdir / "n1.yaml"
+    config.write_text(
+        vrrpd_yaml(lab, Peer("n1", 150)).replace(
+            "global:\n", "global:\n  metrics_listen: 127.0.0.1:9650\n"
+        )
+    )
+    lab.start("n1", [vrrpd_binary(), "run", "-c", str(config)], label="vrrpd")
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+    out = wait_for(
+        lambda: lab.exec("n1", "curl", "-sf", "http://127.0.0.1:9650/metrics", check=False).stdout,
+        timeout=5,
+        what="the metrics endpoint",
+    )
+    assert 'vrrpd_is_master{instance="web",interface="eth0",vrid="51",family="ipv4"} 1' in out
+    assert (
+        lab.exec(
+            "n1",
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "http://127.0.0.1:9650/",
+            check=False,
+        ).stdout
+        == "404"
+    )

@@ -236,7 +236,7 @@ class GlobalConfig:
     control_socket: str = "/run/vrrpd/vrrpd.sock"
     """Unix socket (mode 0600) where ``vrrpd status`` and ``vrrpd reload`` reach the agent."""
     metrics_listen: str | None = None
-    """HOST:PORT for a Prometheus endpoint. Accepted but not served yet (a later release)."""
+    """HOST:PORT (or [IPv6]:PORT) serving Prometheus metrics at /metrics; off when absent."""
     script_user: str = "nobody"
     """User that check and notify scripts run as, unless a check names its own."""
     script_security: bool = True
@@ -273,6 +273,16 @@ def validate(config: Config) -> list[Problem]:
     for check in config.scripts:
         problems += _check_problems(check)
     seen: dict[tuple[str, Family, int], str] = {}
+    listen = config.global_.metrics_listen
+    if listen is not None:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            problems.append(
+                Problem(
+                    "global.metrics_listen",
+                    f"must be HOST:PORT, like 127.0.0.1:9650 (got {listen!r})",
+                )
+            )
     for inst in config.instances:
         problems += _instance_problems(inst, scripts)
         key = (inst.interface, inst.family, inst.vrid)
