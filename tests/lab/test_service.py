@@ -11,7 +11,7 @@ import pytest
 
 from tests.lab.helpers import sole_holder
 from vrrpd.lab import Lab, Process, wait_for
-from vrrpd.lab.peers import Peer, start_nginx, start_vrrpd, vrrpd_yaml
+from vrrpd.lab.peers import Peer, start_nginx, start_vrrpd, vrrpd_binary, vrrpd_yaml
 
 pytestmark = pytest.mark.netns
 
@@ -74,12 +74,6 @@ def test_nginx_stops_the_vip_moves_nginx_returns_it_comes_back_and_hooks_ran_in_
     }
     assert hooks[2]["priority"] == "90"  # the check's weight, explained in the log:
     assert "priority check chk down (weight -60): 150 → 90" in agent.output()
-
-
-def sys_vrrpd() -> str:
-    from vrrpd.lab.peers import vrrpd_binary
-
-    return vrrpd_binary()
 
 
 def test_no_preempt_keeps_the_vip_where_it_went(lab: Lab) -> None:
@@ -164,7 +158,7 @@ def test_sync_group_two_vrids_move_together_and_fault_in_one_is_fault_in_both(la
     sole_holder(lab, "192.0.2.200", "n2", timeout=5)
     status = json.loads(
         lab.exec(
-            "n1", sys_vrrpd(), "status", "--json", "--socket", str(lab.workdir / "n1.sock")
+            "n1", vrrpd_binary(), "status", "--json", "--socket", str(lab.workdir / "n1.sock")
         ).stdout
     )
     assert status["instances"]["db"]["state"] == "FAULT"
@@ -192,7 +186,9 @@ def test_file_and_process_trackers_move_priority_and_explain_it(lab: Lab) -> Non
     sock = str(lab.workdir / "n1.sock")
 
     def web() -> dict[str, object]:
-        out = lab.exec("n1", sys_vrrpd(), "status", "--json", "--socket", sock, check=False).stdout
+        out = lab.exec(
+            "n1", vrrpd_binary(), "status", "--json", "--socket", sock, check=False
+        ).stdout
         return dict(json.loads(out)["instances"]["web"]) if out else {}
 
     # no file (0 x 10) and no process (-60): 150 - 60
@@ -265,12 +261,12 @@ def test_a_reload_that_adds_a_tracked_file_polls_it(lab: Lab) -> None:
     config.write_text(config.read_text() + f"    track_files: [{{path: {prio_file}, weight: 5}}]\n")
     assert (
         "configuration reloaded"
-        in lab.exec("n1", sys_vrrpd(), "reload", "--socket", str(lab.workdir / "n1.sock")).stdout
+        in lab.exec("n1", vrrpd_binary(), "reload", "--socket", str(lab.workdir / "n1.sock")).stdout
     )
     sock = str(lab.workdir / "n1.sock")
 
     def effective() -> int:
-        out = lab.exec("n1", sys_vrrpd(), "status", "--json", "--socket", sock).stdout
+        out = lab.exec("n1", vrrpd_binary(), "status", "--json", "--socket", sock).stdout
         return int(json.loads(out)["instances"]["web"]["effective_priority"])
 
     wait_for(lambda: effective() == 160, timeout=5, what="the file's 2 x 5 added")

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -350,9 +350,3 @@ def wait_for(
         if time.monotonic() > deadline:
             raise LabError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(interval)
-
-
-@contextlib.contextmanager
-def lab(prefix: str | None = None) -> Iterator[Lab]:
-    with Lab(prefix) as instance:
-        yield instance
