@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address, ip_interface
 
-from vrrpd.config.schema import (
+from vrrpd.core.config import (
     CheckConfig,
     Config,
     InstanceConfig,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
-from vrrpd.config.schema import Config
 from vrrpd.core.actions import Action, SendAdvert, StateChanged
+from vrrpd.core.config import Config
 from vrrpd.core.constants import Family
 from vrrpd.core.events import DatagramReceived, Event, LinkChanged, Startup, TimerFired
 from vrrpd.core.node import Node

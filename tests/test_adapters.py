@@ -15,7 +15,7 @@ from vrrpd.adapters import scripts, systemd
 from vrrpd.adapters.netlink import Ledger
 from vrrpd.adapters.rawsock import _parse_ipv4
 from vrrpd.control import protocol
-from vrrpd.daemon import _RateLimit
+from vrrpd.driver.logs import RateLimit
 from vrrpd.status import status_document, status_table
 
 
@@ -117,7 +117,7 @@ def test_parse_ipv4_header() -> None:
 
 
 def test_rate_limit_counts_what_it_holds_back() -> None:
-    limit = _RateLimit(interval=10)
+    limit = RateLimit(interval=10)
     assert limit.allow("k", 0.0) == 0
     assert limit.allow("k", 1.0) is None
     assert limit.allow("k", 2.0) is None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vrrpd.config.loader import ConfigInvalid, load, loads
-from vrrpd.config.schema import ChecksumMode
+from vrrpd.core.config import ChecksumMode
 
 GOOD = """\
 instances:

@@ -7,7 +7,7 @@ import re
 from tests.builders import checked, config, instance
 from tests.harness import Harness
 from vrrpd.adapters.http import parse_listen
-from vrrpd.config.schema import GlobalConfig, validate
+from vrrpd.core.config import GlobalConfig, validate
 from vrrpd.core.events import CheckFinished
 from vrrpd.metrics import render
 

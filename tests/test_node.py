@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from tests.builders import config, instance
 from tests.harness import ME, ME6, PEER, changes, kinds
-from vrrpd.config.schema import NotifyConfig, SyncGroupConfig
 from vrrpd.core.actions import PacketDropped, RunNotify, StateChanged
+from vrrpd.core.config import NotifyConfig, SyncGroupConfig
 from vrrpd.core.constants import Family
 from vrrpd.core.errors import ConfigurationError
 from vrrpd.core.events import DatagramReceived, LinkChanged, Startup, TimerFired
@@ -231,7 +231,7 @@ def test_reload_keeps_unchanged_instances_and_applies_soft_changes_in_place() ->
 
 
 def test_reload_dropping_a_weight_zero_check_clears_its_fault() -> None:
-    from vrrpd.config.schema import CheckConfig, TrackScript
+    from vrrpd.core.config import CheckConfig, TrackScript
     from vrrpd.core.events import CheckFinished, ConfigChanged
 
     check = CheckConfig("chk", "/bin/false", weight=0)
@@ -255,8 +255,8 @@ def test_reload_with_an_invalid_config_keeps_running() -> None:
 
 
 def test_reload_adds_a_check_and_new_instances_see_known_check_results() -> None:
-    from vrrpd.config.schema import CheckConfig, TrackScript
     from vrrpd.core.actions import RunCheck
+    from vrrpd.core.config import CheckConfig, TrackScript
     from vrrpd.core.events import CheckFinished, ConfigChanged
 
     check = CheckConfig("chk", "/bin/false", weight=-30)
@@ -277,7 +277,7 @@ def test_reload_adds_a_check_and_new_instances_see_known_check_results() -> None
 
 
 def test_tracked_interface_without_weight_is_fault_with_weight_lowers_priority() -> None:
-    from vrrpd.config.schema import TrackInterface
+    from vrrpd.core.config import TrackInterface
 
     node = _started(
         config(
@@ -300,7 +300,7 @@ def test_tracked_interface_without_weight_is_fault_with_weight_lowers_priority()
 
 
 def test_tracked_file_value_times_weight_and_weight_zero_faults_on_nonzero() -> None:
-    from vrrpd.config.schema import TrackFile
+    from vrrpd.core.config import TrackFile
     from vrrpd.core.events import FileRead
 
     node = _started(
@@ -321,7 +321,7 @@ def test_tracked_file_value_times_weight_and_weight_zero_faults_on_nonzero() -> 
 
 
 def test_tracked_process_quorum() -> None:
-    from vrrpd.config.schema import TrackProcess
+    from vrrpd.core.config import TrackProcess
     from vrrpd.core.events import ProcessesCounted
 
     node = _started(config(instance(track_processes=(TrackProcess("haproxy", -60, quorum=2),))))

@@ -7,7 +7,7 @@ from ipaddress import ip_address
 import pytest
 
 from tests.builders import config, instance
-from vrrpd.config.schema import (
+from vrrpd.core.config import (
     Authentication,
     CheckConfig,
     GarpConfig,
@@ -125,3 +125,33 @@ def test_a_member_in_two_groups() -> None:
 
 def test_every_problem_at_once() -> None:
     assert len(problems(config(instance(vrid=0, priority=0, version=5)))) == 3
+
+
+def test_more_addresses_than_an_advert_carries_are_refused() -> None:
+    """Review defect 7: 256 VIPs passed and the agent crashed packing its first advert."""
+    many = tuple(
+        f"192.0.2.{i % 256}/24" if i < 256 else f"198.51.100.{i - 256}/24" for i in range(256)
+    )
+    problems = [str(p) for p in validate(config(instance(vips=many)))]
+    assert (
+        "instances.web.virtual_addresses: at most 255 addresses fit in an advert (got 256)"
+        in problems
+    )
+    assert validate(config(instance(vips=many[:255]))) == []
+
+
+def test_ipv6_addresses_must_fit_the_minimum_mtu() -> None:
+    vips = tuple(f"2001:db8::{i:x}/64" for i in range(1, 79))
+    problems = [str(p) for p in validate(config(instance(vips=vips)))]
+    assert problems == [
+        "instances.web.virtual_addresses: 78 IPv6 addresses make a 1296-byte advert, over the "
+        "1280-byte minimum MTU; at most 77 fit (split them over instances)"
+    ]
+    assert validate(config(instance(vips=vips[:77]))) == []
+
+
+def test_accept_false_is_refused_rather_than_ignored() -> None:
+    """Review defect 5: accept was parsed and documented but did nothing."""
+    problems = [str(p) for p in validate(config(instance(accept=False)))]
+    assert len(problems) == 1
+    assert problems[0].startswith("instances.web.accept: accept: false")

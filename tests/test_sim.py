@@ -248,7 +248,7 @@ def test_delay_shifts_takeover_by_the_delay() -> None:
 
 
 def test_sync_group_moves_together_on_the_lan() -> None:
-    from vrrpd.config.schema import SyncGroupConfig
+    from vrrpd.core.config import SyncGroupConfig
 
     def cfg(priority: int) -> object:
         return config(

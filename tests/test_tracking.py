@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vrrpd.config.schema import CheckConfig
+from vrrpd.core.config import CheckConfig
 from vrrpd.core.tracking import CheckTracker, TrackerStatus, contribution, effective_priority
 
 UP, DOWN, INIT = TrackerStatus.UP, TrackerStatus.DOWN, TrackerStatus.INIT

@@ -20,13 +20,6 @@ from tests.harness import (
     kinds,
     sent_priorities,
 )
-from vrrpd.config.schema import (
-    Authentication,
-    ChecksumMode,
-    GarpConfig,
-    NotifyConfig,
-    VirtualAddress,
-)
 from vrrpd.core.actions import (
     AddAddresses,
     Notice,
@@ -38,7 +31,15 @@ from vrrpd.core.actions import (
     SendGratuitousArp,
     SendNeighborAdvert,
 )
+from vrrpd.core.config import (
+    Authentication,
+    ChecksumMode,
+    GarpConfig,
+    NotifyConfig,
+    VirtualAddress,
+)
 from vrrpd.core.constants import Family
+from vrrpd.core.errors import DropReason
 from vrrpd.core.events import CheckFinished, LinkChanged, Shutdown, Startup, TimerFired
 from vrrpd.core.node import Node
 from vrrpd.core.packet import ChecksumForm, decode
@@ -479,10 +480,18 @@ def test_message_only_mode_sends_message_only_checksums() -> None:
     )
 
 
-def test_own_packets_are_ignored_silently() -> None:
+def test_an_advert_from_our_own_address_is_counted_and_reported() -> None:
+    """Review defect 9: our sockets never loop our adverts back, so one from our address
+    is another router sharing it; it was dropped silently, now it is counted and said."""
     h = Harness(config(instance()))
-    assert h.receive(200, src=ME, at=1.0) == []
-    assert h.node.statistics().instances["web"].counters["rcvd_advertisements"] == 0
+    actions = h.receive(200, src=ME, at=1.0)
+    assert [(type(a).__name__, a.reason) for a in actions] == [  # type: ignore[attr-defined]
+        ("PacketDropped", DropReason.OWN_ADDRESS.value)
+    ]
+    counters = h.node.statistics().instances["web"].counters
+    assert counters["own_address_packets"] == 1
+    assert counters["rcvd_advertisements"] == 0
+    assert h.state is State.BACKUP
 
 
 # ---------------------------------------------------------------- unicast

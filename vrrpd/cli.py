@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from vrrpd import __version__
-from vrrpd.config.schema import Config, GlobalConfig
+from vrrpd.core.config import Config, GlobalConfig
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -67,9 +67,9 @@ def run(file: str, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    from vrrpd import daemon  # noqa: PLC0415
+    from vrrpd.driver import agent  # noqa: PLC0415
 
-    raise SystemExit(daemon.run(config, file))
+    raise SystemExit(agent.run(config, file))
 
 
 def _ask(socket_path: str | None, command: str) -> dict[str, Any]:

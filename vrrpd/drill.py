@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ipaddress import ip_interface
 from operator import methodcaller
 
-from vrrpd.config.schema import CheckConfig, Config, InstanceConfig, TrackScript, VirtualAddress
+from vrrpd.core.config import CheckConfig, Config, InstanceConfig, TrackScript, VirtualAddress
 from vrrpd.sim import Lan, outages
 
 VIP = "192.0.2.100"

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from vrrpd.config.schema import Config
 from vrrpd.core.actions import (
     Action,
     AddAddresses,
@@ -30,6 +29,7 @@ from vrrpd.core.actions import (
     SendNeighborAdvert,
     StateChanged,
 )
+from vrrpd.core.config import Config
 from vrrpd.core.constants import TTL, IPAddress
 from vrrpd.core.events import (
     CheckFinished,

@@ -24,7 +24,7 @@ from typing import Any
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from vrrpd.config.schema import VirtualAddress
+from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
 
 IFF_UP = 0x1

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shlex
 import signal
@@ -73,23 +72,39 @@ async def run(
     try:
         output, _ = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+        why_not = _kill_group(process.pid)
+        if not why_not:
+            await process.wait()
         return Outcome(
             None,
             loop.time() - start,
             "",
             timed_out=True,
-            error=f"killed after {timeout:g}s timeout",
+            error=f"timed out after {timeout:g}s and {why_not}"
+            if why_not
+            else f"killed after {timeout:g}s timeout",
         )
     except asyncio.CancelledError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+        if not _kill_group(process.pid):
+            await process.wait()
         raise
     text = output[:_OUTPUT_LIMIT].decode(errors="replace").strip()
     return Outcome(process.returncode, loop.time() - start, text)
+
+
+def _kill_group(pid: int) -> str:
+    """Kill a run's whole process group: '' when it is gone, else why it could not be.
+
+    Never raises: a check that cannot be killed (no CAP_KILL over another user's
+    processes) is a failed check and an error in the log, not a stopped agent.
+    """
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return ""
+    except PermissionError as error:
+        return f"could not be killed: {error.strerror} (the agent needs CAP_KILL)"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,4 @@
-"""Configuration: ``schema`` (pure dataclasses and validation) and, later, the YAML loader."""
+"""Configuration files: the YAML loader (``loader``) and script checks (``security``).
+
+The types the core runs on live in ``vrrpd.core.config``: the core owns what it consumes.
+"""

@@ -34,9 +34,9 @@ from typing import Any
 
 import yaml
 
-from vrrpd.config import schema
-from vrrpd.config.schema import Config
 from vrrpd.config.security import script_problems
+from vrrpd.core import config as schema
+from vrrpd.core.config import Config
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m)?\s*$")
 _INTEGER = re.compile(r"^[+-]?\d+$")

@@ -15,7 +15,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from vrrpd.config.schema import Config, Problem
+from vrrpd.core.config import Config, Problem
 
 
 def program_of(command: str) -> str | None:

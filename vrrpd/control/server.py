@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vrrpd.control import protocol
 
-Handler = Callable[[str], dict[str, Any]]
+Handler = Callable[[str], Awaitable[dict[str, Any]]]
+"""A command's name -> its reply (awaited: a reload finishes before it answers)."""
 
 
 def is_live(path: str) -> bool:
@@ -39,7 +40,7 @@ async def serve(path: str, handler: Handler) -> asyncio.Server:
             line = await reader.readline()
             try:
                 request = protocol.decode(line)
-                reply = handler(str(request.get("command", "")))
+                reply = await handler(str(request.get("command", "")))
             except protocol.ProtocolError as error:
                 reply = {"error": str(error)}
             writer.write(protocol.encode(reply))

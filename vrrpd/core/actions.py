@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vrrpd.config.schema import VirtualAddress
+from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.state import State
 
@@ -29,7 +29,8 @@ class SendAdvert:
 
 @dataclass(frozen=True, slots=True)
 class SendGratuitousArp:
-    """Announce each IPv4 VIP ``count`` times (frames from ``core.arp``)."""
+    """Announce each IPv4 VIP ``count`` times (frames from ``core.arp``), from the MAC of
+    ``interface``: the device carrying the VIPs (the instance's macvlan with ``use_vmac``)."""
 
     instance: str
     interface: str
@@ -41,7 +42,10 @@ class SendGratuitousArp:
 
 @dataclass(frozen=True, slots=True)
 class SendNeighborAdvert:
-    """Send ``count`` unsolicited NAs for each IPv6 VIP (frames from ``core.ndisc``)."""
+    """Send ``count`` unsolicited NAs for each IPv6 VIP (frames from ``core.ndisc``) from
+    ``interface``, with the Router flag set: RFC 5798 section 6.4.2 says a router
+    announces its addresses, and hosts that learnt the default route from the virtual
+    link-local address drop a route whose neighbour stops being a router."""
 
     instance: str
     interface: str
@@ -53,20 +57,26 @@ class SendNeighborAdvert:
 
 @dataclass(frozen=True, slots=True)
 class AddAddresses:
-    """Configure the VIPs (idempotently)."""
+    """Configure the VIPs (idempotently) on ``device`` (or each VIP's own ``dev``), after
+    bringing ``vmac`` up when the instance uses a virtual MAC."""
 
     instance: str
     interface: str
     addresses: tuple[VirtualAddress, ...]
+    device: str
+    vmac: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveAddresses:
-    """Remove the VIPs this agent added (absent ones count as removed)."""
+    """Remove the VIPs this agent added (absent ones count as removed), then take ``vmac``
+    down."""
 
     instance: str
     interface: str
     addresses: tuple[VirtualAddress, ...]
+    device: str
+    vmac: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,10 @@ class RunNotify:
     group: str | None = None
     keepalived_args: bool = False
     """Append ``INSTANCE|GROUP NAME STATE PRIORITY``, for the generic ``any`` hook."""
+    vrid: int | None = None
+    interface: str = ""
+    vips: tuple[str, ...] = ()
+    """What the hook's environment says (``VRRPD_VRID``, ``VRRPD_INTERFACE``, ``VRRPD_VIPS``)."""
 
 
 @dataclass(frozen=True, slots=True)

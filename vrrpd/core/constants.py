@@ -42,6 +42,12 @@ V3_HEADER_LEN: Final = 8
 V3_INTERVAL_MASK: Final = 0x0FFF
 """v3 carries a 12-bit interval behind 4 reserved bits (ignored on receipt)."""
 V3_INTERVAL_MAX_CS: Final = 4095
+ADDRESS_COUNT_MAX: Final = 255
+"""The Count IPvX Addr field is one byte."""
+IPV6_HEADER_LEN: Final = 40
+IPV6_MIN_MTU: Final = 1280
+"""RFC 8200: every IPv6 link carries 1280 bytes, so an advert that fits is never lost to
+an MTU we cannot see from the configuration."""
 V2_INTERVAL_MAX_S: Final = 255
 
 AUTH_NONE: Final = 0

@@ -34,6 +34,7 @@ class DropReason(enum.Enum):
     ADDRESS_LIST = "address list differs from ours"
     CHECKSUM_FORM = "checksum form not accepted by this instance"
     NOT_A_PEER = "source is not a configured unicast peer"
+    OWN_ADDRESS = "source is one of our own addresses (another router uses it?)"
 
 
 class DecodeError(Exception):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vrrpd.config.schema import Config
+from vrrpd.core.config import Config
 from vrrpd.core.constants import Family, IPAddress
 
 

@@ -14,12 +14,14 @@ keeps sync groups together. It never raises for anything the network sends.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from vrrpd.config.schema import Config, InstanceConfig, SyncGroupConfig, validate
 from vrrpd.core.actions import Action, Notice, PacketDropped, RunCheck, RunNotify, StateChanged
+from vrrpd.core.config import Config, InstanceConfig, SyncGroupConfig, validate
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
 from vrrpd.core.events import (
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 
 _MAX_ROUNDS = 64
 """Bound on timer rounds and sync-group propagation within one ``handle`` (a bug guard)."""
+_ROUTER, _CHECK = 0, 1
+"""Kinds of timer in the deadline heap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,16 @@ class Node:
         self._group_state: dict[str, State] = {}
         self._running = False
         self._checksum_errors = self._version_errors = self._vrid_errors = self._packets = 0
+        # Deadlines: a heap of (time, seq, kind, name) with lazy deletion; ``_armed`` holds
+        # each timer's current time, and an entry that disagrees with it is stale. Only
+        # what an event touched is re-armed, so an event costs O(log K), not O(K).
+        self._heap: list[tuple[float, int, int, str]] = []
+        self._armed: dict[tuple[int, str], float] = {}
+        self._seq = itertools.count()
+        self._dirty: set[tuple[int, str]] = set()
         self._adopt(config, 0.0)
+        self._touch_all()
+        self._rearm()
 
     # ------------------------------------------------------------------ surface
 
@@ -140,16 +153,55 @@ class Node:
         else:
             assert isinstance(event, TimerFired)
             actions = []
+        if not isinstance(event, DatagramReceived | TimerFired | CheckFinished | LinkChanged):
+            self._touch_all()  # rare events that may touch every instance
+        self._rearm()
         actions += self._fire(now)
-        return self._synchronize(actions, now)
+        actions = self._synchronize(actions, now)
+        self._rearm()
+        return actions
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of every instance and check (None: nothing armed)."""
-        times = [r.deadline() for r in self.routers.values()] + [
-            c.deadline() for c in self.checks.values()
-        ]
-        armed = [t for t in times if t is not None]
-        return min(armed) if armed else None
+        heap, armed = self._heap, self._armed
+        while heap:
+            at, _, kind, name = heap[0]
+            if armed.get((kind, name)) == at:
+                return at
+            heapq.heappop(heap)
+        return None
+
+    # ------------------------------------------------------------------ deadlines
+
+    def _touch(self, router: VirtualRouter) -> None:
+        self._dirty.add((_ROUTER, router.name))
+
+    def _touch_all(self) -> None:
+        self._dirty.update((_ROUTER, n) for n in self.routers)
+        self._dirty.update((_CHECK, n) for n in self.checks)
+        self._dirty.update(k for k in self._armed)  # removed ones are disarmed
+
+    def _rearm(self) -> None:
+        for key in self._dirty:
+            kind, name = key
+            owner = (self.routers if kind == _ROUTER else self.checks).get(name)
+            at = owner.deadline() if owner is not None else None
+            if at is None:
+                self._armed.pop(key, None)
+            elif self._armed.get(key) != at:
+                self._armed[key] = at
+                heapq.heappush(self._heap, (at, next(self._seq), kind, name))
+        self._dirty.clear()
+
+    def _due(self, now: float) -> list[tuple[int, str]]:
+        """Pop every timer due at ``now`` (each once)."""
+        due: list[tuple[int, str]] = []
+        while (at := self.next_deadline()) is not None and at <= now:
+            _, _, kind, name = heapq.heappop(self._heap)
+            key = (kind, name)
+            del self._armed[key]
+            due.append(key)
+        return due
 
     def statistics(self) -> NodeStatistics:
         return NodeStatistics(
@@ -191,6 +243,10 @@ class Node:
         router = (
             self._by_key.get((event.interface, event.family, vrid)) if vrid is not None else None
         )
+        if router is not None:
+            self._touch(router)
+            if router.repeated(event.data, event.src, event.ttl, now):
+                return []
         try:
             decoded = decode(event.data, family=event.family, src=event.src, dst=event.dst)
         except DecodeError as error:
@@ -216,7 +272,7 @@ class Node:
             ]
         if decoded.advert.version != router.config.version:
             self._version_errors += 1
-        return router.on_datagram(decoded, src=event.src, ttl=event.ttl, now=now)
+        return router.on_datagram(decoded, src=event.src, ttl=event.ttl, now=now, raw=event.data)
 
     def _adopt(self, config: Config, now: float) -> list[Action]:
         """Take ``config``: keep unchanged instances and checks, start new ones."""
@@ -284,17 +340,18 @@ class Node:
         actions: list[Action] = []
         for router in self.routers.values():
             if router.config.interface == event.interface:
+                self._touch(router)
                 actions += router.link_changed(up=event.up, addresses=event.addresses, now=now)
             actions += self._track_interface(router, event.interface, up=event.up, now=now)
         return actions
 
-    @staticmethod
     def _track_interface(
-        router: VirtualRouter, interface: str, *, up: bool, now: float
+        self, router: VirtualRouter, interface: str, *, up: bool, now: float
     ) -> list[Action]:
         actions: list[Action] = []
         for track in router.config.track_interfaces:
             if track.name == interface:
+                self._touch(router)
                 status = TrackerStatus.UP if up else TrackerStatus.DOWN
                 # No weight: a tracked interface going down is a FAULT (Keepalived's default).
                 contrib = contribution(f"interface {interface}", status, track.weight or 0)
@@ -325,6 +382,7 @@ class Node:
         check = self.checks.get(event.name)
         if check is None or not check.running:
             return []  # a stale result (e.g. after a reload removed the check)
+        self._dirty.add((_CHECK, event.name))
         changed = check.finished(
             success=event.success,
             exit_code=event.exit_code,
@@ -339,6 +397,7 @@ class Node:
         for router in self.routers.values():
             for track in router.config.track_scripts:
                 if track.name == event.name:
+                    self._touch(router)
                     weight = check.config.weight if track.weight is None else track.weight
                     contrib = contribution(f"check {event.name}", check.status, weight)
                     actions += router.set_contribution(f"check:{event.name}", contrib, now)
@@ -348,20 +407,21 @@ class Node:
         """Run every deadline due at ``now``; handlers always re-arm strictly later."""
         actions: list[Action] = []
         for _ in range(_MAX_ROUNDS):
-            round_actions: list[Action] = []
-            for check in self.checks.values():
-                if check.due(now):
-                    cfg = check.config
-                    round_actions.append(
-                        RunCheck(cfg.name, cfg.command, cfg.effective_timeout, check.user)
-                    )
-            for router in self.routers.values():
-                deadline = router.deadline()
-                if deadline is not None and deadline <= now:
-                    round_actions += router.on_timer(now)
-            if not round_actions:
+            due = self._due(now)
+            if not due:
                 return actions
-            actions += round_actions
+            for kind, name in due:
+                self._dirty.add((kind, name))
+                if kind == _CHECK:
+                    check = self.checks[name]
+                    if check.due(now):
+                        cfg = check.config
+                        actions.append(
+                            RunCheck(cfg.name, cfg.command, cfg.effective_timeout, check.user)
+                        )
+                else:
+                    actions += self.routers[name].on_timer(now)
+            self._rearm()
         raise AssertionError("deadlines keep firing at the same instant")
 
     # ------------------------------------------------------------------ sync groups
@@ -383,6 +443,7 @@ class Node:
                     if member == change.instance:
                         continue
                     sibling = self.routers[member]
+                    self._touch(sibling)
                     if change.new is State.MASTER:
                         pending += sibling.force_master(why, now)
                     elif change.new is State.BACKUP and change.old is State.MASTER:
@@ -390,6 +451,7 @@ class Node:
             for group in self.config.sync_groups:
                 members = [self.routers[m] for m in group.instances]
                 for router in members:
+                    self._touch(router)
                     faulty = [m.name for m in members if m is not router and m.own_faults()]
                     reason = (
                         f"sync group {group.name}: {', '.join(faulty)} in FAULT" if faulty else None

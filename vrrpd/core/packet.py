@@ -195,11 +195,14 @@ def decode(data: bytes, *, family: Family, src: IPAddress, dst: IPAddress) -> De
         if version == 2
         else (V3_HEADER_LEN + count * alen)
     )
-    if len(data) != expected:
+    if len(data) < expected:
         raise DecodeError(
             DropReason.LENGTH_MISMATCH,
             f"{len(data)} bytes for {count} address(es), expected {expected}",
         )
+    # RFC 5798 7.1 requires only that the packet *contains* the whole message: bytes
+    # past it (link padding, a sender's trailer) are not part of it, nor of its checksum.
+    data = data[:expected]
     form = _verify_checksum(data, version=version, family=family, src=src, dst=dst)
     if vrid == 0:
         raise DecodeError(DropReason.BAD_VRID)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from vrrpd.config.schema import CheckConfig
+from vrrpd.core.config import CheckConfig
 from vrrpd.core.constants import PRIORITY_MAX_BACKUP, PRIORITY_MIN, PRIORITY_OWNER
 
 

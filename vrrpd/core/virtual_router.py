@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from vrrpd.config.schema import ChecksumMode, InstanceConfig
 from vrrpd.core.actions import (
     Action,
     AddAddresses,
@@ -24,6 +23,7 @@ from vrrpd.core.actions import (
     SendNeighborAdvert,
     StateChanged,
 )
+from vrrpd.core.config import ChecksumMode, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import (
     AUTH_NONE,
     AUTH_PASS,
@@ -70,6 +70,8 @@ class Counters:
     invalid_auth_type: int = 0
     auth_type_mismatch: int = 0
     unicast_peer_errors: int = 0
+    own_address_packets: int = 0
+    """Adverts whose source is one of our addresses: two routers sharing an address."""
     proto_err_reason: str = "noError"
     checksum_forms: dict[str, str] = field(default_factory=dict)
     """Peer address -> the VRRPv3/IPv4 checksum form it was last seen using."""
@@ -90,6 +92,7 @@ _COUNTER_OF_REASON = {
     DropReason.AUTH_MISMATCH: "auth_type_mismatch",
     DropReason.AUTH_FAILURE: "auth_failures",
     DropReason.NOT_A_PEER: "unicast_peer_errors",
+    DropReason.OWN_ADDRESS: "own_address_packets",
     DropReason.ZERO_INTERVAL: "packet_length_errors",
     DropReason.ZERO_COUNT: "address_list_errors",
 }
@@ -160,7 +163,11 @@ class VirtualRouter:
         self._healed: set[IPAddress] = set()
         """Lower-priority masters already answered with a re-announcement this mastership."""
         self._noticed: set[str] = set()
+        self._followed: tuple[bytes, IPAddress, int] | None = None
+        """(bytes, source, TTL) of the last advert that only refreshed Master_Down_Timer:
+        an identical one may skip decoding and validation (see ``repeated``)."""
         self._vip_ips = frozenset(v.address.ip for v in config.virtual_addresses)
+        self._vip_texts = tuple(str(v.address.ip) for v in config.virtual_addresses)
         self._update_link_faults()
 
     # ------------------------------------------------------------------ queries
@@ -260,6 +267,7 @@ class VirtualRouter:
     def link_changed(
         self, *, up: bool, addresses: tuple[IPAddress, ...], now: float
     ) -> list[Action]:
+        self._followed = None
         self.link_up = up
         self.interface_addresses = addresses
         return self._update_link_faults(now)
@@ -294,6 +302,7 @@ class VirtualRouter:
     def set_contribution(self, key: str, contribution: Contribution, now: float) -> list[Action]:
         """A tracker changed: recompute the effective priority and the weight-0 fault."""
         self.contributions[key] = contribution
+        self._followed = None
         actions: list[Action] = []
         old = self.priority
         self.priority = effective_priority(self.config.priority, list(self.contributions.values()))
@@ -329,13 +338,14 @@ class VirtualRouter:
                 self.name,
                 f"VIP {names} was removed from {interface} by something else; adding it back",
             ),
-            AddAddresses(self.name, self.config.interface, lost),
+            self._addresses(AddAddresses, lost),
             *self._announce(self.config.garp.repeat),
         ]
 
     def reconfigure(self, config: InstanceConfig, now: float) -> list[Action]:
         """A reload changed only settings applied in place: keep state and VIPs."""
         self.config = config
+        self._followed = None
         kept = (
             {f"check:{t.name}" for t in config.track_scripts}
             | {f"interface:{t.name}" for t in config.track_interfaces}
@@ -380,13 +390,32 @@ class VirtualRouter:
             self.counters.proto_err_reason = _PROTO_ERR.get(counter, self.counters.proto_err_reason)
         return [PacketDropped(self.name, self.config.interface, src, reason.value, detail)]
 
+    def repeated(self, data: bytes, src: IPAddress, ttl: int, now: float) -> bool:
+        """Whether this advert repeats, byte for byte, the last one a backup followed; then
+        it is counted and restarts Master_Down_Timer, exactly as the full path would.
+
+        Most adverts a backup hears are such repeats: skipping the decode and the checks
+        is what keeps a backup of hundreds of instances cheap. Anything that could change
+        the outcome (a transition, a priority or link change, a reload) forgets the last
+        advert, and the next one takes the full path.
+        """
+        if self._followed != (data, src, ttl) or self.state is not State.BACKUP:
+            return False
+        self.counters.rcvd_advertisements += 1
+        self.master_down_at = now + self.master_down_interval
+        return True
+
     def on_datagram(
-        self, decoded: Decoded, *, src: IPAddress, ttl: int, now: float
+        self, decoded: Decoded, *, src: IPAddress, ttl: int, now: float, raw: bytes = b""
     ) -> list[Action]:
         """Receive validation (RFC 5798 section 7.1), then the state's ADVERTISEMENT handler."""
         advert = decoded.advert
+        self._followed = None
         if src in self.interface_addresses or src == self.source:
-            return []  # our own multicast, looped back
+            # Our sockets never loop our own adverts back (IP_MULTICAST_LOOP off), so
+            # this is another router using one of our addresses: a misconfiguration
+            # the operator must hear about, and the tie-break would be meaningless.
+            return self.drop(DropReason.OWN_ADDRESS, src, f"VRID {advert.vrid}")
         actions = self._validate(decoded, src=src, ttl=ttl)
         if any(isinstance(a, PacketDropped) for a in actions):
             return actions
@@ -394,7 +423,19 @@ class VirtualRouter:
         if advert.priority == PRIORITY_RELEASE:
             self.counters.rcvd_pri_zero_packets += 1
         if self.state is State.BACKUP:
-            return actions + self._backup_receives(advert, src, now)
+            actions += self._backup_receives(advert, src, now)
+            if (
+                raw
+                and not actions
+                and self.master_address == src
+                and self._lower_master is None
+                and self._released_by is None
+                and advert.interval_cs == self.config.interval_cs
+                and frozenset(advert.addresses) == self._vip_ips
+            ):
+                # Nothing but the timer changed, and no counter but rcvd_advertisements.
+                self._followed = (raw, src, ttl)
+            return actions
         if self.state is State.MASTER:
             return actions + self._master_receives(advert, src, now)
         return actions  # INIT and FAULT ignore adverts
@@ -483,6 +524,9 @@ class VirtualRouter:
         preempt = self.config.preempt or self.config.owner
         if not preempt or advert.priority >= self.priority:
             self._follow(advert, src, now)
+            # A master at least as good as us: a later lower-priority master gets the
+            # whole preempt_delay again (Keepalived restarts it too).
+            self._preempt_at = None
             return []
         # Preempt and a lower-priority master: discard, so Master_Down_Timer runs out.
         self._lower_master = (src, advert.priority)
@@ -557,7 +601,7 @@ class VirtualRouter:
         # once), then configure the VIPs, then announce them: neighbours only move to
         # us on the announcement, which comes after the addresses are in place.
         actions += self._advertise(self.priority)
-        actions += [AddAddresses(self.name, self.config.interface, self.config.virtual_addresses)]
+        actions += [self._addresses(AddAddresses, self.config.virtual_addresses)]
         actions += self._announce(self.config.garp.repeat)
         self.adver_at = now + self.advert_interval
         garp = self.config.garp
@@ -599,7 +643,7 @@ class VirtualRouter:
             actions += self._advertise(PRIORITY_RELEASE)
         return [
             *actions,
-            RemoveAddresses(self.name, self.config.interface, self.config.virtual_addresses),
+            self._addresses(RemoveAddresses, self.config.virtual_addresses),
         ]
 
     def _transition(self, new: State, reason: str, now: float) -> list[Action]:
@@ -607,6 +651,7 @@ class VirtualRouter:
         if (old, new) not in TRANSITIONS:
             raise AssertionError(f"{self.name}: illegal transition {old} -> {new} ({reason})")
         self.state = new
+        self._followed = None
         self.last_reason = reason
         self.last_transition_at = now
         self._preempt_at = None
@@ -667,11 +712,17 @@ class VirtualRouter:
             self.counters.sent_pri_zero_packets += len(actions)
         return actions
 
+    def _addresses(
+        self, kind: type[AddAddresses | RemoveAddresses], vips: tuple[VirtualAddress, ...]
+    ) -> AddAddresses | RemoveAddresses:
+        cfg = self.config
+        return kind(self.name, cfg.interface, vips, cfg.device, cfg.vmac_device)
+
     def _announce(self, count: int) -> list[Action]:
-        """Gratuitous ARP / unsolicited NA for the VIPs, one action per device."""
+        """Gratuitous ARP / unsolicited NA for the VIPs, one action per device they are on."""
         by_dev: dict[str, list[IPAddress]] = {}
         for vip in self.config.virtual_addresses:
-            by_dev.setdefault(vip.dev or self.config.interface, []).append(vip.address.ip)
+            by_dev.setdefault(vip.dev or self.config.device, []).append(vip.address.ip)
         kind = SendGratuitousArp if self.family is Family.V4 else SendNeighborAdvert
         return [
             kind(self.name, dev, tuple(ips), count, self.config.vrid, self.config.use_vmac)
@@ -681,7 +732,17 @@ class VirtualRouter:
     def _notify(self, state: State, reason: str) -> list[Action]:
         word = state.notify_word
         return [
-            RunNotify(self.name, command, word, reason, self.priority, keepalived_args=generic)
+            RunNotify(
+                self.name,
+                command,
+                word,
+                reason,
+                self.priority,
+                keepalived_args=generic,
+                vrid=self.config.vrid,
+                interface=self.config.interface,
+                vips=self._vip_texts,
+            )
             for command, generic in self.config.notify.hooks(word)
         ]
 

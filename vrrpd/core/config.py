@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface
 
 from vrrpd.core.constants import (
+    ADDRESS_COUNT_MAX,
     CENTISECONDS,
+    IPV6_HEADER_LEN,
+    IPV6_MIN_MTU,
     PRIORITY_OWNER,
     V2_INTERVAL_MAX_S,
+    V3_HEADER_LEN,
     V3_INTERVAL_MAX_CS,
     VRID_MAX,
     VRID_MIN,
@@ -217,6 +221,18 @@ class InstanceConfig:
     def owner(self) -> bool:
         return self.priority == PRIORITY_OWNER
 
+    @property
+    def vmac_device(self) -> str | None:
+        """The macvlan carrying the VIPs with ``use_vmac`` (``vrrp.51``, ``vrrp6.51``)."""
+        if not self.use_vmac:
+            return None
+        return f"vrrp{'6' if self.family is Family.V6 else ''}.{self.vrid}"
+
+    @property
+    def device(self) -> str:
+        """Where the VIPs go unless one names its own ``dev``."""
+        return self.vmac_device or self.interface
+
 
 @dataclass(frozen=True)
 class SyncGroupConfig:
@@ -375,6 +391,15 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
         out.append(Problem(f"{path}.virtual_addresses", "all addresses must be of one family"))
     if inst.family is Family.V6 and inst.version == 2:
         out.append(Problem(f"{path}.version", "IPv6 requires version 3"))
+    out += _size_problems(inst, path)
+    if not inst.accept:
+        out.append(
+            Problem(
+                f"{path}.accept",
+                "accept: false (RFC 5798 Accept_Mode off) is not enforced by vrrpd yet; "
+                "remove the key (default true) and filter traffic to the VIPs with nftables",
+            )
+        )
     for peer in inst.unicast_peers:
         if family_of(peer) is not inst.family:
             out.append(
@@ -409,6 +434,28 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
     if inst.garp.delay < 0 or inst.garp.refresh < 0:
         out.append(Problem(f"{path}.garp", "delay and refresh must be >= 0"))
     return out
+
+
+def _size_problems(inst: InstanceConfig, path: str) -> list[Problem]:
+    """The advert must carry every VIP: the count is one byte, and an IPv6 advert must fit
+    the 1280 bytes every link carries (255 IPv4 addresses make only 1056 bytes)."""
+    count = len(inst.virtual_addresses)
+    key = f"{path}.virtual_addresses"
+    if count > ADDRESS_COUNT_MAX:
+        return [
+            Problem(key, f"at most {ADDRESS_COUNT_MAX} addresses fit in an advert (got {count})")
+        ]
+    fixed = IPV6_HEADER_LEN + V3_HEADER_LEN
+    if inst.family is Family.V6 and fixed + 16 * count > IPV6_MIN_MTU:
+        most = (IPV6_MIN_MTU - fixed) // 16
+        return [
+            Problem(
+                key,
+                f"{count} IPv6 addresses make a {fixed + 16 * count}-byte advert, over the "
+                f"{IPV6_MIN_MTU}-byte minimum MTU; at most {most} fit (split them over instances)",
+            )
+        ]
+    return []
 
 
 def _interval_problems(inst: InstanceConfig, path: str) -> list[Problem]:

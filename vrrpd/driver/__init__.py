@@ -1,0 +1,1 @@
+"""The asyncio driver around the pure core: agent, executor, kernel, plan."""

@@ -1,0 +1,157 @@
+"""Runs the core's actions, in order, from one place.
+
+Two lanes (``plan.lane``): adverts, log lines, check starts and hooks of instances
+with no address change in flight run at once, synchronously; address changes, and
+whatever of the same instance must follow them (its announcements and hooks), run in
+order on one task that awaits netlink. So an rtnl stall delays a new master's
+GARP, never an advert: a backup never takes over because our netlink was slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from vrrpd.core import actions as act
+from vrrpd.driver import plan
+from vrrpd.driver.kernel import Kernel
+from vrrpd.driver.logs import RateLimit
+
+log = logging.getLogger("vrrpd")
+_ORDERED = (
+    act.AddAddresses,
+    act.RemoveAddresses,
+    act.SendGratuitousArp,
+    act.SendNeighborAdvert,
+    act.RunNotify,
+)
+
+
+class Executor:
+    def __init__(
+        self,
+        kernel: Kernel,
+        *,
+        prefix: Callable[[str], str],
+        run_check: Callable[[act.RunCheck], None],
+        run_hook: Callable[[act.RunNotify], None],
+        state_changed: Callable[[act.StateChanged], None],
+    ) -> None:
+        self.kernel = kernel
+        self.prefix = prefix
+        self._run_check = run_check
+        self._run_hook = run_hook
+        self._state_changed = state_changed
+        self.queue: asyncio.Queue[plan.Ordered] = asyncio.Queue()
+        self.pending: dict[str, int] = {}
+        """Instance -> actions of it waiting in the kernel lane."""
+        self.limits = RateLimit()
+        self.send_errors = 0
+        self.address_errors = 0
+
+    @property
+    def idle(self) -> bool:
+        """No address change queued or running: the kernel is as the ledger says."""
+        return not self.pending
+
+    def submit(self, actions: list[act.Action]) -> None:
+        for action in actions:
+            if isinstance(action, _ORDERED) and plan.lane(action, self.pending) is plan.Lane.KERNEL:
+                self.pending[action.instance] = self.pending.get(action.instance, 0) + 1
+                self.queue.put_nowait(action)
+            else:
+                self.run_now(action)
+
+    async def forever(self) -> None:
+        """The kernel lane."""
+        while True:
+            action = await self.queue.get()
+            try:
+                if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+                    for error in await self.kernel.change_addresses(action):
+                        self.address_errors += 1
+                        log.error("[%s] %s", self.prefix(action.instance), error)
+                else:
+                    self.run_now(action)
+            finally:
+                left = self.pending[action.instance] - 1
+                if left:
+                    self.pending[action.instance] = left
+                else:
+                    del self.pending[action.instance]
+                self.queue.task_done()
+
+    async def join(self) -> None:
+        await self.queue.join()
+
+    def run_now(self, action: act.Action) -> None:
+        if isinstance(action, act.SendAdvert):
+            self._send(action)
+        elif isinstance(action, act.SendGratuitousArp | act.SendNeighborAdvert):
+            self._announce(action)
+        elif isinstance(action, act.StateChanged):
+            log.info(
+                "[%s] %s -> %s (priority %d): %s",
+                self.prefix(action.instance),
+                action.old,
+                action.new,
+                action.priority,
+                action.reason,
+            )
+            self._state_changed(action)
+        elif isinstance(action, act.RunCheck):
+            self._run_check(action)
+        elif isinstance(action, act.RunNotify):
+            self._run_hook(action)
+        elif isinstance(action, act.PacketDropped):
+            self._dropped(action)
+        elif isinstance(action, act.Notice):
+            log.info("[%s] %s", self.prefix(action.instance), action.message)
+        else:  # an address change reaches here only through the kernel lane
+            raise AssertionError(f"{type(action).__name__} must go through the kernel lane")
+
+    def _send(self, action: act.SendAdvert) -> None:
+        try:
+            self.kernel.send(action)
+        except OSError as error:
+            self.send_errors += 1
+            held = self.limits.allow(f"send:{action.instance}", _now())
+            if held is not None:
+                log.error(
+                    "[%s] cannot send advert to %s: %s%s",
+                    self.prefix(action.instance),
+                    action.dst,
+                    error,
+                    f" (+{held} more)" if held else "",
+                )
+
+    def _announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        try:
+            self.kernel.announce(action)
+        except OSError as error:
+            log.error(
+                "[%s] cannot announce on %s: %s",
+                self.prefix(action.instance),
+                action.interface,
+                error,
+            )
+
+    def _dropped(self, action: act.PacketDropped) -> None:
+        key = f"{action.instance}:{action.src}:{action.reason}"
+        held = self.limits.allow(key, _now())
+        if held is None:
+            return
+        who = self.prefix(action.instance) if action.instance else action.interface
+        log.warning(
+            "[%s] dropped advert from %s: %s %s%s",
+            who,
+            action.src,
+            action.reason,
+            action.detail,
+            f" (+{held} more)" if held else "",
+        )
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()

@@ -1,0 +1,207 @@
+"""The kernel as the driver sees it: netlink, raw sockets, packet sockets, macvlans.
+
+* Netlink events are merged without loss: each one marks the view dirty, and one
+  task refreshes until no event arrived during the refresh (a carrier that drops
+  and returns while a refresh runs is seen, not skipped).
+* Sockets are opened, re-joined and closed to match ``plan.wanted_sockets``.
+* VIPs are added only where they are not already someone's, and removed only where
+  the ledger says we added them (the address owner keeps its own address).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from vrrpd.adapters.linklayer import LinkLayer
+from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
+from vrrpd.adapters.rawsock import VrrpSocket
+from vrrpd.adapters.vmac import VirtualMacs
+from vrrpd.core import actions as act
+from vrrpd.core.config import InstanceConfig
+from vrrpd.core.constants import IPAddress
+from vrrpd.driver import plan
+
+log = logging.getLogger("vrrpd")
+NETLINK_TIMEOUT = 5.0
+
+
+class Coalescer:
+    """Run ``refresh`` after every ``mark()``, never twice at once, never missing a mark.
+
+    A mark during a refresh makes exactly one more refresh follow it.
+    """
+
+    def __init__(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        self._refresh = refresh
+        self._dirty = asyncio.Event()
+        self.refreshes = 0
+
+    def mark(self) -> None:
+        self._dirty.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            self.refreshes += 1
+            await self._refresh()
+
+
+class Kernel:
+    def __init__(
+        self, state_file: str, *, link_layer: Callable[[str], LinkLayer] = LinkLayer
+    ) -> None:
+        self.netlink = Netlink(Ledger(state_file))
+        self._link_layer = link_layer
+        self.vmacs = VirtualMacs(self.netlink)
+        self.links: dict[str, Link] = {}
+        self.addresses: list[Address] = []
+        self.sockets: dict[plan.SocketKey, VrrpSocket] = {}
+        self.joined: dict[plan.SocketKey, bool] = {}
+        self._layers: dict[str, LinkLayer] = {}
+
+    async def open(self) -> None:
+        await self.netlink.open()
+
+    async def close(self) -> None:
+        for key in list(self.sockets):
+            self._close_socket(key)
+        for layer in self._layers.values():
+            layer.close()
+        self._layers.clear()
+        with contextlib.suppress(Exception):
+            await self.vmacs.remove_all()
+        await self.netlink.close()
+
+    # ------------------------------------------------------------------ the view
+
+    async def refresh(self) -> None:
+        self.links = await self.netlink.links()
+        self.addresses = await self.netlink.addresses()
+
+    def added(self) -> set[tuple[str, IPAddress]]:
+        return plan.ours(self.netlink.ledger.entries)
+
+    async def events(self, mark: Callable[[], None]) -> None:
+        """Forever: every link or address event marks the view dirty."""
+        async for _ in self.netlink.events():
+            mark()
+
+    async def remove_stale(self) -> list[str]:
+        return await self.netlink.remove_stale(self.links)
+
+    # ------------------------------------------------------------------ sockets
+
+    def sync_sockets(
+        self, want: dict[plan.SocketKey, bool], on_readable: Callable[[VrrpSocket], None]
+    ) -> None:
+        changes = plan.socket_changes(self.joined, want)
+        loop = asyncio.get_running_loop()
+        for key in changes.close:
+            self._close_socket(key)
+        for (interface, family), multicast in changes.open:
+            try:
+                sock = VrrpSocket(interface, family, multicast=multicast)
+            except OSError as error:
+                log.error("cannot open VRRP socket on %s IP%s: %s", interface, family, error)
+                continue
+            self.sockets[(interface, family)] = sock
+            self.joined[(interface, family)] = multicast
+            loop.add_reader(sock.fileno(), on_readable, sock)
+
+    def _close_socket(self, key: plan.SocketKey) -> None:
+        sock = self.sockets.pop(key, None)
+        self.joined.pop(key, None)
+        if sock is not None:
+            with contextlib.suppress(ValueError, OSError, RuntimeError):
+                asyncio.get_running_loop().remove_reader(sock.fileno())
+            sock.close()
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, action: act.SendAdvert) -> None:
+        sock = self.sockets.get((action.interface, action.family))
+        if sock is None:
+            raise OSError(f"no socket on {action.interface} yet")
+        sock.send(action.data, src=action.src, dst=action.dst)
+
+    def announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        layer = self._layers.get(action.interface)
+        if layer is None:
+            layer = self._layers[action.interface] = self._link_layer(action.interface)
+        router = isinstance(action, act.SendNeighborAdvert)  # RFC 5798 6.4.2: R=1
+        layer.announce(action.addresses, action.count, router=router)
+
+    # ------------------------------------------------------------------ addresses and VMACs
+
+    async def change_addresses(self, action: act.AddAddresses | act.RemoveAddresses) -> list[str]:
+        """Apply one address action; the errors, as sentences (never raises)."""
+        errors: list[str] = []
+        adding = isinstance(action, act.AddAddresses)
+        if action.vmac and adding:
+            errors += await self._set_up(action.vmac, up=True)
+        added = self.added()
+        present = {(a.interface_index, a.address) for a in self.addresses}
+        for vip in action.addresses:
+            dev = vip.dev or action.device
+            link = self.links.get(dev)
+            ip = vip.address.ip
+            try:
+                if adding:
+                    if link is None:
+                        raise OSError(f"interface {dev} does not exist")
+                    if (link.index, ip) in present and (dev, ip) not in added:
+                        continue  # already configured, and not by us: not ours to own
+                    await asyncio.wait_for(
+                        self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
+                    )
+                elif (dev, ip) in added:
+                    index = link.index if link else None
+                    await asyncio.wait_for(
+                        self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
+                    )
+            except Exception as error:  # netlink raises its own error types; log, never crash
+                verb = "add" if adding else "remove"
+                errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {error or 'timeout'}")
+        if action.vmac and not adding:
+            errors += await self._set_up(action.vmac, up=False)
+        return errors
+
+    async def _set_up(self, name: str, *, up: bool) -> list[str]:
+        link = self.links.get(name)
+        index = link.index if link else self.vmacs.index_of(name)
+        try:
+            if index is None:
+                raise OSError("it does not exist")
+            await asyncio.wait_for(self.netlink.set_up(index, up), NETLINK_TIMEOUT)
+        except Exception as error:  # log, never crash
+            return [f"cannot set {name} {'up' if up else 'down'}: {error or 'timeout'}"]
+        return []
+
+    async def create_vmacs(self, instances: tuple[InstanceConfig, ...]) -> None:
+        """Create the macvlans the instances need (down until an instance is MASTER)."""
+        create, _ = plan.vmac_changes(instances, self.vmacs.devices(), self.links)
+        for inst in create:
+            await self.vmacs.remove(inst.name)  # another VRID or family than before
+            try:
+                await self.vmacs.create(inst, self.links[inst.interface].index)
+            except Exception as error:  # netlink errors: say so, run without it
+                log.error("[%s] cannot create virtual MAC link: %s", inst.name, error)
+        for inst in instances:
+            if inst.use_vmac and inst.interface not in self.links:
+                log.error("[%s] use_vmac: interface %s does not exist", inst.name, inst.interface)
+        await self.refresh()
+
+    async def remove_vmacs(self, instances: tuple[InstanceConfig, ...]) -> None:
+        """Remove the macvlans no instance needs any more (after their VIPs left them)."""
+        _, remove = plan.vmac_changes(instances, self.vmacs.devices(), self.links)
+        for name in remove:
+            if not any(i.name == name and i.use_vmac for i in instances):
+                await self.vmacs.remove(name)
+
+    def parents(self) -> dict[str, str]:
+        """macvlan name -> the parent interface the core knows its VIPs on."""
+        return self.vmacs.parents()

@@ -1,0 +1,175 @@
+"""What the kernel should look like for a config: pure functions, no I/O.
+
+The driver asks these questions every time netlink says something changed or a
+reload arrives, and acts on the answers. Keeping them pure is what lets the
+tests check every corner (a socket that must re-join a group after a reload, an
+address owner's own address, a VIP someone else deleted) without a kernel.
+
+* Sockets: one per (interface, family) that an instance uses; it joins the
+  multicast group when any instance there is multicast. A socket whose join
+  need changed is reopened (an unjoined socket with ``IP_MULTICAST_ALL=0``
+  hears no multicast at all: a silent backup, two masters).
+* Addresses: the core sees an interface's own addresses, never the VIPs this
+  agent added (those are in the ledger). An address that was there before us
+  (the address owner's real address, RFC 5798 section 1.6) stays visible, is
+  never written to the ledger, and is never removed.
+* Virtual MACs: one macvlan per ``use_vmac`` instance, named from its VRID.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from ipaddress import ip_interface
+from typing import TYPE_CHECKING
+
+from vrrpd.core import actions as act
+from vrrpd.core.config import InstanceConfig
+from vrrpd.core.constants import Family, IPAddress
+from vrrpd.core.events import LinkChanged
+
+if TYPE_CHECKING:
+    from vrrpd.adapters.netlink import Address, Link
+
+SocketKey = tuple[str, Family]
+"""(interface, family): one raw socket each."""
+
+
+def wanted_sockets(
+    instances: Iterable[InstanceConfig], links: Mapping[str, Link]
+) -> dict[SocketKey, bool]:
+    """Every socket the instances need on interfaces that exist, and whether it must join
+    the multicast group (any multicast instance on it)."""
+    wanted: dict[SocketKey, bool] = {}
+    for inst in instances:
+        if inst.interface not in links:
+            continue
+        key = (inst.interface, inst.family)
+        wanted[key] = wanted.get(key, False) or not inst.unicast_peers
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class SocketChanges:
+    close: tuple[SocketKey, ...]
+    open: tuple[tuple[SocketKey, bool], ...]
+    """(key, multicast) to open, after the closes."""
+
+
+def socket_changes(have: Mapping[SocketKey, bool], want: Mapping[SocketKey, bool]) -> SocketChanges:
+    """Close what is not wanted or joins the wrong way; open what is missing.
+
+    A socket open with the right membership is kept: reopening would lose the
+    adverts queued on it.
+    """
+    close = tuple(sorted(k for k, joined in have.items() if want.get(k) != joined))
+    kept = {k for k in have if k not in close}
+    opens = tuple(sorted((k, m) for k, m in want.items() if k not in kept))
+    return SocketChanges(close, opens)
+
+
+def ours(ledger: Iterable[tuple[str, str]]) -> set[tuple[str, IPAddress]]:
+    """(device, address) of every VIP the ledger says this agent added."""
+    return {(dev, ip_interface(text).ip) for dev, text in ledger}
+
+
+def core_links(
+    watched: Iterable[str],
+    links: Mapping[str, Link],
+    addresses: Iterable[Address],
+    added: set[tuple[str, IPAddress]],
+) -> dict[str, LinkChanged]:
+    """What the core should know of each watched interface: up, and its own usable
+    addresses, the VIPs we added left out (else a backup would take a VIP it just
+    released as its source, and a master would count its VIPs as its own)."""
+    name_of = {link.index: name for name, link in links.items()}
+    own: dict[str, list[IPAddress]] = {}
+    for address in addresses:
+        name = name_of.get(address.interface_index)
+        if name is None or not address.usable or (name, address.address) in added:
+            continue
+        own.setdefault(name, []).append(address.address)
+    out = {}
+    for name in sorted(set(watched)):
+        link = links.get(name)
+        out[name] = (
+            LinkChanged(name, link.up, tuple(own.get(name, ())))
+            if link
+            else LinkChanged(name, False, ())
+        )
+    return out
+
+
+def watched_interfaces(instances: Iterable[InstanceConfig]) -> set[str]:
+    """Interfaces the core must hear about: those instances run on, and those they track."""
+    out: set[str] = set()
+    for inst in instances:
+        out.add(inst.interface)
+        out.update(t.name for t in inst.track_interfaces)
+    return out
+
+
+def missing_vips(
+    added: set[tuple[str, IPAddress]],
+    links: Mapping[str, Link],
+    addresses: Iterable[Address],
+    parent_of: Mapping[str, str],
+) -> dict[str, tuple[IPAddress, ...]]:
+    """VIPs we added that are no longer there, by the interface the core knows them on
+    (a VMAC's parent). Only meaningful while no address change of ours is in flight."""
+    present: set[tuple[int, IPAddress]] = {(a.interface_index, a.address) for a in addresses}
+    missing: dict[str, list[IPAddress]] = {}
+    for device, ip in sorted(added, key=lambda e: (e[0], str(e[1]))):
+        link = links.get(device)
+        if link is None or (link.index, ip) not in present:
+            missing.setdefault(parent_of.get(device, device), []).append(ip)
+    return {k: tuple(v) for k, v in missing.items()}
+
+
+def vmac_changes(
+    instances: Iterable[InstanceConfig], have: Mapping[str, str], links: Mapping[str, Link]
+) -> tuple[tuple[InstanceConfig, ...], tuple[str, ...]]:
+    """(instances whose macvlan must be created, instance names whose macvlan must go).
+
+    ``have`` maps instance name -> macvlan name. A macvlan is recreated when its
+    instance now needs another one (VRID or family changed), and only on a parent
+    that exists.
+    """
+    want = {i.name: i for i in instances if i.use_vmac}
+    remove = tuple(
+        sorted(n for n, dev in have.items() if n not in want or want[n].vmac_device != dev)
+    )
+    create = tuple(
+        i
+        for n, i in sorted(want.items())
+        if (n not in have or n in remove) and i.interface in links
+    )
+    return create, remove
+
+
+class Lane(enum.Enum):
+    """Where an action runs: at once, or in order behind the kernel's address changes."""
+
+    NOW = "now"
+    KERNEL = "kernel"
+
+
+Ordered = (
+    act.AddAddresses
+    | act.RemoveAddresses
+    | act.SendGratuitousArp
+    | act.SendNeighborAdvert
+    | act.RunNotify
+)
+"""Actions that may have to wait for an instance's address changes."""
+
+
+def lane(action: Ordered, pending: Mapping[str, int]) -> Lane:
+    """Adverts and log lines never wait for netlink (an rtnl stall must not cost
+    mastership); address changes are awaited in order; an announcement or a notify
+    hook of an instance whose addresses are still being changed waits behind them, so
+    neighbours are told and hooks run only once the VIPs exist (or are gone)."""
+    if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+        return Lane.KERNEL
+    return Lane.KERNEL if pending.get(action.instance) else Lane.NOW
