@@ -9,6 +9,7 @@ nobody else can replace a file in it they do not own.
 
 from __future__ import annotations
 
+import grp
 import os
 import shlex
 import shutil
@@ -51,10 +52,21 @@ def writable_by_others(path: Path) -> str | None:
         current = current.parent
 
 
+def host_problems(config: Config) -> list[Problem]:
+    """Names the configuration takes from this host's account database."""
+    group = config.global_.control_group
+    if group is not None:
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            return [Problem("global.control_group", f"no group named {group!r} on this host")]
+    return []
+
+
 def script_problems(config: Config) -> list[Problem]:
     """Every check and notify program that fails the rule (empty when security is off)."""
     if not config.global_.script_security:
-        return []
+        return host_problems(config)
     commands = [(f"scripts.{c.name}.command", c.command) for c in config.scripts]
     for inst in config.instances:
         commands += [
@@ -66,7 +78,7 @@ def script_problems(config: Config) -> list[Problem]:
             (f"sync_groups.{group.name}.notify.{key}", command)
             for key, command in group.notify.configured()
         ]
-    problems = []
+    problems = host_problems(config)
     for path, command in commands:
         program = program_of(command)
         if program is None:

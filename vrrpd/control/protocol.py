@@ -33,3 +33,22 @@ def decode(line: bytes) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ProtocolError("a message is a JSON object")
     return message
+
+
+READ_ONLY = frozenset({"status"})
+"""Commands that change nothing; every other command is root's alone."""
+
+
+def authorize(command: str, *, uid: int, groups: frozenset[int], status_gid: int | None) -> str:
+    """'' when the peer (by SO_PEERCRED) may run ``command``, else why not.
+
+    The socket's mode already keeps strangers out; this is the second lock, so a
+    group given read access for monitoring cannot reload or hand over mastership.
+    """
+    if uid == 0:
+        return ""
+    if command in READ_ONLY and status_gid is not None and status_gid in groups:
+        return ""
+    if command in READ_ONLY:
+        return f"permission denied: {command!r} is for root and global.control_group"
+    return f"permission denied: {command!r} changes the agent and is for root only"

@@ -1,6 +1,8 @@
 """The control socket server: one JSON request line, one JSON reply line, per connection.
 
-Mode 0600 (umask while binding). A stale socket file from a crashed agent is
+Mode 0600 (umask while binding), or 0660 for ``global.control_group``; every request is
+checked against the peer's credentials (SO_PEERCRED): reading for root and that group,
+changing for root only. A stale socket file from a crashed agent is
 replaced; a live one (another agent on the same path) is an error.
 """
 
@@ -8,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import grp
 import os
 import socket
+import struct
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from vrrpd.control import protocol
@@ -28,31 +33,54 @@ def is_live(path: str) -> bool:
     return True
 
 
-async def serve(path: str, handler: Handler) -> asyncio.Server:
+def peer(sock: socket.socket) -> tuple[int, frozenset[int]]:
+    """The connected peer's uid and groups (primary and supplementary), from SO_PEERCRED."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", creds)
+    groups = {gid}
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Groups:"):
+                groups.update(int(g) for g in line.split()[1:])
+    return uid, frozenset(groups)
+
+
+async def serve(path: str, handler: Handler, *, group: str | None = None) -> asyncio.Server:
+    """Listen on ``path``: mode 0600, or 0660 owned by ``group`` (status only, see
+    ``protocol.authorize``). A malformed or oversized request gets an error reply."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         if is_live(path):
             raise OSError(f"another agent is listening on {path}")
         os.unlink(path)
+    gid = grp.getgrnam(group).gr_gid if group else None
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await reader.readline()
             try:
+                line = await reader.readline()
                 request = protocol.decode(line)
-                reply = await handler(str(request.get("command", "")))
-            except protocol.ProtocolError as error:
+                command = str(request.get("command", ""))
+                uid, groups = peer(writer.get_extra_info("socket"))
+                refusal = protocol.authorize(command, uid=uid, groups=groups, status_gid=gid)
+                reply = {"error": refusal} if refusal else await handler(command)
+            except (protocol.ProtocolError, ValueError) as error:  # ValueError: over the limit
                 reply = {"error": str(error)}
             writer.write(protocol.encode(reply))
             await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away: nothing to answer
         finally:
             writer.close()
 
-    old = os.umask(0o177)
+    old = os.umask(0o117 if gid is not None else 0o177)
     try:
-        return await asyncio.start_unix_server(client, path=path)
+        server = await asyncio.start_unix_server(client, path=path, limit=protocol.MAX_LINE + 1)
     finally:
         os.umask(old)
+    if gid is not None:
+        os.chown(path, -1, gid)
+    return server
 
 
 def close(server: asyncio.Server, path: str) -> None:

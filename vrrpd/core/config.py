@@ -251,6 +251,8 @@ class GlobalConfig:
     """Default: the host name."""
     control_socket: str = "/run/vrrpd/vrrpd.sock"
     """Unix socket (mode 0600) where ``vrrpd status`` and ``vrrpd reload`` reach the agent."""
+    control_group: str | None = None
+    """A group whose members may read ``status`` (the socket becomes 0660); changes stay root's."""
     metrics_listen: str | None = None
     """HOST:PORT (or [IPv6]:PORT) serving Prometheus metrics at /metrics; off when absent."""
     script_user: str = "nobody"

@@ -9,6 +9,7 @@ See ``vrrpd.core.state`` for the theory of operation.
 from __future__ import annotations
 
 import enum
+import hmac
 from dataclasses import dataclass, field, replace
 
 from vrrpd.core.actions import (
@@ -462,9 +463,9 @@ class VirtualRouter:
                 return self.drop(
                     DropReason.AUTH_MISMATCH, src, f"type {advert.auth_type}, we use {expected}"
                 )
-            if cfg.authentication and advert.auth_data != password_bytes(
-                cfg.authentication.password
-            ):
+            if cfg.authentication and not hmac.compare_digest(
+                advert.auth_data, password_bytes(cfg.authentication.password)
+            ):  # constant time: the answer must not tell a prober how much was right
                 return self.drop(DropReason.AUTH_FAILURE, src)
         if advert.interval_cs != cfg.interval_cs:
             if advert.version == 2:

@@ -273,7 +273,7 @@ class Agent:
 
     async def _open_control(self, config: Config) -> None:
         path = config.global_.control_socket
-        server = await control.serve(path, self.command)
+        server = await control.serve(path, self.command, group=config.global_.control_group)
         if self._control is not None:
             control.close(*self._control)  # the old path, never the new one
         self._control = (server, path)
