@@ -37,3 +37,14 @@ def test_configuration_reference_covers_the_contract_keys() -> None:
     for key in ("vrid", "priority", "advert_interval", "preempt_delay", "unicast_peers", "use_vmac", "control_socket",
                 "script_security", "rise", "fall", "weight", "refresh"):  # fmt: skip
         assert f"| `{key}` |" in text, key
+
+
+def test_operations_lists_where_every_refusal_is_counted() -> None:
+    from vrrpd.core.errors import DropReason
+    from vrrpd.core.virtual_router import COUNTER_OF_REASON
+
+    text = (docgen.ARCHITECTURE.parent / "operations.md").read_text()
+    for reason in DropReason:
+        counter = COUNTER_OF_REASON.get(reason)
+        row = f"| {reason.value} | `{counter}` |" if counter else f"| {reason.value} | router `"
+        assert row in text, f"docs/operations.md does not say where {reason.name} is counted"

@@ -86,13 +86,13 @@ def test_broken_packet_is_counted_against_its_instance_when_the_vrid_is_readable
     assert isinstance(drop, PacketDropped)
     assert (drop.instance, drop.reason) == ("web", "bad checksum")
     stats = node.statistics()
-    assert stats.checksum_errors == 1
+    assert stats.checksum_errors == 0  # counted once: against the instance, not router-wide too
     assert stats.instances["web"].counters["checksum_errors"] == 1
     assert stats.instances["web"].counters["proto_err_reason"] == "checksumError"
     [drop] = _rx(node, b"\x31")
     assert isinstance(drop, PacketDropped)
     assert (drop.instance, drop.reason) == (None, "truncated")
-    [drop] = _rx(node, b"\x41\x33" + bytes(10))
+    [drop] = _rx(node, b"\x41\x63" + bytes(10))  # VRID 99: no instance, so router-wide
     assert isinstance(drop, PacketDropped)
     assert drop.reason == "bad version"
     assert (stats.version_errors, node.statistics().version_errors) == (
@@ -333,3 +333,45 @@ def test_tracked_process_quorum() -> None:
     assert stats.contributions == (("process haproxy (1 running, quorum 2)", "DOWN", -60),)
     node.handle(ProcessesCounted("other", 0), now=3.0)
     assert node.routers["web"].priority == 40
+
+
+def _accounted(node: Node) -> None:
+    """Every packet is an accepted advert or a drop, never both, never neither."""
+    stats = node.statistics()
+    accepted = sum(int(i.counters["rcvd_advertisements"]) for i in stats.instances.values())  # type: ignore[call-overload]
+    assert stats.packets_received == accepted + stats.dropped
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=48),
+            st.builds(
+                lambda vrid, prio, ver, flip: bytes(
+                    b ^ (0xFF if i == flip else 0) for i, b in enumerate(_advert(vrid, prio, ver))
+                ),
+                st.sampled_from([51, 52, 99, 0]),
+                st.integers(0, 255),
+                st.sampled_from([2, 3]),
+                st.integers(-1, 20),
+            ),
+        ),
+        max_size=30,
+    ),
+    st.integers(0, 255),
+)
+def test_each_packet_is_counted_exactly_once(packets: list[bytes], ttl: int) -> None:
+    """Issue 8 §3: the error counters summed to 1.29 per invalid frame (router-wide and
+    instance counters both counted some drops)."""
+    node = _started(config(instance(), instance("b", vrid=52)))
+    for i, data in enumerate(packets):
+        node.handle(DatagramReceived("eth0", Family.V4, PEER, MCAST, ttl, data), now=1.0 + i / 100)
+    _accounted(node)
+
+
+def test_every_refusal_has_exactly_one_counter() -> None:
+    from vrrpd.core.errors import DropReason
+    from vrrpd.core.virtual_router import COUNTER_OF_REASON, ROUTER_WIDE
+
+    assert set(COUNTER_OF_REASON) | ROUTER_WIDE == set(DropReason)
+    assert not set(COUNTER_OF_REASON) & ROUTER_WIDE

@@ -93,6 +93,12 @@ def render(stats: NodeStatistics, *, send_errors: int = 0) -> str:
         [("", stats.vrid_errors)],
     )
     metric(
+        "router_invalid_packets_total",
+        "counter",
+        "Other refused packets no instance can be held to (truncated, bad type, ...).",
+        [("", stats.invalid_packets)],
+    )
+    metric(
         "packets_received_total",
         "counter",
         "VRRP packets received.",

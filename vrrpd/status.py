@@ -46,6 +46,7 @@ def status_document(stats: NodeStatistics, *, send_errors: int = 0) -> dict[str,
         "checksum_errors": stats.checksum_errors,
         "version_errors": stats.version_errors,
         "vrid_errors": stats.vrid_errors,
+        "invalid_packets": stats.invalid_packets,
         "packets_received": stats.packets_received,
         "send_errors": send_errors,
     }

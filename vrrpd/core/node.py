@@ -90,11 +90,24 @@ class NodeStatistics:
     """Router-wide counters (RFC 6527 vrrpv3Router*) plus every instance and check."""
 
     checksum_errors: int
+    """Bad checksum, VRID unreadable or not ours (an instance's own count otherwise)."""
     version_errors: int
+    """Unknown version, VRID unreadable or not ours."""
     vrid_errors: int
+    """Well-formed, for a VRID no instance runs on that interface and family."""
+    invalid_packets: int
+    """Any other refusal that no instance can be held to (truncated, bad type...)."""
     packets_received: int
     instances: Mapping[str, InstanceStatistics]
     checks: Mapping[str, CheckStatistics]
+
+    @property
+    def dropped(self) -> int:
+        """Every refused packet, each counted exactly once (router-wide or one instance)."""
+        router = (
+            self.checksum_errors + self.version_errors + self.vrid_errors + self.invalid_packets
+        )
+        return router + sum(int(i.counters["packets_dropped"]) for i in self.instances.values())  # type: ignore[call-overload]
 
 
 class Node:
@@ -113,6 +126,7 @@ class Node:
         self._group_state: dict[str, State] = {}
         self._running = False
         self._checksum_errors = self._version_errors = self._vrid_errors = self._packets = 0
+        self._invalid = 0
         # Deadlines: a heap of (time, seq, kind, name) with lazy deletion; ``_armed`` holds
         # each timer's current time, and an entry that disagrees with it is stale. Only
         # what an event touched is re-armed, so an event costs O(log K), not O(K).
@@ -208,6 +222,7 @@ class Node:
             checksum_errors=self._checksum_errors,
             version_errors=self._version_errors,
             vrid_errors=self._vrid_errors,
+            invalid_packets=self._invalid,
             packets_received=self._packets,
             instances=MappingProxyType({n: _instance_stats(r) for n, r in self.routers.items()}),
             checks=MappingProxyType({n: c.statistics() for n, c in self.checks.items()}),
@@ -250,12 +265,16 @@ class Node:
         try:
             decoded = decode(event.data, family=event.family, src=event.src, dst=event.dst)
         except DecodeError as error:
+            # Each drop is counted once: against its instance when the VRID names one,
+            # else router-wide (RFC 6527 vrrpv3Router*Errors; other reasons in invalid).
+            if router is not None:
+                return router.drop(error.reason, event.src, error.detail)
             if error.reason is DropReason.BAD_CHECKSUM:
                 self._checksum_errors += 1
             elif error.reason is DropReason.BAD_VERSION:
                 self._version_errors += 1
-            if router is not None:
-                return router.drop(error.reason, event.src, error.detail)
+            else:
+                self._invalid += 1
             return [
                 PacketDropped(None, event.interface, event.src, error.reason.value, error.detail)
             ]
@@ -270,8 +289,6 @@ class Node:
                     f"VRID {decoded.advert.vrid}",
                 )
             ]
-        if decoded.advert.version != router.config.version:
-            self._version_errors += 1
         return router.on_datagram(decoded, src=event.src, ttl=event.ttl, now=now, raw=event.data)
 
     def _adopt(self, config: Config, now: float) -> list[Action]:

@@ -73,12 +73,16 @@ class Counters:
     unicast_peer_errors: int = 0
     own_address_packets: int = 0
     """Adverts whose source is one of our addresses: two routers sharing an address."""
+    packets_dropped: int = 0
+    """Every packet refused for this instance, whatever the reason (each counted once,
+    and in exactly one reason counter too; v3 interval and address-list differences
+    are counted as errors but not dropped)."""
     proto_err_reason: str = "noError"
     checksum_forms: dict[str, str] = field(default_factory=dict)
     """Peer address -> the VRRPv3/IPv4 checksum form it was last seen using."""
 
 
-_COUNTER_OF_REASON = {
+COUNTER_OF_REASON = {
     DropReason.TRUNCATED: "packet_length_errors",
     DropReason.LENGTH_MISMATCH: "packet_length_errors",
     DropReason.BAD_TYPE: "rcvd_invalid_type_packets",
@@ -97,6 +101,9 @@ _COUNTER_OF_REASON = {
     DropReason.ZERO_INTERVAL: "packet_length_errors",
     DropReason.ZERO_COUNT: "address_list_errors",
 }
+
+ROUTER_WIDE = frozenset({DropReason.BAD_VRID, DropReason.UNKNOWN_VRID})
+"""Reasons no instance can be held to: the VRID is 0 or not one we run."""
 
 _PROTO_ERR = {
     "ip_ttl_errors": "ipTtlError",
@@ -385,7 +392,8 @@ class VirtualRouter:
 
     def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
         """Count a refused packet against this instance (ARCHITECTURE.md rule 3)."""
-        counter = _COUNTER_OF_REASON.get(reason)
+        self.counters.packets_dropped += 1
+        counter = COUNTER_OF_REASON.get(reason)  # None only for the router-wide reasons
         if counter is not None:
             setattr(self.counters, counter, getattr(self.counters, counter) + 1)
             self.counters.proto_err_reason = _PROTO_ERR.get(counter, self.counters.proto_err_reason)
@@ -482,15 +490,10 @@ class VirtualRouter:
                 f"{self.advert_interval:g}s; following the master's interval",
             )
         if frozenset(advert.addresses) != self._vip_ips:
-            self.counters.address_list_errors += 1
             theirs = " ".join(map(str, advert.addresses))
             if advert.version == 2 and advert.priority != PRIORITY_OWNER:
-                return [
-                    *actions,
-                    PacketDropped(
-                        self.name, cfg.interface, src, DropReason.ADDRESS_LIST.value, theirs
-                    ),
-                ]
+                return [*actions, *self.drop(DropReason.ADDRESS_LIST, src, theirs)]
+            self.counters.address_list_errors += 1  # v3: an error to count, not to drop
             actions += self._notice_once(
                 f"addresses:{src}", f"{src} advertises addresses [{theirs}], ours differ"
             )
