@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and the demo need. Installed only when missing.
-APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light
+APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light nftables util-linux
 STAMP := $(VENV)/.installed
 
-.PHONY: venv deps test lint typecheck unit demo demo-sim bench clean apt diagram
+.PHONY: venv deps test lint typecheck unit demo demo-sim bench soak clean apt diagram
 
 venv: $(STAMP)
 
@@ -60,6 +60,12 @@ diagram: venv
 # vrrpd next to Keepalived in one run (takeover latency, memory) and tracker costs. Needs root.
 bench: deps
 	$(BIN)/python -m vrrpd.lab.bench
+
+# The long reliability runs (100,000 hostile frames, 100 kill -9 restarts, SOAK_SECONDS of
+# chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each.
+SOAK_SECONDS ?= 1800
+soak: deps
+	$(BIN)/python -m vrrpd.lab.reliability --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

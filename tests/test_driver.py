@@ -63,6 +63,15 @@ def test_sockets_that_are_right_are_kept_and_missing_links_get_none() -> None:
     assert plan.socket_changes(have, {}).close == (("eth0", Family.V4),)
 
 
+def test_both_families_on_one_interface_get_a_socket_each() -> None:
+    """Found by the soak: sorting (interface, Family) keys raised TypeError at start."""
+    both = [instance("v4"), instance("v6", vrid=61, vips=("2001:db8::100/64",))]
+    want = plan.wanted_sockets(both, LINKS)
+    changes = plan.socket_changes({}, want)
+    assert changes.open == ((("eth0", Family.V4), True), (("eth0", Family.V6), True))
+    assert plan.socket_changes(want, {}).close == (("eth0", Family.V4), ("eth0", Family.V6))
+
+
 # ---------------------------------------------------------------- addresses (defect 3)
 
 

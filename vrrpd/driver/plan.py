@@ -63,10 +63,16 @@ def socket_changes(have: Mapping[SocketKey, bool], want: Mapping[SocketKey, bool
     A socket open with the right membership is kept: reopening would lose the
     adverts queued on it.
     """
-    close = tuple(sorted(k for k, joined in have.items() if want.get(k) != joined))
+    close = tuple(sorted((k for k, joined in have.items() if want.get(k) != joined), key=_order))
     kept = {k for k in have if k not in close}
-    opens = tuple(sorted((k, m) for k, m in want.items() if k not in kept))
+    opens = tuple(
+        sorted(((k, m) for k, m in want.items() if k not in kept), key=lambda e: _order(e[0]))
+    )
     return SocketChanges(close, opens)
+
+
+def _order(key: SocketKey) -> tuple[str, int]:
+    return key[0], key[1].value
 
 
 def ours(ledger: Iterable[tuple[str, str]]) -> set[tuple[str, IPAddress]]:

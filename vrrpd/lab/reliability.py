@@ -1,0 +1,99 @@
+"""``make soak``: the long reliability runs, and docs/reliability.md written from them.
+
+100,000 hostile frames, 100 kill -9 restarts of the master, and the chaos soak (half
+the time with three vrrpd nodes, half with Keepalived on the third). Every figure in
+the page comes from this run; it exits non-zero if any invariant was violated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from vrrpd.lab import hostile, soak
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DOC = ROOT / "docs" / "reliability.md"
+DATA = ROOT / "docs" / "data"
+
+
+def _save(name: str, body: dict[str, Any]) -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    (DATA / f"{name}.json").write_text(
+        json.dumps(body, indent=1, sort_keys=True, default=str) + "\n"
+    )
+
+
+def _violations(items: list[soak.Violation]) -> list[dict[str, Any]]:
+    return [dict(v.__dict__) for v in items]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=1800, help="chaos soak, in all")
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--restarts", type=int, default=100)
+    args = parser.parse_args(argv)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip() or "unknown"  # fmt: skip
+
+    sections: list[str] = []
+    total = 0
+    flood = args.frames // 4
+    attack = hostile.drill(args.frames - flood, flood)
+    _save("hostile", {**attack.__dict__})
+    sections += ["## Hostile packets", "", "```", *attack.lines(), "```", ""]
+    total += len(attack.violations)
+    print("\n".join(attack.lines()), flush=True)
+
+    drill = soak.restarts(args.restarts)
+    _save("restarts", {**drill.__dict__, "violations": _violations(drill.violations)})
+    sections += ["## kill -9 restarts of the master", "", "```", *drill.lines(), "```", ""]
+    total += len(drill.violations)
+    print("\n".join(drill.lines()), flush=True)
+
+    for name, keepalived in (("soak-vrrpd", False), ("soak-keepalived", True)):
+        report = soak.soak(args.seconds / 2, keepalived=keepalived, seed=int(time.time()))
+        _save(name, {**report.__dict__, "violations": _violations(report.violations)})
+        title = (
+            "Chaos soak, Keepalived on the third node"
+            if keepalived
+            else "Chaos soak, three vrrpd nodes"
+        )
+        sections += [f"## {title}", "", "```", *report.lines(), "```", ""]
+        total += len(report.violations)
+        print("\n".join(report.lines()), flush=True)
+
+    head = [
+        "# Reliability: hostile packets, restarts and chaos",
+        "",
+        f"<!-- Written by `make soak` (vrrpd/lab/reliability.py); figures from the run of {started} "
+        f"at commit {commit} on a {platform.machine()} machine with "
+        f"{len(os.sched_getaffinity(0))} cores. Raw results in docs/data/. -->",
+        "",
+        f"Run of {started}, commit {commit}: **{total} violations** in all.",
+        "",
+        "What is checked: see the docstrings of `vrrpd/lab/hostile.py` (every frame counted",
+        "exactly once, in its class's counter; no state change; the master's adverts not",
+        "delayed; the log rate-limited) and `vrrpd/lab/soak.py` (one master per VRID within",
+        f"3 x advert + 1 s = {soak.HEAL_BUDGET:.1f} s of each heal, the right one; never a VIP on",
+        "two nodes outside a partition; no stale VIP after a restart; fds, threads and RSS",
+        "bounded; no zombies; no traceback). `make test` runs short profiles of each.",
+        "",
+    ]
+    DOC.write_text("\n".join(head + sections))
+    print(f"wrote {DOC.relative_to(ROOT)}: {total} violations")
+    return 1 if total else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
