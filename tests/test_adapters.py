@@ -13,7 +13,7 @@ from tests.builders import config, instance
 from tests.harness import Harness
 from vrrpd.adapters import scripts, systemd
 from vrrpd.adapters.netlink import Ledger
-from vrrpd.adapters.rawsock import _parse_ipv4
+from vrrpd.adapters.rawsock import parse_ipv4
 from vrrpd.control import protocol
 from vrrpd.driver.logs import RateLimit
 from vrrpd.status import status_document, status_table
@@ -104,7 +104,7 @@ def test_status_document_and_table() -> None:
 def test_parse_ipv4_header() -> None:
     header = bytes.fromhex("45c0001c0000000001700000c000020be0000012")
     payload = bytes(8)
-    received = _parse_ipv4(header + payload)
+    received = parse_ipv4(header + payload)
     assert received is not None
     assert (str(received.src), str(received.dst), received.ttl, received.data) == (
         "192.0.2.11",
@@ -112,8 +112,8 @@ def test_parse_ipv4_header() -> None:
         1,
         payload,
     )
-    assert _parse_ipv4(b"\x60" + bytes(30)) is None
-    assert _parse_ipv4(b"\x45") is None
+    assert parse_ipv4(b"\x60" + bytes(30)) is None
+    assert parse_ipv4(b"\x45") is None
 
 
 def test_rate_limit_counts_what_it_holds_back() -> None:

@@ -19,7 +19,7 @@ from vrrpd.adapters.netlink import Address, Link
 from vrrpd.core import actions as act
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import Family, IPAddress
-from vrrpd.core.events import LinkChanged
+from vrrpd.core.events import AddressesRemoved, LinkChanged
 from vrrpd.driver import plan
 from vrrpd.driver.executor import Executor
 from vrrpd.driver.kernel import Coalescer, Kernel
@@ -274,3 +274,21 @@ def test_neighbour_advertisements_set_the_router_flag(
     kernel = Kernel("/nonexistent/state.json", link_layer=lambda name: layer)  # type: ignore[arg-type,return-value]
     kernel.announce(action)
     assert layer.calls == [(action.addresses, 2, router)]
+
+
+def test_the_view_tells_the_core_only_what_changed_and_missing_vips_only_when_idle() -> None:
+    view = plan.View()
+    insts = [instance("web")]
+    own = [addr(2, "192.0.2.11")]
+    first = view.events(insts, LINKS, own, set(), {}, initial=True, idle=True)
+    assert first == [LinkChanged("eth0", True, (A("192.0.2.11"),))]
+    assert view.events(insts, LINKS, own, set(), {}, initial=False, idle=True) == []
+    # a carrier loss is news; a VIP of ours gone while we change nothing is news too
+    down = {**LINKS, "eth0": Link("eth0", 2, False, "")}
+    added = {("eth0", A("192.0.2.100"))}
+    assert view.events(insts, down, own, added, {}, initial=False, idle=True) == [
+        LinkChanged("eth0", False, (A("192.0.2.11"),)),
+        AddressesRemoved("eth0", (A("192.0.2.100"),)),
+    ]
+    # while our own address change is in flight, a missing VIP is not someone else's doing
+    assert view.events(insts, down, own, added, {}, initial=False, idle=False) == []

@@ -375,3 +375,17 @@ def test_every_refusal_has_exactly_one_counter() -> None:
 
     assert set(COUNTER_OF_REASON) | ROUTER_WIDE == set(DropReason)
     assert not set(COUNTER_OF_REASON) & ROUTER_WIDE
+
+
+def test_an_instance_kept_unchanged_by_a_reload_still_hears_its_check() -> None:
+    """The trackers of instances a reload leaves alone must stay wired to their checks."""
+    from vrrpd.core.config import CheckConfig, TrackScript
+    from vrrpd.core.events import CheckFinished, ConfigChanged
+
+    check = CheckConfig("chk", "/bin/true", interval=1.0, weight=-50)
+    cfg = config(instance(priority=150, track_scripts=(TrackScript("chk"),)), scripts=(check,))
+    node = _started(cfg)
+    node.handle(ConfigChanged(cfg), now=0.5)  # the same file again: the instance is kept
+    node.handle(TimerFired(), now=1.0)
+    node.handle(CheckFinished("chk", False, 1, 0.01), now=1.1)
+    assert node.statistics().instances["web"].priority == 100

@@ -106,3 +106,33 @@ def test_stopped_tracker_does_not_reschedule() -> None:
     assert t.deadline() is None
     assert not t.due(10.0)
     assert t.user == "nobody"
+
+
+def test_each_tracker_owns_its_key_and_rule() -> None:
+    from tests.builders import instance
+    from vrrpd.core.config import TrackFile, TrackInterface, TrackProcess, TrackScript
+    from vrrpd.core.tracking import Tracker, TrackerKind, trackers
+
+    inst = instance(
+        track_scripts=(TrackScript("chk"), TrackScript("other", weight=5)),
+        track_interfaces=(TrackInterface("eth1"),),
+        track_files=(TrackFile("/run/prio", weight=2),),
+        track_processes=(TrackProcess("haproxy", weight=-30, quorum=2),),
+    )
+    found = trackers(inst, {"chk": -50, "other": 0})
+    assert [(t.key, t.weight) for t in found] == [
+        ("check:chk", -50),
+        ("check:other", 5),
+        ("interface:eth1", 0),
+        ("file:/run/prio", 2),
+        ("process:haproxy", -30),
+    ]
+    chk, _, eth1, prio, haproxy = found
+    assert chk.judge(TrackerStatus.DOWN).delta == -50
+    assert eth1.judge(False).fault
+    assert not eth1.judge(True).fault
+    assert prio.judge(7).delta == 14
+    assert prio.judge(None).delta == 0
+    assert haproxy.judge(1).delta == -30  # below quorum
+    assert haproxy.judge(2).delta == 0
+    assert Tracker(TrackerKind.PROCESS, "x", 0).judge(0).fault

@@ -108,7 +108,7 @@ class VrrpSocket:
         except (BlockingIOError, InterruptedError):
             return None
         if self.family is Family.V4:
-            return _parse_ipv4(data)
+            return parse_ipv4(data)
         src = ip_address(address[0].split("%")[0])
         hop_limit, dst = -1, MULTICAST_V6
         for level, kind, value in ancillary:
@@ -119,7 +119,7 @@ class VrrpSocket:
         return Received(src, dst, hop_limit, data)
 
 
-def _parse_ipv4(packet: bytes) -> Received | None:
+def parse_ipv4(packet: bytes) -> Received | None:
     """A raw IPv4 socket delivers the IP header too: the TTL and addresses come from it."""
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None

@@ -42,9 +42,11 @@ from vrrpd.core.state import State
 from vrrpd.core.tracking import (
     CheckStatistics,
     CheckTracker,
+    Observation,
+    Tracker,
+    TrackerKind,
     TrackerStatus,
-    contribution,
-    file_contribution,
+    trackers,
 )
 from vrrpd.core.virtual_router import VirtualRouter, same_identity
 
@@ -124,6 +126,8 @@ class Node:
         self._by_key: dict[tuple[str, Family, int], VirtualRouter] = {}
         self._group_of: dict[str, SyncGroupConfig] = {}
         self._group_state: dict[str, State] = {}
+        self._watchers: dict[tuple[TrackerKind, str], list[tuple[VirtualRouter, Tracker]]] = {}
+        """(kind, name) -> every instance tracking it, with its tracker."""
         self._running = False
         self._checksum_errors = self._version_errors = self._vrid_errors = self._packets = 0
         self._invalid = 0
@@ -300,39 +304,47 @@ class Node:
             if kept is not None and kept.config == cfg:
                 self.checks[cfg.name] = kept
             else:
-                self.checks[cfg.name] = tracker = CheckTracker(cfg, config.global_.script_user)
+                self.checks[cfg.name] = check = CheckTracker(cfg, config.global_.script_user)
                 if self._running:
-                    tracker.start(now)
+                    check.start(now)
         old_routers, self.routers = self.routers, {}
+        weights = {c.name: c.weight for c in config.scripts}
+        watchers: dict[tuple[TrackerKind, str], list[tuple[VirtualRouter, Tracker]]] = {}
         for inst in config.instances:
             kept_router = old_routers.get(inst.name)
+            tracked = trackers(inst, weights)
             if kept_router is not None and kept_router.config == inst:
                 self.routers[inst.name] = kept_router
+                for tracker in tracked:
+                    watchers.setdefault((tracker.kind, tracker.name), []).append(
+                        (kept_router, tracker)
+                    )
                 continue
             soft = kept_router is not None and same_identity(kept_router.config, inst)
             if kept_router is not None and soft:
                 # Same VRID, interface, VIPs...: apply in place, state and VIPs kept.
                 router = kept_router
-                actions += router.reconfigure(inst, now)
+                actions += router.reconfigure(inst, now, frozenset(t.key for t in tracked))
             else:
                 router = VirtualRouter(inst)
                 link = self._links.get(inst.interface)
                 if link is not None:
                     router.link_changed(up=link.up, addresses=link.addresses, now=now)
             self.routers[inst.name] = router
-            for known in self._links.values():
-                actions += self._track_interface(router, known.interface, up=known.up, now=now)
-            for track in inst.track_scripts:
-                check = self.checks[track.name]
-                weight = check.config.weight if track.weight is None else track.weight
-                actions += router.set_contribution(
-                    f"check:{track.name}",
-                    contribution(f"check {track.name}", check.status, weight),
-                    now,
-                )
+            for tracker in tracked:
+                watchers.setdefault((tracker.kind, tracker.name), []).append((router, tracker))
+                seen: Observation
+                if tracker.kind is TrackerKind.CHECK:
+                    seen = self.checks[tracker.name].status
+                elif tracker.kind is TrackerKind.INTERFACE and tracker.name in self._links:
+                    seen = self._links[tracker.name].up
+                else:
+                    continue  # files and processes: their next reading (the poller restarts)
+                actions += router.set_contribution(tracker.key, tracker.judge(seen), now)
             if self._running and not soft:
                 actions += router.startup(now)
         self.config = config
+        self._watchers = watchers
         self._by_key = {
             (r.config.interface, r.family, r.config.vrid): r for r in self.routers.values()
         }
@@ -359,41 +371,21 @@ class Node:
             if router.config.interface == event.interface:
                 self._touch(router)
                 actions += router.link_changed(up=event.up, addresses=event.addresses, now=now)
-            actions += self._track_interface(router, event.interface, up=event.up, now=now)
-        return actions
+        return actions + self._observe(TrackerKind.INTERFACE, event.interface, event.up, now)
 
-    def _track_interface(
-        self, router: VirtualRouter, interface: str, *, up: bool, now: float
-    ) -> list[Action]:
+    def _observe(self, kind: TrackerKind, name: str, seen: Observation, now: float) -> list[Action]:
+        """Something tracked was seen: every instance tracking it judges it by its own rule."""
         actions: list[Action] = []
-        for track in router.config.track_interfaces:
-            if track.name == interface:
-                self._touch(router)
-                status = TrackerStatus.UP if up else TrackerStatus.DOWN
-                # No weight: a tracked interface going down is a FAULT (Keepalived's default).
-                contrib = contribution(f"interface {interface}", status, track.weight or 0)
-                actions += router.set_contribution(f"interface:{interface}", contrib, now)
+        for router, tracker in self._watchers.get((kind, name), ()):
+            self._touch(router)
+            actions += router.set_contribution(tracker.key, tracker.judge(seen), now)
         return actions
 
     def _file_read(self, event: FileRead, now: float) -> list[Action]:
-        actions: list[Action] = []
-        for router in self.routers.values():
-            for track in router.config.track_files:
-                if track.path == event.path:
-                    contrib = file_contribution(event.path, event.value, track.weight)
-                    actions += router.set_contribution(f"file:{event.path}", contrib, now)
-        return actions
+        return self._observe(TrackerKind.FILE, event.path, event.value, now)
 
     def _processes_counted(self, event: ProcessesCounted, now: float) -> list[Action]:
-        actions: list[Action] = []
-        for router in self.routers.values():
-            for track in router.config.track_processes:
-                if track.name == event.name:
-                    status = TrackerStatus.UP if event.count >= track.quorum else TrackerStatus.DOWN
-                    source = f"process {event.name} ({event.count} running, quorum {track.quorum})"
-                    contrib = contribution(source, status, track.weight or 0)
-                    actions += router.set_contribution(f"process:{event.name}", contrib, now)
-        return actions
+        return self._observe(TrackerKind.PROCESS, event.name, event.count, now)
 
     def _check_finished(self, event: CheckFinished, now: float) -> list[Action]:
         check = self.checks.get(event.name)
@@ -410,15 +402,7 @@ class Node:
         )
         if not changed:
             return []
-        actions: list[Action] = []
-        for router in self.routers.values():
-            for track in router.config.track_scripts:
-                if track.name == event.name:
-                    self._touch(router)
-                    weight = check.config.weight if track.weight is None else track.weight
-                    contrib = contribution(f"check {event.name}", check.status, weight)
-                    actions += router.set_contribution(f"check:{event.name}", contrib, now)
-        return actions
+        return self._observe(TrackerKind.CHECK, event.name, check.status, now)
 
     def _fire(self, now: float) -> list[Action]:
         """Run every deadline due at ``now``; handlers always re-arm strictly later."""

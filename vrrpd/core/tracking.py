@@ -23,9 +23,10 @@ overran.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vrrpd.core.config import CheckConfig
+from vrrpd.core.config import CheckConfig, InstanceConfig
 from vrrpd.core.constants import PRIORITY_MAX_BACKUP, PRIORITY_MIN, PRIORITY_OWNER
 
 
@@ -70,6 +71,64 @@ def file_contribution(path: str, value: int | None, weight: int) -> Contribution
     status = TrackerStatus.UP if value is not None else TrackerStatus.DOWN
     return Contribution(
         f"file {path} = {number}", status, weight, number * weight, weight == 0 and number != 0
+    )
+
+
+class TrackerKind(enum.Enum):
+    CHECK = "check"
+    INTERFACE = "interface"
+    FILE = "file"
+    PROCESS = "process"
+
+
+Observation = TrackerStatus | bool | int | None
+"""A check's status, a link's carrier, a file's integer (None: unreadable), a process count."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tracker:
+    """One thing an instance tracks, and the rule that turns what is seen of it into a
+    contribution. ``key`` names it among the instance's contributions and faults."""
+
+    kind: TrackerKind
+    name: str
+    """The check's name, the interface, the file's path or the process name."""
+    weight: int
+    quorum: int = 1
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{self.name}"
+
+    def judge(self, seen: Observation) -> Contribution:
+        if self.kind is TrackerKind.CHECK:
+            assert isinstance(seen, TrackerStatus)
+            return contribution(f"check {self.name}", seen, self.weight)
+        if self.kind is TrackerKind.INTERFACE:
+            # No weight: a tracked interface going down is a FAULT (Keepalived's default).
+            status = TrackerStatus.UP if seen else TrackerStatus.DOWN
+            return contribution(f"interface {self.name}", status, self.weight)
+        if self.kind is TrackerKind.FILE:
+            assert seen is None or isinstance(seen, int)
+            return file_contribution(self.name, seen, self.weight)
+        assert isinstance(seen, int)
+        status = TrackerStatus.UP if seen >= self.quorum else TrackerStatus.DOWN
+        source = f"process {self.name} ({seen} running, quorum {self.quorum})"
+        return contribution(source, status, self.weight)
+
+
+def trackers(inst: InstanceConfig, check_weights: Mapping[str, int]) -> tuple[Tracker, ...]:
+    """Everything ``inst`` tracks, with each weight resolved (a track_scripts entry without
+    one takes its check's; an interface or process without one means FAULT while down)."""
+    kinds = TrackerKind
+    return (
+        *(
+            Tracker(kinds.CHECK, t.name, check_weights[t.name] if t.weight is None else t.weight)
+            for t in inst.track_scripts
+        ),
+        *(Tracker(kinds.INTERFACE, t.name, t.weight or 0) for t in inst.track_interfaces),
+        *(Tracker(kinds.FILE, t.path, t.weight) for t in inst.track_files),
+        *(Tracker(kinds.PROCESS, t.name, t.weight or 0, t.quorum) for t in inst.track_processes),
     )
 
 

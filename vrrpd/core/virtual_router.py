@@ -350,16 +350,14 @@ class VirtualRouter:
             *self._announce(self.config.garp.repeat),
         ]
 
-    def reconfigure(self, config: InstanceConfig, now: float) -> list[Action]:
-        """A reload changed only settings applied in place: keep state and VIPs."""
+    def reconfigure(
+        self, config: InstanceConfig, now: float, trackers: frozenset[str]
+    ) -> list[Action]:
+        """A reload changed only settings applied in place: keep state and VIPs, and the
+        contributions of the ``trackers`` (keys) still tracked."""
         self.config = config
         self._followed = None
-        kept = (
-            {f"check:{t.name}" for t in config.track_scripts}
-            | {f"interface:{t.name}" for t in config.track_interfaces}
-            | {f"file:{t.path}" for t in config.track_files}
-            | {f"process:{t.name}" for t in config.track_processes}
-        )
+        kept = trackers
         actions: list[Action] = []
         for key in [k for k in self.contributions if k not in kept]:
             del self.contributions[key]

@@ -20,14 +20,12 @@ import time
 from typing import Any
 
 from vrrpd import metrics
-from vrrpd.adapters import http, systemd, trackers
+from vrrpd.adapters import systemd
 from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.config.loader import ConfigInvalid, load
-from vrrpd.control import server as control
 from vrrpd.core import actions as act
 from vrrpd.core.config import Config
 from vrrpd.core.events import (
-    AddressesRemoved,
     ConfigChanged,
     DatagramReceived,
     Event,
@@ -38,6 +36,7 @@ from vrrpd.core.events import (
 )
 from vrrpd.core.node import Node
 from vrrpd.driver import plan
+from vrrpd.driver.control import Surface
 from vrrpd.driver.executor import Executor
 from vrrpd.driver.kernel import Coalescer, Kernel
 from vrrpd.driver.logs import prefixes
@@ -61,24 +60,25 @@ class Agent:
         self.loop = asyncio.get_running_loop()
         self.kernel = Kernel(config.global_.state_file)
         self.refresher = Coalescer(self._refresh)
+        self.scripts = Scripts(self.dispatch, lambda: self.config.global_.script_user)
         self.executor = Executor(
             self.kernel,
             prefix=self._prefix,
-            run_check=self._run_check,
-            run_hook=self._run_hook,
+            run_check=self.scripts.run_check,
+            run_hook=self.scripts.run_hook,
             state_changed=self._state_changed,
         )
-        self.scripts: Scripts
         self.group: asyncio.TaskGroup | None = None
         self.stopping = asyncio.Event()
         self.states: dict[str, str] = {i.name: "INIT" for i in config.instances}
         self._prefixes = prefixes(config.instances)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        self._known: dict[str, LinkChanged] = {}
-        self._poller: asyncio.Task[None] | None = None
-        self._control: tuple[asyncio.Server, str] | None = None
-        self._metrics: asyncio.Server | None = None
+        self.view = plan.View()
+        self.surface = Surface(
+            self.command,
+            lambda: metrics.render(self.node.statistics(), send_errors=self.executor.send_errors),
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,14 +87,12 @@ class Agent:
         try:
             async with asyncio.TaskGroup() as group:
                 self.group = group
-                self.scripts = Scripts(
-                    group, self.dispatch, lambda: self.config.global_.script_user
-                )
+                self.scripts.bind(group)
                 await self._start()
                 group.create_task(self.executor.forever(), name="kernel lane")
                 group.create_task(self.kernel.events(self.refresher.mark), name="netlink")
                 group.create_task(self.refresher.run(), name="refresh")
-                self._start_polling()
+                self.scripts.poll(self.config)
                 await self.stopping.wait()
                 await self._stop()
                 raise _Stopped
@@ -112,7 +110,7 @@ class Agent:
         await self.kernel.refresh()
         await self.kernel.create_vmacs(self.config.instances)
         await self._refresh(initial=True)
-        await self._open_control(self.config)
+        await self.surface.open(self.config)
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGHUP, self._reload_task)
@@ -132,10 +130,7 @@ class Agent:
     def _close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self._control is not None:
-            control.close(*self._control)
-        if self._metrics is not None:
-            self._metrics.close()
+        self.surface.close()
 
     # ------------------------------------------------------------------ the core
 
@@ -182,12 +177,6 @@ class Agent:
             self.dispatch(event, rearm=False)
         self._rearm()
 
-    def _run_check(self, action: act.RunCheck) -> None:
-        self.scripts.run_check(action)
-
-    def _run_hook(self, action: act.RunNotify) -> None:
-        self.scripts.run_hook(action)
-
     def _state_changed(self, action: act.StateChanged) -> None:
         self.states[action.instance] = str(action.new)
         systemd.notify(f"STATUS={self._status_line()}")
@@ -196,41 +185,22 @@ class Agent:
 
     async def _refresh(self, *, initial: bool = False) -> None:
         """Re-read links and addresses; tell the core what changed; match the sockets."""
-        await self.kernel.refresh()
+        kernel = self.kernel
+        await kernel.refresh()
         instances = self.config.instances
-        self.kernel.sync_sockets(plan.wanted_sockets(instances, self.kernel.links), self._readable)
-        added = self.kernel.added()
-        view = plan.core_links(
-            plan.watched_interfaces(instances), self.kernel.links, self.kernel.addresses, added
-        )
-        for name, change in view.items():
-            if initial or self._known.get(name) != change:
-                self._known[name] = change
-                if name not in self.kernel.links:
-                    log.warning("interface %s does not exist (yet): waiting for it", name)
-                self.dispatch(change)
-        if self.executor.idle:
-            # Only now is the kernel exactly as the ledger says: a difference is someone
-            # else's doing (a network manager, an operator) (user-asks #9).
-            gone = plan.missing_vips(
-                added, self.kernel.links, self.kernel.addresses, self.kernel.parents()
-            )
-            for interface, lost in gone.items():
-                self.dispatch(AddressesRemoved(interface, lost))
-
-    def _start_polling(self) -> None:
-        """(Re)start polling the tracked files and processes of the current config."""
-        assert self.group is not None
-        if self._poller is not None:
-            self._poller.cancel()
-        instances = self.config.instances
-        files = sorted({t.path for i in instances for t in i.track_files})
-        processes = sorted({t.name for i in instances for t in i.track_processes})
-        self._poller = (
-            self.group.create_task(trackers.poll(files, processes, self.dispatch), name="trackers")
-            if files or processes
-            else None
-        )
+        kernel.sync_sockets(plan.wanted_sockets(instances, kernel.links), self._readable)
+        for event in self.view.events(
+            instances,
+            kernel.links,
+            kernel.addresses,
+            kernel.added(),
+            kernel.parents(),
+            initial=initial,
+            idle=self.executor.idle,
+        ):
+            if isinstance(event, LinkChanged) and event.interface not in kernel.links:
+                log.warning("interface %s does not exist (yet): waiting for it", event.interface)
+            self.dispatch(event)
 
     # ------------------------------------------------------------------ reload and control
 
@@ -261,38 +231,25 @@ class Agent:
     async def _apply(self, config: Config) -> None:
         old, self.config = self.config, config
         self._prefixes = prefixes(config.instances) | self._prefixes
-        if config.global_.control_socket != old.global_.control_socket:
-            await self._open_control(config)
+        if config.global_ != old.global_:
+            await self.surface.open(config)
         await self.kernel.create_vmacs(config.instances)
         self.dispatch(ConfigChanged(config))
         self.states = {i.name: self.states.get(i.name, "INIT") for i in config.instances}
         await self._refresh(initial=True)
-        self._start_polling()  # tracked files and processes may have changed
+        self.scripts.poll(config)  # tracked files and processes may have changed
         await self.executor.join()  # the old instances' addresses are gone from their VMACs
         await self.kernel.remove_vmacs(config.instances)
 
-    async def _open_control(self, config: Config) -> None:
-        path = config.global_.control_socket
-        server = await control.serve(path, self.command, group=config.global_.control_group)
-        if self._control is not None:
-            control.close(*self._control)  # the old path, never the new one
-        self._control = (server, path)
-        listen = config.global_.metrics_listen
-        if listen and self._metrics is None:
-            self._metrics = await http.serve(
-                listen,
-                lambda: metrics.render(
-                    self.node.statistics(), send_errors=self.executor.send_errors
-                ),
-            )
-            log.info("Prometheus metrics on http://%s/metrics", listen)
-
     async def command(self, name: str) -> dict[str, Any]:
         if name == "status":
-            return status_document(self.node.statistics(), send_errors=self.executor.send_errors)
+            return self._status()
         if name == "reload":
             return {"result": await self.reload()}
         return {"error": f"unknown command {name!r}; known: status, reload"}
+
+    def _status(self) -> dict[str, Any]:
+        return status_document(self.node.statistics(), send_errors=self.executor.send_errors)
 
     # ------------------------------------------------------------------ words
 

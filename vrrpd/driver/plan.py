@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_interface
 from typing import TYPE_CHECKING
 
 from vrrpd.core import actions as act
 from vrrpd.core.config import InstanceConfig
 from vrrpd.core.constants import Family, IPAddress
-from vrrpd.core.events import LinkChanged
+from vrrpd.core.events import AddressesRemoved, LinkChanged
 
 if TYPE_CHECKING:
     from vrrpd.adapters.netlink import Address, Link
@@ -105,6 +105,40 @@ def core_links(
             else LinkChanged(name, False, ())
         )
     return out
+
+
+@dataclass
+class View:
+    """What the core was last told of each interface, and what brings it up to date."""
+
+    known: dict[str, LinkChanged] = field(default_factory=dict)
+
+    def events(
+        self,
+        instances: Iterable[InstanceConfig],
+        links: Mapping[str, Link],
+        addresses: Iterable[Address],
+        added: set[tuple[str, IPAddress]],
+        parents: Mapping[str, str],
+        *,
+        initial: bool,
+        idle: bool,
+    ) -> list[LinkChanged | AddressesRemoved]:
+        """Each watched interface whose state changed (all of them when ``initial``), then
+        the VIPs we added that vanished. Those only when ``idle`` (no address change of
+        ours in flight): only then is the kernel exactly as the ledger says, and a
+        difference is someone else's doing (a network manager, an operator)."""
+        addresses = list(addresses)
+        out: list[LinkChanged | AddressesRemoved] = []
+        view = core_links(watched_interfaces(instances), links, addresses, added)
+        for name, change in view.items():
+            if initial or self.known.get(name) != change:
+                self.known[name] = change
+                out.append(change)
+        if idle:
+            gone = missing_vips(added, links, addresses, parents)
+            out += [AddressesRemoved(interface, lost) for interface, lost in gone.items()]
+        return out
 
 
 def watched_interfaces(instances: Iterable[InstanceConfig]) -> set[str]:

@@ -12,8 +12,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from vrrpd.adapters import scripts
+from vrrpd.adapters import scripts, trackers
 from vrrpd.core import actions as act
+from vrrpd.core.config import Config
 from vrrpd.core.events import CheckFinished, Event
 from vrrpd.driver.logs import RateLimit
 
@@ -46,18 +47,46 @@ def keepalived_arguments(action: act.RunNotify) -> tuple[str, ...]:
 
 
 class Scripts:
+    """Checks, hooks and the file/process poller, as tasks of the agent's TaskGroup."""
+
     def __init__(
-        self,
-        group: asyncio.TaskGroup,
-        dispatch: Callable[[Event], None],
-        script_user: Callable[[], str | None],
+        self, dispatch: Callable[[Event], None], script_user: Callable[[], str | None]
     ) -> None:
-        self.group = group
         self.dispatch = dispatch
         self.script_user = script_user
-        self.hooks = scripts.HookQueues(group, self._hook_done)
         self.limits = RateLimit()
         self._ok: dict[str, bool] = {}
+        self._group: asyncio.TaskGroup | None = None
+        self._hooks: scripts.HookQueues | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    def bind(self, group: asyncio.TaskGroup) -> None:
+        """Run everything from now on in ``group`` (the agent's, once it exists)."""
+        self._group = group
+        self._hooks = scripts.HookQueues(group, self._hook_done)
+
+    @property
+    def group(self) -> asyncio.TaskGroup:
+        assert self._group is not None, "bind() first"
+        return self._group
+
+    @property
+    def hooks(self) -> scripts.HookQueues:
+        assert self._hooks is not None, "bind() first"
+        return self._hooks
+
+    def poll(self, config: Config) -> None:
+        """(Re)start polling the tracked files and processes of ``config``."""
+        if self._poller is not None:
+            self._poller.cancel()
+        instances = config.instances
+        files = sorted({t.path for i in instances for t in i.track_files})
+        processes = sorted({t.name for i in instances for t in i.track_processes})
+        self._poller = (
+            self.group.create_task(trackers.poll(files, processes, self.dispatch), name="trackers")
+            if files or processes
+            else None
+        )
 
     def run_check(self, action: act.RunCheck) -> None:
         self.group.create_task(self._check(action), name=f"check {action.name}")
