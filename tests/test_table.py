@@ -22,8 +22,9 @@ from vrrpd.core.events import (
     Startup,
     TimerFired,
 )
-from vrrpd.core.packet import Advertisement, ChecksumForm, encode
-from vrrpd.core.state import TRANSITIONS, State
+from vrrpd.core.packet import Advertisement, ChecksumForm, decode, encode
+from vrrpd.core.state import DISPATCH, TRANSITIONS, Handle, Ignored, State, Stimulus
+from vrrpd.core.virtual_router import VirtualRouter
 
 MCAST = IPv4Address("224.0.0.18")
 VIP = ip_address("192.0.2.100")
@@ -156,3 +157,84 @@ class NodeMachine(RuleBasedStateMachine):
 
 
 TestNodeMachine = NodeMachine.TestCase
+
+
+# ---------------------------------------------------------------- the dispatch table
+
+
+def test_the_dispatch_table_is_total_and_names_real_handlers() -> None:
+    assert set(DISPATCH) == {(s, x) for s in State for x in Stimulus}
+    for (state, _), cell in DISPATCH.items():
+        if isinstance(cell, Ignored):
+            assert cell.why
+            continue
+        assert callable(getattr(VirtualRouter, cell.handler, None)), cell.handler
+        assert all(to == state or (state, to) in TRANSITIONS for to in cell.to), cell
+
+
+def _router_in(state: State) -> VirtualRouter:
+    from tests.builders import instance
+
+    router = VirtualRouter(instance(priority=150))
+    router.link_changed(up=True, addresses=(ME,), now=0.0)
+    if state is not State.INIT:
+        router.startup(0.0)
+    if state is State.MASTER:
+        router.on_timer(10.0)
+    if state is State.FAULT:
+        router.set_fault("test", "a test fault", 1.0)
+    assert router.state is state
+    return router
+
+
+def _higher_advert() -> tuple[object, ...]:
+    data = encode(Advertisement(3, 51, 200, 100, (VIP,)), src=PEER, dst=MCAST)
+    return (decode(data, family=Family.V4, src=PEER, dst=MCAST).advert, PEER)
+
+
+ARGUMENTS: dict[Stimulus, Callable[[], tuple[object, ...]]] = {
+    Stimulus.ADVERT: _higher_advert,
+    Stimulus.CLEARED: lambda: ("no longer: a test fault",),
+    Stimulus.GROUP_MASTER: lambda: ("sync group g: db MASTER",),
+    Stimulus.GROUP_BACKUP: lambda: ("sync group g: db BACKUP",),
+    Stimulus.VIPS_REMOVED: lambda: ("eth0", (VIP,)),
+}
+
+EXPECTED: dict[tuple[State, Stimulus], tuple[State, str | None]] = {
+    # (state, stimulus) -> (state after, an action kind it must emit) for every handled cell
+    (State.INIT, Stimulus.STARTUP): (State.BACKUP, "StateChanged"),
+    (State.BACKUP, Stimulus.SHUTDOWN): (State.INIT, "StateChanged"),
+    (State.MASTER, Stimulus.SHUTDOWN): (State.INIT, "RemoveAddresses"),
+    (State.FAULT, Stimulus.SHUTDOWN): (State.INIT, "StateChanged"),
+    (State.BACKUP, Stimulus.ADVERT): (State.BACKUP, None),
+    (State.MASTER, Stimulus.ADVERT): (State.BACKUP, "RemoveAddresses"),
+    (State.BACKUP, Stimulus.TIMER): (State.MASTER, "AddAddresses"),
+    (State.MASTER, Stimulus.TIMER): (State.MASTER, "SendAdvert"),
+    (State.BACKUP, Stimulus.FAULT): (State.FAULT, "StateChanged"),
+    (State.MASTER, Stimulus.FAULT): (State.FAULT, "RemoveAddresses"),
+    (State.FAULT, Stimulus.CLEARED): (State.BACKUP, "StateChanged"),
+    (State.MASTER, Stimulus.PRIORITY): (State.MASTER, "SendAdvert"),
+    (State.BACKUP, Stimulus.GROUP_MASTER): (State.MASTER, "AddAddresses"),
+    (State.MASTER, Stimulus.GROUP_BACKUP): (State.BACKUP, "RemoveAddresses"),
+    (State.MASTER, Stimulus.VIPS_REMOVED): (State.MASTER, "AddAddresses"),
+}
+
+
+def test_every_handled_cell_has_an_expected_outcome() -> None:
+    handled = {k for k, cell in DISPATCH.items() if isinstance(cell, Handle)}
+    assert handled == set(EXPECTED)
+
+
+@pytest.mark.parametrize("cell", sorted(DISPATCH, key=lambda k: (k[0].value, k[1].value)))
+def test_each_cell_does_what_the_table_says(cell: tuple[State, Stimulus]) -> None:
+    state, stimulus = cell
+    router = _router_in(state)
+    args = ARGUMENTS.get(stimulus, tuple)()
+    actions = router.dispatch(stimulus, 30.0, *args)
+    if isinstance(DISPATCH[cell], Ignored):
+        assert (router.state, actions) == (state, [])
+        return
+    after, emits = EXPECTED[cell]
+    assert router.state is after
+    if emits is not None:
+        assert emits in [type(a).__name__ for a in actions]

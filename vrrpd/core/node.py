@@ -166,7 +166,7 @@ class Node:
             actions = [
                 a
                 for r in self.routers.values()
-                for a in r.addresses_removed(event.interface, event.addresses)
+                for a in r.addresses_removed(event.interface, event.addresses, now)
             ]
         else:
             assert isinstance(event, TimerFired)

@@ -27,8 +27,12 @@ The diagram in docs/architecture.md is generated from this table.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class State(enum.Enum):
@@ -71,3 +75,87 @@ def mermaid_diagram() -> str:
     for (old, new), label in TRANSITIONS.items():
         lines.append(f"    {old} --> {new}: {label}")
     return "\n".join(lines) + "\n"
+
+
+class Stimulus(enum.Enum):
+    """What can happen to one instance (the node turns events into these)."""
+
+    STARTUP = "startup"
+    SHUTDOWN = "shutdown"
+    ADVERT = "a valid advert"
+    TIMER = "a deadline fell due"
+    FAULT = "a fault appeared"
+    CLEARED = "the last fault cleared"
+    PRIORITY = "the effective priority changed"
+    GROUP_MASTER = "a sync-group sibling became MASTER"
+    GROUP_BACKUP = "a sync-group sibling left MASTER for BACKUP"
+    VIPS_REMOVED = "some of our VIPs were removed by something else"
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """Run ``VirtualRouter.<handler>``; it must end in one of ``to``."""
+
+    handler: str
+    to: frozenset[State]
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """Nothing happens, and this is why."""
+
+    why: str
+
+
+def _h(handler: str, *to: State) -> Handle:
+    return Handle(handler, frozenset(to))
+
+
+_I, _B, _M, _F = State.INIT, State.BACKUP, State.MASTER, State.FAULT
+DISPATCH: Final[Mapping[tuple[State, Stimulus], Handle | Ignored]] = MappingProxyType(
+    {
+        (_I, Stimulus.STARTUP): _h("_on_startup", _B, _M, _F),
+        (_B, Stimulus.STARTUP): Ignored("already running"),
+        (_M, Stimulus.STARTUP): Ignored("already running"),
+        (_F, Stimulus.STARTUP): Ignored("already running"),
+        (_I, Stimulus.SHUTDOWN): Ignored("not running"),
+        (_B, Stimulus.SHUTDOWN): _h("_on_shutdown", _I),
+        (_M, Stimulus.SHUTDOWN): _h("_on_shutdown", _I),
+        (_F, Stimulus.SHUTDOWN): _h("_on_shutdown", _I),
+        (_I, Stimulus.ADVERT): Ignored("not running: counted, not acted on"),
+        (_B, Stimulus.ADVERT): _h("_backup_receives", _B),
+        (_M, Stimulus.ADVERT): _h("_master_receives", _M, _B),
+        (_F, Stimulus.ADVERT): Ignored("cannot serve: counted, not acted on"),
+        (_I, Stimulus.TIMER): Ignored("no timer is armed while not running"),
+        (_B, Stimulus.TIMER): _h("_backup_timer", _B, _M),
+        (_M, Stimulus.TIMER): _h("_master_timer", _M),
+        (_F, Stimulus.TIMER): Ignored("no timer is armed in FAULT"),
+        (_I, Stimulus.FAULT): Ignored("recorded: startup goes to FAULT while it holds"),
+        (_B, Stimulus.FAULT): _h("_on_fault", _F),
+        (_M, Stimulus.FAULT): _h("_on_fault", _F),
+        (_F, Stimulus.FAULT): Ignored("already in FAULT: the reason is recorded"),
+        (_I, Stimulus.CLEARED): Ignored("not running"),
+        (_B, Stimulus.CLEARED): Ignored("was not in FAULT"),
+        (_M, Stimulus.CLEARED): Ignored("was not in FAULT"),
+        (_F, Stimulus.CLEARED): _h("_on_cleared", _B, _M),
+        (_I, Stimulus.PRIORITY): Ignored("not running: the next startup uses it"),
+        (_B, Stimulus.PRIORITY): Ignored("a backup is silent: the next advert is judged with it"),
+        (_M, Stimulus.PRIORITY): _h("_master_priority_changed", _M),
+        (_F, Stimulus.PRIORITY): Ignored("in FAULT nothing is advertised"),
+        (_I, Stimulus.GROUP_MASTER): Ignored("not running"),
+        (_B, Stimulus.GROUP_MASTER): _h("_on_group_master", _M),
+        (_M, Stimulus.GROUP_MASTER): Ignored("already MASTER"),
+        (_F, Stimulus.GROUP_MASTER): Ignored("cannot serve"),
+        (_I, Stimulus.GROUP_BACKUP): Ignored("not running"),
+        (_B, Stimulus.GROUP_BACKUP): Ignored("already BACKUP"),
+        (_M, Stimulus.GROUP_BACKUP): _h("_on_group_backup", _B),
+        (_F, Stimulus.GROUP_BACKUP): Ignored("FAULT stays FAULT"),
+        (_I, Stimulus.VIPS_REMOVED): Ignored("not ours to hold"),
+        (_B, Stimulus.VIPS_REMOVED): Ignored("not ours to hold"),
+        (_M, Stimulus.VIPS_REMOVED): _h("_restore_vips", _M),
+        (_F, Stimulus.VIPS_REMOVED): Ignored("not ours to hold"),
+    }
+)
+"""(state, stimulus) -> the handler and the states it may end in, or why nothing happens.
+Total over State x Stimulus (tests/test_table.py sweeps it); every outcome is checked
+at run time, so a handler that ends anywhere else is a bug caught where it happens."""

@@ -36,7 +36,7 @@ from vrrpd.core.constants import (
 )
 from vrrpd.core.errors import DropReason
 from vrrpd.core.packet import Advertisement, ChecksumForm, Decoded, encode, password_bytes
-from vrrpd.core.state import TRANSITIONS, State
+from vrrpd.core.state import DISPATCH, TRANSITIONS, Ignored, State, Stimulus
 from vrrpd.core.timers import master_down_interval, skew_time
 from vrrpd.core.tracking import Contribution, effective_priority
 
@@ -230,6 +230,34 @@ class VirtualRouter:
     def startup(self, now: float) -> list[Action]:
         """RFC 5798 section 6.4.1: Initialize, on Startup (the node calls it once per start)."""
         self.running = True
+        return self.dispatch(Stimulus.STARTUP, now)
+
+    def shutdown(self, now: float) -> list[Action]:
+        """Sections 6.4.2/6.4.3, on Shutdown: a master releases with priority 0 first."""
+        self.running = False
+        return self.dispatch(Stimulus.SHUTDOWN, now)
+
+    def on_timer(self, now: float) -> list[Action]:
+        """Fire every deadline of this instance that is due at ``now``."""
+        return self.dispatch(Stimulus.TIMER, now)
+
+    def dispatch(self, stimulus: Stimulus, now: float, *args: object) -> list[Action]:
+        """The one way a stimulus reaches a handler: through ``DISPATCH``, whose cell says
+        which handler runs and where it may end (or why nothing happens)."""
+        old = self.state
+        cell = DISPATCH[(old, stimulus)]
+        if isinstance(cell, Ignored):
+            return []
+        actions: list[Action] = getattr(self, cell.handler)(now, *args)
+        if self.state not in cell.to:
+            raise AssertionError(
+                f"{self.name}: {stimulus.value} in {old} ended in {self.state}, not {set(cell.to)}"
+            )
+        return actions
+
+    # ------------------------------------------------------------------ handlers (via DISPATCH)
+
+    def _on_startup(self, now: float) -> list[Action]:
         if self.faults:
             return self._enter_fault(self._fault_summary(), now)
         if self.config.owner:
@@ -238,37 +266,53 @@ class VirtualRouter:
             )
         return self._enter_backup("startup", now)
 
-    def shutdown(self, now: float) -> list[Action]:
-        """Sections 6.4.2/6.4.3, on Shutdown: a master releases with priority 0 first."""
-        self.running = False
+    def _on_shutdown(self, now: float) -> list[Action]:
         return self._enter_init("shutdown", now)
 
-    def on_timer(self, now: float) -> list[Action]:
-        """Fire every deadline of this instance that is due at ``now``."""
-        actions: list[Action] = []
-        if (
-            self.state is State.BACKUP
-            and self.master_down_at is not None
-            and self.master_down_at <= now
-        ):
-            reason, why = self._takeover_reason()
-            preempted = self._lower_master[0] if self._lower_master else None
-            actions += self._enter_master(reason, now, why)
-            if preempted is not None:
-                # Its trailing adverts (until it hears ours) are not a split brain.
-                self._preempted = (preempted, now + 3 * self.advert_interval)
-        if self.state is State.MASTER:
-            if self.adver_at is not None and self.adver_at <= now:
-                # Section 6.4.3: Adver_Timer fires -> send an ADVERTISEMENT, re-arm.
-                actions += self._advertise(self.priority)
-                self.adver_at = now + self.advert_interval
-            if self.garp_at is not None and self.garp_at <= now:
-                actions += self._announce(self.config.garp.repeat)
-                self.garp_at = None
-            if self.garp_refresh_at is not None and self.garp_refresh_at <= now:
-                actions += self._announce(1)
-                self.garp_refresh_at = now + self.config.garp.refresh
+    def _backup_timer(self, now: float) -> list[Action]:
+        """Section 6.4.2: Master_Down_Timer fires -> become Master."""
+        if self.master_down_at is None or self.master_down_at > now:
+            return []
+        reason, why = self._takeover_reason()
+        preempted = self._lower_master[0] if self._lower_master else None
+        actions = self._enter_master(reason, now, why)
+        if preempted is not None:
+            # Its trailing adverts (until it hears ours) are not a split brain.
+            self._preempted = (preempted, now + 3 * self.advert_interval)
         return actions
+
+    def _master_timer(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if self.adver_at is not None and self.adver_at <= now:
+            # Section 6.4.3: Adver_Timer fires -> send an ADVERTISEMENT, re-arm.
+            actions += self._advertise(self.priority)
+            self.adver_at = now + self.advert_interval
+        if self.garp_at is not None and self.garp_at <= now:
+            actions += self._announce(self.config.garp.repeat)
+            self.garp_at = None
+        if self.garp_refresh_at is not None and self.garp_refresh_at <= now:
+            actions += self._announce(1)
+            self.garp_refresh_at = now + self.config.garp.refresh
+        return actions
+
+    def _on_fault(self, now: float) -> list[Action]:
+        return self._enter_fault(self._fault_summary(), now)
+
+    def _on_cleared(self, now: float, cleared: str) -> list[Action]:
+        if self.config.owner:
+            return self._enter_master(f"{cleared}; address owner", now, NewMasterReason.PRIORITY)
+        return self._enter_backup(cleared, now)
+
+    def _master_priority_changed(self, now: float) -> list[Action]:
+        """Tell the backups at once rather than at the next interval."""
+        self.adver_at = now + self.advert_interval
+        return self._advertise(self.priority)
+
+    def _on_group_master(self, now: float, reason: str) -> list[Action]:
+        return self._enter_master(reason, now, NewMasterReason.PRIORITY)
+
+    def _on_group_backup(self, now: float, reason: str) -> list[Action]:
+        return self._enter_backup(reason, now)
 
     # ------------------------------------------------------------------ link, faults, priority
 
@@ -294,15 +338,9 @@ class VirtualRouter:
             cleared = ""
         if not self.running:
             return []
-        if self.faults and self.state is not State.FAULT:
-            return self._enter_fault(self._fault_summary(), now)
-        if not self.faults and self.state is State.FAULT:
-            if self.config.owner:
-                return self._enter_master(
-                    f"{cleared}; address owner", now, NewMasterReason.PRIORITY
-                )
-            return self._enter_backup(cleared, now)
-        return []
+        if self.faults:
+            return self.dispatch(Stimulus.FAULT, now)
+        return self.dispatch(Stimulus.CLEARED, now, cleared)
 
     def own_faults(self) -> dict[str, str]:
         return {k: v for k, v in self.faults.items() if not k.startswith("sync:")}
@@ -317,10 +355,7 @@ class VirtualRouter:
         if self.priority != old:
             self.priority_reason = f"{contribution.describe()}: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
-            if self.state is State.MASTER and self.running:
-                # Tell the backups at once rather than at the next interval.
-                actions += self._advertise(self.priority)
-                self.adver_at = now + self.advert_interval
+            actions += self.dispatch(Stimulus.PRIORITY, now)
         fault_key = f"track:{key}"
         if contribution.fault:
             actions += self.set_fault(fault_key, f"{contribution.source} down (weight 0)", now)
@@ -328,11 +363,17 @@ class VirtualRouter:
             actions += self.set_fault(fault_key, None, now)
         return actions
 
-    def addresses_removed(self, interface: str, addresses: tuple[IPAddress, ...]) -> list[Action]:
+    def addresses_removed(
+        self, interface: str, addresses: tuple[IPAddress, ...], now: float
+    ) -> list[Action]:
         """Someone else deleted some of our VIPs (a network manager, an operator): while
         MASTER, put them back and announce them again; otherwise they are not ours to hold."""
-        if self.state is not State.MASTER:
-            return []
+        return self.dispatch(Stimulus.VIPS_REMOVED, now, interface, addresses)
+
+    def _restore_vips(
+        self, now: float, interface: str, addresses: tuple[IPAddress, ...]
+    ) -> list[Action]:
+        del now
         lost = tuple(
             v
             for v in self.config.virtual_addresses
@@ -367,24 +408,18 @@ class VirtualRouter:
         if self.priority != old:
             self.priority_reason = f"reload: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
-            if self.state is State.MASTER and self.running:
-                actions += self._advertise(self.priority)
-                self.adver_at = now + self.advert_interval
+            actions += self.dispatch(Stimulus.PRIORITY, now)
         return actions
 
     # ------------------------------------------------------------------ sync groups
 
     def force_master(self, reason: str, now: float) -> list[Action]:
         """A sync-group sibling became master: follow it (only from BACKUP)."""
-        if self.state is not State.BACKUP:
-            return []
-        return self._enter_master(reason, now, NewMasterReason.PRIORITY)
+        return self.dispatch(Stimulus.GROUP_MASTER, now, reason)
 
     def force_backup(self, reason: str, now: float) -> list[Action]:
         """A sync-group sibling lost mastership: follow it (only from MASTER)."""
-        if self.state is not State.MASTER:
-            return []
-        return self._enter_backup(reason, now)
+        return self.dispatch(Stimulus.GROUP_BACKUP, now, reason)
 
     # ------------------------------------------------------------------ receiving
 
@@ -429,23 +464,21 @@ class VirtualRouter:
         self.counters.rcvd_advertisements += 1
         if advert.priority == PRIORITY_RELEASE:
             self.counters.rcvd_pri_zero_packets += 1
-        if self.state is State.BACKUP:
-            actions += self._backup_receives(advert, src, now)
-            if (
-                raw
-                and not actions
-                and self.master_address == src
-                and self._lower_master is None
-                and self._released_by is None
-                and advert.interval_cs == self.config.interval_cs
-                and frozenset(advert.addresses) == self._vip_ips
-            ):
-                # Nothing but the timer changed, and no counter but rcvd_advertisements.
-                self._followed = (raw, src, ttl)
-            return actions
-        if self.state is State.MASTER:
-            return actions + self._master_receives(advert, src, now)
-        return actions  # INIT and FAULT ignore adverts
+        was = self.state
+        handled = self.dispatch(Stimulus.ADVERT, now, advert, src)
+        if was is State.BACKUP and (
+            raw
+            and not actions
+            and not handled
+            and self.master_address == src
+            and self._lower_master is None
+            and self._released_by is None
+            and advert.interval_cs == self.config.interval_cs
+            and frozenset(advert.addresses) == self._vip_ips
+        ):
+            # Nothing but the timer changed, and no counter but rcvd_advertisements.
+            self._followed = (raw, src, ttl)
+        return actions + handled
 
     def _validate(self, decoded: Decoded, *, src: IPAddress, ttl: int) -> list[Action]:
         advert, cfg = decoded.advert, self.config
@@ -516,7 +549,7 @@ class VirtualRouter:
             )
         return []
 
-    def _backup_receives(self, advert: Advertisement, src: IPAddress, now: float) -> list[Action]:
+    def _backup_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.2, Backup: ADVERTISEMENT received."""
         if advert.priority == PRIORITY_RELEASE:
             # The master is leaving: take over after Skew_Time, highest priority first.
@@ -551,7 +584,7 @@ class VirtualRouter:
         self._released_by = None
         self._lower_master = None
 
-    def _master_receives(self, advert: Advertisement, src: IPAddress, now: float) -> list[Action]:
+    def _master_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.3, Master: ADVERTISEMENT received."""
         if advert.priority == PRIORITY_RELEASE:
             # Another master released: assert ourselves at once.
