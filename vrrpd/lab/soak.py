@@ -453,9 +453,12 @@ def restarts(count: int) -> Restarts:
             wait_for(lambda: vip in lab.addresses("n2"), timeout=5, what="n2 taking over")
             soak.start("n1")  # returns once it answers: stale VIPs are already removed
             while True:
+                # Addresses, state, addresses: a preemption between two reads must not pass
+                # for a stale VIP; one seen on both sides of a BACKUP answer is one.
+                held_before = vip in lab.addresses("n1")
                 doc = soak.status("n1") or {}
                 state = doc.get("instances", {}).get("v4", {}).get("state")
-                held = vip in lab.addresses("n1")
+                held = held_before and vip in lab.addresses("n1")
                 if held and state != "MASTER":
                     report.stale_seen += 1
                     report.violations.append(
