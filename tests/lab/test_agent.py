@@ -321,7 +321,7 @@ def test_starts_before_its_interface_exists_and_waits_for_it(lab: Lab) -> None:
         timeout=5,
         what="the wait message",
     )
-    assert "FAULT" in agent.output()
+    wait_for(lambda: "INIT -> FAULT" in agent.output(), timeout=5, what="FAULT meanwhile")
     lab.ip(namespace, "link", "set", "eth0", "down")
     lab.ip(namespace, "link", "set", "eth0", "name", "lan0")
     lab.ip(namespace, "link", "set", "lan0", "up")

@@ -37,13 +37,16 @@ def _transitions(text: str) -> int:
 def test_200_instances_with_a_backup_listening_hold_without_a_transition(lab: Lab) -> None:
     more = tuple((f"i{v}", v, f"198.51.100.{v}/24") for v in range(2, INSTANCES + 1))
     master = start(lab, Peer("n1", 150, vrid=1, instances=more))
-    backup = start(lab, Peer("n2", 100, vrid=1, instances=more))
     wait_for(
         lambda: len(re.findall(r"-> MASTER", master.output())) >= INSTANCES,
         timeout=15,
         what="n1 master of all 200 instances",
     )
-    time.sleep(2.0)  # let the backup settle behind the master
+    # The backup joins a running cluster, as in production: from its first instant it
+    # must follow all 200 masters and never take one over.
+    backup = start(lab, Peer("n2", 100, vrid=1, instances=more))
+    wait_for(lambda: "vrrpd started" in backup.output(), timeout=15, what="the backup")
+    time.sleep(2.0)
     before = (_transitions(master.output()), _transitions(backup.output()))
     cpu = (_cpu_seconds(master.pid), _cpu_seconds(backup.pid))
     time.sleep(WINDOW)
