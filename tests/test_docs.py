@@ -41,7 +41,7 @@ def test_configuration_reference_covers_the_contract_keys() -> None:
 
 def test_operations_lists_where_every_refusal_is_counted() -> None:
     from vrrpd.core.errors import DropReason
-    from vrrpd.core.virtual_router import COUNTER_OF_REASON
+    from vrrpd.core.receive import COUNTER_OF_REASON
 
     text = (docgen.ARCHITECTURE.parent / "operations.md").read_text()
     for reason in DropReason:

@@ -371,7 +371,7 @@ def test_each_packet_is_counted_exactly_once(packets: list[bytes], ttl: int) -> 
 
 def test_every_refusal_has_exactly_one_counter() -> None:
     from vrrpd.core.errors import DropReason
-    from vrrpd.core.virtual_router import COUNTER_OF_REASON, ROUTER_WIDE
+    from vrrpd.core.receive import COUNTER_OF_REASON, ROUTER_WIDE
 
     assert set(COUNTER_OF_REASON) | ROUTER_WIDE == set(DropReason)
     assert not set(COUNTER_OF_REASON) & ROUTER_WIDE

@@ -8,9 +8,7 @@ See ``vrrpd.core.state`` for the theory of operation.
 
 from __future__ import annotations
 
-import enum
-import hmac
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from vrrpd.core.actions import (
     Action,
@@ -28,89 +26,16 @@ from vrrpd.core.config import ChecksumMode, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import (
     AUTH_NONE,
     AUTH_PASS,
-    PRIORITY_OWNER,
     PRIORITY_RELEASE,
-    TTL,
     Family,
     IPAddress,
 )
 from vrrpd.core.errors import DropReason
 from vrrpd.core.packet import Advertisement, ChecksumForm, Decoded, encode, password_bytes
+from vrrpd.core.receive import Counters, NewMasterReason, Receiver
 from vrrpd.core.state import DISPATCH, TRANSITIONS, Ignored, State, Stimulus
 from vrrpd.core.timers import master_down_interval, skew_time
 from vrrpd.core.tracking import Contribution, effective_priority
-
-
-class NewMasterReason(enum.Enum):
-    """RFC 6527 vrrpv3StatisticsNewMasterReason."""
-
-    NOT_MASTER = "notMaster"
-    PRIORITY = "priority"
-    PREEMPTED = "preempted"
-    MASTER_NO_RESPONSE = "masterNoResponse"
-
-
-@dataclass
-class Counters:
-    """Per-instance counters, named after RFC 6527 (plus send-side and auth counters)."""
-
-    master_transitions: int = 0
-    new_master_reason: NewMasterReason = NewMasterReason.NOT_MASTER
-    rcvd_advertisements: int = 0
-    sent_advertisements: int = 0
-    adv_interval_errors: int = 0
-    ip_ttl_errors: int = 0
-    rcvd_pri_zero_packets: int = 0
-    sent_pri_zero_packets: int = 0
-    rcvd_invalid_type_packets: int = 0
-    address_list_errors: int = 0
-    packet_length_errors: int = 0
-    checksum_errors: int = 0
-    version_errors: int = 0
-    auth_failures: int = 0
-    invalid_auth_type: int = 0
-    auth_type_mismatch: int = 0
-    unicast_peer_errors: int = 0
-    own_address_packets: int = 0
-    """Adverts whose source is one of our addresses: two routers sharing an address."""
-    packets_dropped: int = 0
-    """Every packet refused for this instance, whatever the reason (each counted once,
-    and in exactly one reason counter too; v3 interval and address-list differences
-    are counted as errors but not dropped)."""
-    proto_err_reason: str = "noError"
-    checksum_forms: dict[str, str] = field(default_factory=dict)
-    """Peer address -> the VRRPv3/IPv4 checksum form it was last seen using."""
-
-
-COUNTER_OF_REASON = {
-    DropReason.TRUNCATED: "packet_length_errors",
-    DropReason.LENGTH_MISMATCH: "packet_length_errors",
-    DropReason.BAD_TYPE: "rcvd_invalid_type_packets",
-    DropReason.BAD_CHECKSUM: "checksum_errors",
-    DropReason.CHECKSUM_FORM: "checksum_errors",
-    DropReason.BAD_VERSION: "version_errors",
-    DropReason.VERSION_MISMATCH: "version_errors",
-    DropReason.TTL: "ip_ttl_errors",
-    DropReason.INTERVAL_MISMATCH: "adv_interval_errors",
-    DropReason.ADDRESS_LIST: "address_list_errors",
-    DropReason.BAD_AUTH_TYPE: "invalid_auth_type",
-    DropReason.AUTH_MISMATCH: "auth_type_mismatch",
-    DropReason.AUTH_FAILURE: "auth_failures",
-    DropReason.NOT_A_PEER: "unicast_peer_errors",
-    DropReason.OWN_ADDRESS: "own_address_packets",
-    DropReason.ZERO_INTERVAL: "packet_length_errors",
-    DropReason.ZERO_COUNT: "address_list_errors",
-}
-
-ROUTER_WIDE = frozenset({DropReason.BAD_VRID, DropReason.UNKNOWN_VRID})
-"""Reasons no instance can be held to: the VRID is 0 or not one we run."""
-
-_PROTO_ERR = {
-    "ip_ttl_errors": "ipTtlError",
-    "version_errors": "versionError",
-    "checksum_errors": "checksumError",
-}
-
 
 _SOFT_FIELDS = (
     "priority",
@@ -145,6 +70,7 @@ class VirtualRouter:
         self.state = State.INIT
         self.running = False
         self.counters = Counters()
+        self.receiver = Receiver(config, self.counters)
         self.link_up: bool | None = None
         self.interface_addresses: tuple[IPAddress, ...] = ()
         self.faults: dict[str, str] = {}
@@ -170,7 +96,6 @@ class VirtualRouter:
         """(address, until): the master we just preempted; its trailing adverts are no split brain."""
         self._healed: set[IPAddress] = set()
         """Lower-priority masters already answered with a re-announcement this mastership."""
-        self._noticed: set[str] = set()
         self._followed: tuple[bytes, IPAddress, int] | None = None
         """(bytes, source, TTL) of the last advert that only refreshed Master_Down_Timer:
         an identical one may skip decoding and validation (see ``repeated``)."""
@@ -397,6 +322,7 @@ class VirtualRouter:
         """A reload changed only settings applied in place: keep state and VIPs, and the
         contributions of the ``trackers`` (keys) still tracked."""
         self.config = config
+        self.receiver.config = config
         self._followed = None
         kept = trackers
         actions: list[Action] = []
@@ -425,12 +351,7 @@ class VirtualRouter:
 
     def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
         """Count a refused packet against this instance (ARCHITECTURE.md rule 3)."""
-        self.counters.packets_dropped += 1
-        counter = COUNTER_OF_REASON.get(reason)  # None only for the router-wide reasons
-        if counter is not None:
-            setattr(self.counters, counter, getattr(self.counters, counter) + 1)
-            self.counters.proto_err_reason = _PROTO_ERR.get(counter, self.counters.proto_err_reason)
-        return [PacketDropped(self.name, self.config.interface, src, reason.value, detail)]
+        return self.receiver.drop(reason, src, detail)
 
     def repeated(self, data: bytes, src: IPAddress, ttl: int, now: float) -> bool:
         """Whether this advert repeats, byte for byte, the last one a backup followed; then
@@ -458,7 +379,7 @@ class VirtualRouter:
             # this is another router using one of our addresses: a misconfiguration
             # the operator must hear about, and the tie-break would be meaningless.
             return self.drop(DropReason.OWN_ADDRESS, src, f"VRID {advert.vrid}")
-        actions = self._validate(decoded, src=src, ttl=ttl)
+        actions = self.receiver.validate(decoded, self.config, src=src, ttl=ttl)
         if any(isinstance(a, PacketDropped) for a in actions):
             return actions
         self.counters.rcvd_advertisements += 1
@@ -479,75 +400,6 @@ class VirtualRouter:
             # Nothing but the timer changed, and no counter but rcvd_advertisements.
             self._followed = (raw, src, ttl)
         return actions + handled
-
-    def _validate(self, decoded: Decoded, *, src: IPAddress, ttl: int) -> list[Action]:
-        advert, cfg = decoded.advert, self.config
-        # 1. TTL / hop limit 255 (GTSM). Unicast peers may be routed, as Keepalived allows.
-        if ttl != TTL and not cfg.unicast_peers:
-            return self.drop(DropReason.TTL, src, f"TTL {ttl}")
-        if advert.version != cfg.version:
-            return self.drop(
-                DropReason.VERSION_MISMATCH, src, f"v{advert.version}, we run v{cfg.version}"
-            )
-        if cfg.unicast_peers and src not in cfg.unicast_peers:
-            return self.drop(DropReason.NOT_A_PEER, src, str(src))
-        actions: list[Action] = []
-        if advert.version == 3 and self.family is Family.V4:
-            actions += self._checksum_form(decoded.checksum_form, src)
-            if actions and isinstance(actions[-1], PacketDropped):
-                return actions
-        if advert.version == 2:
-            expected = AUTH_PASS if cfg.authentication else AUTH_NONE
-            if advert.auth_type != expected:
-                return self.drop(
-                    DropReason.AUTH_MISMATCH, src, f"type {advert.auth_type}, we use {expected}"
-                )
-            if cfg.authentication and not hmac.compare_digest(
-                advert.auth_data, password_bytes(cfg.authentication.password)
-            ):  # constant time: the answer must not tell a prober how much was right
-                return self.drop(DropReason.AUTH_FAILURE, src)
-        if advert.interval_cs != cfg.interval_cs:
-            if advert.version == 2:
-                return self.drop(
-                    DropReason.INTERVAL_MISMATCH,
-                    src,
-                    f"{advert.interval_cs / 100:g}s, we use {self.advert_interval:g}s",
-                )
-            # v3: SHOULD log, and the backup learns the master's interval.
-            self.counters.adv_interval_errors += 1
-            actions += self._notice_once(
-                f"interval:{src}",
-                f"{src} advertises every {advert.interval_cs / 100:g}s, we are configured for "
-                f"{self.advert_interval:g}s; following the master's interval",
-            )
-        if frozenset(advert.addresses) != self._vip_ips:
-            theirs = " ".join(map(str, advert.addresses))
-            if advert.version == 2 and advert.priority != PRIORITY_OWNER:
-                return [*actions, *self.drop(DropReason.ADDRESS_LIST, src, theirs)]
-            self.counters.address_list_errors += 1  # v3: an error to count, not to drop
-            actions += self._notice_once(
-                f"addresses:{src}", f"{src} advertises addresses [{theirs}], ours differ"
-            )
-        return actions
-
-    def _checksum_form(self, form: ChecksumForm, src: IPAddress) -> list[Action]:
-        mode = self.config.v3_ipv4_checksum
-        self.counters.checksum_forms[str(src)] = form.value
-        wanted = {
-            ChecksumMode.PSEUDO: ChecksumForm.PSEUDO,
-            ChecksumMode.MESSAGE: ChecksumForm.MESSAGE,
-        }.get(mode)
-        if wanted is not None and form is not wanted:
-            hint = "message" if form is ChecksumForm.MESSAGE else "pseudo"
-            return self._notice_once(
-                f"form:{src}",
-                f"{src} uses the {form.value} VRRPv3 checksum; set v3_ipv4_checksum: {hint} (or auto) to accept it",
-            ) + self.drop(DropReason.CHECKSUM_FORM, src, form.value)
-        if mode is ChecksumMode.AUTO:
-            return self._notice_once(
-                f"form:{src}:{form.value}", f"{src} uses the {form.value} VRRPv3 checksum"
-            )
-        return []
 
     def _backup_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.2, Backup: ADVERTISEMENT received."""
@@ -782,10 +634,7 @@ class VirtualRouter:
         ]
 
     def _notice_once(self, key: str, message: str) -> list[Action]:
-        if key in self._noticed:
-            return []
-        self._noticed.add(key)
-        return [Notice(self.name, message)]
+        return self.receiver.notice_once(key, message)
 
     def _update_link_faults(self, now: float = 0.0) -> list[Action]:
         iface = self.config.interface

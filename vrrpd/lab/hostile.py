@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vrrpd.core.packet import internet_checksum
-from vrrpd.core.virtual_router import COUNTER_OF_REASON
+from vrrpd.core.receive import COUNTER_OF_REASON
 
 MASTER, BACKUP, CLIENT = "192.0.2.11", "192.0.2.12", "192.0.2.50"
 GROUP = "224.0.0.18"

@@ -1,0 +1,188 @@
+"""Receiving: the RFC 5798 section 7.1 checks, and the counters every refusal lands in.
+
+Each refused packet is counted once: ``packets_dropped`` plus the one reason counter
+``COUNTER_OF_REASON`` names (RFC 6527's), or router-wide for ``ROUTER_WIDE`` reasons.
+docs/operations.md lists where each lands (a test keeps it in step).
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from dataclasses import dataclass, field
+
+from vrrpd.core.actions import Action, Notice, PacketDropped
+from vrrpd.core.config import ChecksumMode, InstanceConfig
+from vrrpd.core.constants import AUTH_NONE, AUTH_PASS, PRIORITY_OWNER, TTL, Family, IPAddress
+from vrrpd.core.errors import DropReason
+from vrrpd.core.packet import ChecksumForm, Decoded, password_bytes
+
+
+class NewMasterReason(enum.Enum):
+    """RFC 6527 vrrpv3StatisticsNewMasterReason."""
+
+    NOT_MASTER = "notMaster"
+    PRIORITY = "priority"
+    PREEMPTED = "preempted"
+    MASTER_NO_RESPONSE = "masterNoResponse"
+
+
+@dataclass
+class Counters:
+    """Per-instance counters, named after RFC 6527 (plus send-side and auth counters)."""
+
+    master_transitions: int = 0
+    new_master_reason: NewMasterReason = NewMasterReason.NOT_MASTER
+    rcvd_advertisements: int = 0
+    sent_advertisements: int = 0
+    adv_interval_errors: int = 0
+    ip_ttl_errors: int = 0
+    rcvd_pri_zero_packets: int = 0
+    sent_pri_zero_packets: int = 0
+    rcvd_invalid_type_packets: int = 0
+    address_list_errors: int = 0
+    packet_length_errors: int = 0
+    checksum_errors: int = 0
+    version_errors: int = 0
+    auth_failures: int = 0
+    invalid_auth_type: int = 0
+    auth_type_mismatch: int = 0
+    unicast_peer_errors: int = 0
+    own_address_packets: int = 0
+    """Adverts whose source is one of our addresses: two routers sharing an address."""
+    packets_dropped: int = 0
+    """Every packet refused for this instance, whatever the reason (each counted once,
+    and in exactly one reason counter too; v3 interval and address-list differences
+    are counted as errors but not dropped)."""
+    proto_err_reason: str = "noError"
+    checksum_forms: dict[str, str] = field(default_factory=dict)
+    """Peer address -> the VRRPv3/IPv4 checksum form it was last seen using."""
+
+
+COUNTER_OF_REASON = {
+    DropReason.TRUNCATED: "packet_length_errors",
+    DropReason.LENGTH_MISMATCH: "packet_length_errors",
+    DropReason.BAD_TYPE: "rcvd_invalid_type_packets",
+    DropReason.BAD_CHECKSUM: "checksum_errors",
+    DropReason.CHECKSUM_FORM: "checksum_errors",
+    DropReason.BAD_VERSION: "version_errors",
+    DropReason.VERSION_MISMATCH: "version_errors",
+    DropReason.TTL: "ip_ttl_errors",
+    DropReason.INTERVAL_MISMATCH: "adv_interval_errors",
+    DropReason.ADDRESS_LIST: "address_list_errors",
+    DropReason.BAD_AUTH_TYPE: "invalid_auth_type",
+    DropReason.AUTH_MISMATCH: "auth_type_mismatch",
+    DropReason.AUTH_FAILURE: "auth_failures",
+    DropReason.NOT_A_PEER: "unicast_peer_errors",
+    DropReason.OWN_ADDRESS: "own_address_packets",
+    DropReason.ZERO_INTERVAL: "packet_length_errors",
+    DropReason.ZERO_COUNT: "address_list_errors",
+}
+
+ROUTER_WIDE = frozenset({DropReason.BAD_VRID, DropReason.UNKNOWN_VRID})
+"""Reasons no instance can be held to: the VRID is 0 or not one we run."""
+
+PROTO_ERR = {
+    "ip_ttl_errors": "ipTtlError",
+    "version_errors": "versionError",
+    "checksum_errors": "checksumError",
+}
+
+
+class Receiver:
+    """One instance's receive checks, its counters and the notices it gave once."""
+
+    def __init__(self, config: InstanceConfig, counters: Counters) -> None:
+        self.config = config
+        self.counters = counters
+        self._noticed: set[str] = set()
+
+    def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
+        """Count a refused packet (once) and say so."""
+        self.counters.packets_dropped += 1
+        counter = COUNTER_OF_REASON.get(reason)  # None only for the router-wide reasons
+        if counter is not None:
+            setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+            self.counters.proto_err_reason = PROTO_ERR.get(counter, self.counters.proto_err_reason)
+        cfg = self.config
+        return [PacketDropped(cfg.name, cfg.interface, src, reason.value, detail)]
+
+    def notice_once(self, key: str, message: str) -> list[Action]:
+        if key in self._noticed:
+            return []
+        self._noticed.add(key)
+        return [Notice(self.config.name, message)]
+
+    def validate(
+        self, decoded: Decoded, cfg: InstanceConfig, *, src: IPAddress, ttl: int
+    ) -> list[Action]:
+        """RFC 5798 section 7.1, in its order; a refusal is the last action returned."""
+        advert = decoded.advert
+        # 1. TTL / hop limit 255 (GTSM). Unicast peers may be routed, as Keepalived allows.
+        if ttl != TTL and not cfg.unicast_peers:
+            return self.drop(DropReason.TTL, src, f"TTL {ttl}")
+        if advert.version != cfg.version:
+            return self.drop(
+                DropReason.VERSION_MISMATCH, src, f"v{advert.version}, we run v{cfg.version}"
+            )
+        if cfg.unicast_peers and src not in cfg.unicast_peers:
+            return self.drop(DropReason.NOT_A_PEER, src, str(src))
+        actions: list[Action] = []
+        if advert.version == 3 and cfg.family is Family.V4:
+            actions += self._checksum_form(cfg, decoded.checksum_form, src)
+            if actions and isinstance(actions[-1], PacketDropped):
+                return actions
+        if advert.version == 2:
+            expected = AUTH_PASS if cfg.authentication else AUTH_NONE
+            if advert.auth_type != expected:
+                return self.drop(
+                    DropReason.AUTH_MISMATCH, src, f"type {advert.auth_type}, we use {expected}"
+                )
+            if cfg.authentication and not hmac.compare_digest(
+                advert.auth_data, password_bytes(cfg.authentication.password)
+            ):  # constant time: the answer must not tell a prober how much was right
+                return self.drop(DropReason.AUTH_FAILURE, src)
+        if advert.interval_cs != cfg.interval_cs:
+            if advert.version == 2:
+                return self.drop(
+                    DropReason.INTERVAL_MISMATCH,
+                    src,
+                    f"{advert.interval_cs / 100:g}s, we use {cfg.advert_interval:g}s",
+                )
+            # v3: SHOULD log, and the backup learns the master's interval.
+            self.counters.adv_interval_errors += 1
+            actions += self.notice_once(
+                f"interval:{src}",
+                f"{src} advertises every {advert.interval_cs / 100:g}s, we are configured for "
+                f"{cfg.advert_interval:g}s; following the master's interval",
+            )
+        if frozenset(advert.addresses) != frozenset(v.address.ip for v in cfg.virtual_addresses):
+            theirs = " ".join(map(str, advert.addresses))
+            if advert.version == 2 and advert.priority != PRIORITY_OWNER:
+                return [*actions, *self.drop(DropReason.ADDRESS_LIST, src, theirs)]
+            self.counters.address_list_errors += 1  # v3: an error to count, not to drop
+            actions += self.notice_once(
+                f"addresses:{src}", f"{src} advertises addresses [{theirs}], ours differ"
+            )
+        return actions
+
+    def _checksum_form(
+        self, cfg: InstanceConfig, form: ChecksumForm, src: IPAddress
+    ) -> list[Action]:
+        mode = cfg.v3_ipv4_checksum
+        self.counters.checksum_forms[str(src)] = form.value
+        wanted = {
+            ChecksumMode.PSEUDO: ChecksumForm.PSEUDO,
+            ChecksumMode.MESSAGE: ChecksumForm.MESSAGE,
+        }.get(mode)
+        if wanted is not None and form is not wanted:
+            hint = "message" if form is ChecksumForm.MESSAGE else "pseudo"
+            return self.notice_once(
+                f"form:{src}",
+                f"{src} uses the {form.value} VRRPv3 checksum; set v3_ipv4_checksum: {hint} (or auto) to accept it",
+            ) + self.drop(DropReason.CHECKSUM_FORM, src, form.value)
+        if mode is ChecksumMode.AUTO:
+            return self.notice_once(
+                f"form:{src}:{form.value}", f"{src} uses the {form.value} VRRPv3 checksum"
+            )
+        return []
