@@ -30,12 +30,6 @@ def test_simulate_prints_the_failover_timeline() -> None:
     assert rows["graceful stop of lb1 (priority 0)"] == ["0.609", "s"]
 
 
-def test_version() -> None:
-    result = CliRunner().invoke(main, ["--version"])
-    assert result.exit_code == 0
-    assert "vrrpd, version" in result.output
-
-
 def test_console_script_runs() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "vrrpd", "--help"], capture_output=True, text=True, check=True
@@ -69,3 +63,45 @@ def test_check_config_errors(tmp_path: Path) -> None:
         f"{bad}:4:11: instances.web.vrid: must be 1..255 (got 300)",
         f"{bad}:6:5: instances.web.prio: unknown key; did you mean 'priority'?",
     ]
+
+
+def test_version_names_python_and_the_dependencies() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.output.startswith("vrrpd 0.1.0, Python 3.")
+    for name in ("pyroute2", "click", "PyYAML", "psutil"):
+        assert f", {name} " in result.output
+
+
+def test_check_config_takes_c_and_standard_input() -> None:
+    text = "instances: {web: {interface: eth0, vrid: 51, virtual_addresses: [192.0.2.1/24]}}\n"
+    result = CliRunner().invoke(main, ["check-config", "-"], input=text)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("<stdin>: OK: 1 instance(s)")
+    bad = CliRunner().invoke(main, ["check-config", "-c", "-"], input="instances: {}\n")
+    assert bad.exit_code == 1
+
+
+def test_commands_default_to_the_packaged_config(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check-config"])
+    assert result.exit_code == 1
+    assert result.output.startswith("/etc/vrrpd/vrrpd.yaml:1:1: cannot read")
+    assert "[default: /etc/vrrpd/vrrpd.yaml]" in CliRunner().invoke(main, ["run", "--help"]).output
+
+
+def test_status_and_reload_find_the_socket_in_the_config_even_a_broken_one(
+    tmp_path: Path,
+) -> None:
+    from vrrpd.cli import socket_of
+
+    good = tmp_path / "good.yaml"
+    good.write_text("global: {control_socket: /run/x/agent.sock}\ninstances: {}\n")
+    assert socket_of(str(good)) == "/run/x/agent.sock"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("global: {control_socket: /run/x/agent.sock}\ninstances: {web: {vrid: 0\n")
+    assert socket_of(str(broken)) == "/run/vrrpd/vrrpd.sock"  # unreadable YAML: the default
+    half = tmp_path / "half.yaml"
+    half.write_text("global: {control_socket: /run/y.sock}\ninstances: {web: {vrid: 0}}\n")
+    assert socket_of(str(half)) == "/run/y.sock"  # invalid but readable: its socket
+    result = CliRunner().invoke(main, ["status", "-c", str(half)])
+    assert result.exit_code == 1
+    assert "cannot reach vrrpd at /run/y.sock" in result.output

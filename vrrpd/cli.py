@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -17,20 +18,60 @@ from vrrpd.core.config import Config, GlobalConfig
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+_F = TypeVar("_F", bound=Callable[..., Any])
+DEFAULT_CONFIG = "/etc/vrrpd/vrrpd.yaml"
+"""Where the package installs the configuration; every command's default."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="vrrpd")
+def _versions() -> str:
+    """vrrpd's version, and what it runs on: the first thing a bug report needs."""
+    from importlib import metadata  # noqa: PLC0415
+    from platform import python_version  # noqa: PLC0415
+
+    parts = [f"vrrpd {__version__}", f"Python {python_version()}"]
+    for name in ("pyroute2", "click", "PyYAML", "psutil"):
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} missing")
+    return ", ".join(parts)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit codes: 0 success; 1 failure (refused reload, invalid file for check-config, "
+    "agent unreachable); 2 invalid configuration at `vrrpd run` (nothing touched).",
+)
+@click.version_option(__version__, prog_name="vrrpd", message=_versions())
 def main() -> None:
     """vrrpd: a VRRP (v2/v3, IPv4/IPv6) failover agent that interoperates with Keepalived."""
 
 
+def _config_option(help_text: str = "configuration file") -> Callable[[_F], _F]:
+    return click.option(
+        "-c",
+        "--config",
+        "file",
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        type=click.Path(dir_okay=False, allow_dash=True),
+        help=help_text,
+    )
+
+
 def _load_or_exit(file: str, code: int) -> Config:
-    """The config, after printing its warnings; or every error and exit ``code``."""
-    from vrrpd.config.loader import ConfigInvalid, load_checked  # noqa: PLC0415 - keep `vrrpd --help` fast
+    """The config, after printing its warnings; or every error and exit ``code``.
+    ``-`` reads standard input."""
+    from vrrpd.config.loader import (  # noqa: PLC0415 - keep `vrrpd --help` fast
+        ConfigInvalid,
+        load_checked,
+        loads_checked,
+    )
 
     try:
-        config, warned = load_checked(file)
+        config, warned = (
+            loads_checked(sys.stdin.read(), "<stdin>") if file == "-" else load_checked(file)
+        )
     except ConfigInvalid as invalid:
         for error in invalid.errors:
             click.echo(str(error), err=True)
@@ -41,14 +82,7 @@ def _load_or_exit(file: str, code: int) -> Config:
 
 
 @main.command()
-@click.option(
-    "-c",
-    "--config",
-    "file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="configuration file",
-)
+@_config_option()
 @click.option(
     "-v", "--verbose", is_flag=True, help="also log dropped packets' details and debug lines"
 )
@@ -72,10 +106,28 @@ def run(file: str, verbose: bool) -> None:
     raise SystemExit(agent.run(config, file))
 
 
-def _ask(socket_path: str | None, command: str) -> dict[str, Any]:
+def socket_of(config_file: str | None) -> str:
+    """The control socket a config file names (read leniently: a broken file, the very
+    one a refused reload is about, must not keep ``vrrpd reload`` from the agent)."""
+    default = GlobalConfig().control_socket
+    if not config_file:
+        return default
+    import yaml  # noqa: PLC0415
+
+    try:
+        with open(config_file) as text:
+            document = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        return default
+    section = document.get("global") if isinstance(document, dict) else None
+    path = section.get("control_socket") if isinstance(section, dict) else None
+    return path if isinstance(path, str) and path else default
+
+
+def _ask(socket_path: str | None, command: str, config_file: str | None = None) -> dict[str, Any]:
     from vrrpd.control.client import request  # noqa: PLC0415
 
-    path = socket_path or GlobalConfig().control_socket
+    path = socket_path or socket_of(config_file)
     try:
         return request(path, command)
     except OSError as error:
@@ -90,10 +142,11 @@ def _ask(socket_path: str | None, command: str) -> dict[str, Any]:
     type=click.Path(),
     help="control socket (default: global.control_socket)",
 )
+@_config_option("find the control socket in this file (global.control_socket)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object instead of a table")
-def status(socket_path: str | None, as_json: bool) -> None:
+def status(socket_path: str | None, file: str, as_json: bool) -> None:
     """Ask a running agent for every instance's state, priority and master."""
-    document = _ask(socket_path, "status")
+    document = _ask(socket_path, "status", file)
     if as_json:
         click.echo(json.dumps(document, sort_keys=True))
     else:
@@ -109,9 +162,13 @@ def status(socket_path: str | None, as_json: bool) -> None:
     type=click.Path(),
     help="control socket (default: global.control_socket)",
 )
-def reload(socket_path: str | None) -> None:
-    """Same as SIGHUP: re-read the config; an invalid one is refused and the old one stays."""
-    reply = _ask(socket_path, "reload")
+@_config_option("find the control socket in this file (global.control_socket)")
+def reload(socket_path: str | None, file: str) -> None:
+    """Same as SIGHUP: re-read the config; an invalid one is refused and the old one stays.
+
+    Exit 1 when refused, so `systemctl reload` (the unit's ExecReload) fails too.
+    """
+    reply = _ask(socket_path, "reload", file)
     message = str(reply.get("result") or reply.get("error"))
     click.echo(message)
     if "refused" in message or "error" in reply:
@@ -119,14 +176,16 @@ def reload(socket_path: str | None) -> None:
 
 
 @main.command("check-config")
-@click.argument("file", type=click.Path(dir_okay=False))
-def check_config(file: str) -> None:
-    """Validate FILE without touching the network.
+@click.argument("path", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@_config_option()
+def check_config(path: str | None, file: str) -> None:
+    """Validate FILE (or -c FILE; - reads standard input) without touching the network.
 
     Exit 0 with a one-line summary, or exit 1 with every error as FILE:LINE:COL: message.
     """
+    file = path or file
     config = _load_or_exit(file, EXIT_FAILURE)
-    click.echo(f"{file}: OK: {summary(config)}")
+    click.echo(f"{'<stdin>' if file == '-' else file}: OK: {summary(config)}")
 
 
 def summary(config: Config) -> str:

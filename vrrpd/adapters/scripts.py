@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
 import shlex
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 _SHELL_SYNTAX: Final = set("|&;<>()$`*?[]{}~\n")
 _OUTPUT_LIMIT = 4096
@@ -54,8 +55,8 @@ async def run(
     loop = asyncio.get_running_loop()
     start = loop.time()
     full_env = {**os.environ, **(env or {})}
-    as_user = user if user and os.geteuid() == 0 else None
     try:
+        identity = _identity(user) if user and os.geteuid() == 0 else {}
         process = await asyncio.create_subprocess_exec(
             *argv(command),
             *args,
@@ -64,9 +65,9 @@ async def run(
             stderr=asyncio.subprocess.STDOUT,
             env=full_env,
             start_new_session=True,
-            user=as_user,
+            **identity,
         )
-    except (OSError, ValueError, KeyError) as error:  # KeyError/ValueError: unknown user
+    except (OSError, ValueError, KeyError) as error:  # KeyError: unknown user
         reason = error.strerror if isinstance(error, OSError) else f"unknown user {user!r}"
         return Outcome(None, loop.time() - start, "", error=f"cannot start: {reason}")
     try:
@@ -90,6 +91,13 @@ async def run(
         raise
     text = output[:_OUTPUT_LIMIT].decode(errors="replace").strip()
     return Outcome(process.returncode, loop.time() - start, text)
+
+
+def _identity(user: str) -> dict[str, Any]:
+    """The user *and* its primary group, and no supplementary groups: switching only the
+    uid would leave a check running as nobody with root's group and root's groups."""
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _kill_group(pid: int) -> str:
