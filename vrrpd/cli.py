@@ -83,27 +83,34 @@ def _load_or_exit(file: str, code: int) -> Config:
 
 @main.command()
 @_config_option()
+@click.option("-v", "--verbose", is_flag=True, help="the same as --log-level debug")
 @click.option(
-    "-v", "--verbose", is_flag=True, help="also log dropped packets' details and debug lines"
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="overrides global.log_level (default info)",
 )
-def run(file: str, verbose: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per line (time, level, message, instance, event, fields)",
+)
+def run(file: str, verbose: bool, log_level: str | None, log_format: str) -> None:
     """Run the agent in the foreground (the systemd unit uses this).
 
     Logs to stderr, one event per line. Exits 0 after SIGTERM/SIGINT once every
     VIP is removed and priority 0 was sent; exits 2 on an invalid config, before
     touching the network.
     """
-    import logging  # noqa: PLC0415
+    from vrrpd import logsetup  # noqa: PLC0415
 
     config = _load_or_exit(file, EXIT_CONFIG)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    fixed = "debug" if verbose else log_level
+    logsetup.configure(fixed or config.global_.log_level, log_format)
     from vrrpd.driver import agent  # noqa: PLC0415
 
-    raise SystemExit(agent.run(config, file))
+    raise SystemExit(agent.run(config, file, log_level=fixed))
 
 
 def socket_of(config_file: str | None) -> str:

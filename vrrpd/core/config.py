@@ -245,6 +245,9 @@ class SyncGroupConfig:
     """Hooks run when the group as a whole changes state."""
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 @dataclass(frozen=True)
 class GlobalConfig:
     router_id: str | None = None
@@ -261,6 +264,8 @@ class GlobalConfig:
     """Refuse scripts that are, or sit in a directory, writable by a non-root user."""
     state_file: str = "/run/vrrpd/state.json"
     """Where the agent records the VIPs it added, to remove them after a crash."""
+    log_level: str = "info"
+    """debug, info, warning or error; a reload applies a change (``--log-level`` overrides)."""
 
 
 @dataclass(frozen=True)
@@ -301,6 +306,13 @@ def validate(config: Config) -> list[Problem]:
                     f"must be HOST:PORT, like 127.0.0.1:9650 (got {listen!r})",
                 )
             )
+    if config.global_.log_level not in LOG_LEVELS:
+        problems.append(
+            Problem(
+                "global.log_level",
+                f"must be one of {', '.join(LOG_LEVELS)} (got {config.global_.log_level!r})",
+            )
+        )
     for inst in config.instances:
         problems += _instance_problems(inst, scripts)
         key = (inst.interface, inst.family, inst.vrid)

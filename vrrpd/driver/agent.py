@@ -19,7 +19,7 @@ import signal
 import time
 from typing import Any
 
-from vrrpd import metrics
+from vrrpd import logsetup, metrics
 from vrrpd.adapters import systemd
 from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.config.loader import ConfigInvalid, load
@@ -53,9 +53,13 @@ class _Stopped(Exception):
 
 
 class Agent:
-    def __init__(self, config: Config, config_path: str | None = None) -> None:
+    def __init__(
+        self, config: Config, config_path: str | None = None, *, log_level: str | None = None
+    ) -> None:
         self.config = config
         self.config_path = config_path
+        self.log_level = log_level
+        """Set on the command line: then a reload does not change the level."""
         self.node = Node(config)
         self.loop = asyncio.get_running_loop()
         self.kernel = Kernel(config.global_.state_file)
@@ -230,6 +234,9 @@ class Agent:
 
     async def _apply(self, config: Config) -> None:
         old, self.config = self.config, config
+        if self.log_level is None and config.global_.log_level != old.global_.log_level:
+            logsetup.set_level(config.global_.log_level)
+            log.info("log level %s", config.global_.log_level)
         self._prefixes = prefixes(config.instances) | self._prefixes
         if config.global_ != old.global_:
             await self.surface.open(config)
@@ -260,10 +267,10 @@ class Agent:
         return ", ".join(f"{n} {s}" for n, s in self.states.items()) or "no instances"
 
 
-def run(config: Config, config_path: str | None) -> int:
+def run(config: Config, config_path: str | None, *, log_level: str | None = None) -> int:
     """Run the agent until SIGTERM/SIGINT; the exit code."""
 
     async def main() -> int:
-        return await Agent(config, config_path).run()
+        return await Agent(config, config_path, log_level=log_level).run()
 
     return asyncio.run(main())

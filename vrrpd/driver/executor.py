@@ -98,6 +98,16 @@ class Executor:
                 action.new,
                 action.priority,
                 action.reason,
+                extra={
+                    "instance": action.instance,
+                    "event": "state",
+                    "reason": action.reason,
+                    "fields": {
+                        "old": str(action.old),
+                        "new": str(action.new),
+                        "priority": action.priority,
+                    },
+                },
             )
             self._state_changed(action)
         elif isinstance(action, act.RunCheck):
@@ -150,6 +160,12 @@ class Executor:
             action.reason,
             action.detail,
             f" (+{held} more)" if held else "",
+            extra={
+                "instance": action.instance,
+                "event": "dropped",
+                "reason": action.reason,
+                "fields": {"src": str(action.src), "detail": action.detail, "held_back": held},
+            },
         )
 
 
