@@ -85,7 +85,8 @@ def test_commands_default_to_the_packaged_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check-config"])
     assert result.exit_code == 1
     assert result.output.startswith("/etc/vrrpd/vrrpd.yaml:1:1: cannot read")
-    assert "[default: /etc/vrrpd/vrrpd.yaml]" in CliRunner().invoke(main, ["run", "--help"]).output
+    help_text = " ".join(CliRunner().invoke(main, ["run", "--help"]).output.split())
+    assert "[default: /etc/vrrpd/vrrpd.yaml]" in help_text
 
 
 def test_status_and_reload_find_the_socket_in_the_config_even_a_broken_one(
