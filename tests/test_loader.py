@@ -66,7 +66,24 @@ def test_booleans_are_only_true_or_false(word: str) -> None:
 
 def test_quoted_number_is_not_a_number() -> None:
     assert errors(GOOD.replace("vrid: 51", 'vrid: "51"')) == [
-        "c.yaml:4:11: instances.web.vrid: must be a whole number (got '51')"
+        "c.yaml:4:11: instances.web.vrid: must be a whole number, and '51' is quoted: write 51 without quotes"
+    ]
+
+
+def test_keepalived_words_are_translated() -> None:
+    text = GOOD.replace("vrid: 51", "virtual_router_id: 51\n    vrid: 51") + "    nopreempt: true\n"
+    assert errors(text) == [
+        "c.yaml:4:5: instances.web.virtual_router_id: unknown key; that is Keepalived's word: "
+        "in vrrpd this is `vrid`",
+        "c.yaml:8:5: instances.web.nopreempt: unknown key; that is Keepalived's word: "
+        "in vrrpd this is `preempt: false`",
+    ]
+
+
+def test_an_unknown_script_user_is_an_error() -> None:
+    text = "global: {script_user: no-such-user-here}\n" + GOOD
+    assert errors(text) == [
+        "c.yaml:1:23: global.script_user: no user named 'no-such-user-here' on this host"
     ]
 
 
@@ -144,6 +161,7 @@ def test_shorthands_and_full_forms() -> None:
     text = """\
 scripts:
   chk: {command: /bin/true, weight: -20}
+  chk2: {command: /bin/true}
 instances:
   web:
     interface: eth0
@@ -151,7 +169,7 @@ instances:
     virtual_addresses:
       - 192.0.2.100/24
       - {address: 192.0.2.101/24, dev: eth1, label: "eth1:web"}
-    track_scripts: [chk, {name: chk, weight: -30}]
+    track_scripts: [chk, {name: chk2, weight: -30}]
     unicast_peers: [192.0.2.12, 192.0.2.13]
     authentication: ~
     v3_ipv4_checksum: auto
@@ -162,7 +180,7 @@ sync_groups:
     web = cfg.instances[0]
     assert [str(v.address) for v in web.virtual_addresses] == ["192.0.2.100/24", "192.0.2.101/24"]
     assert web.virtual_addresses[1].label == "eth1:web"
-    assert [(t.name, t.weight) for t in web.track_scripts] == [("chk", None), ("chk", -30)]
+    assert [(t.name, t.weight) for t in web.track_scripts] == [("chk", None), ("chk2", -30)]
     assert [str(p) for p in web.unicast_peers] == ["192.0.2.12", "192.0.2.13"]
     assert web.v3_ipv4_checksum is ChecksumMode.AUTO
     assert cfg.sync_groups[0].instances == ("web",)

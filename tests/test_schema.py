@@ -67,11 +67,11 @@ def test_a_good_config_has_no_problems() -> None:
         ),
         (
             instance(version=2, authentication=Authentication("ah", "x")),
-            "instances.web.authentication.type: only 'pass' is supported",
+            "instances.web.authentication.type: only pass (Keepalived's PASS) is supported (got 'ah')",
         ),
         (
             instance(version=2, authentication=Authentication("pass", "")),
-            "instances.web.authentication.password: must be 1..8 bytes",
+            "instances.web.authentication.password: must not be empty",
         ),
         (
             instance(track_scripts=(TrackScript("nope"),)),
@@ -88,7 +88,7 @@ def test_instance_problems(inst: object, expected: str) -> None:
 def test_track_weight_range() -> None:
     check = CheckConfig("chk", "true")
     cfg = config(instance(track_scripts=(TrackScript("chk", 300),)), scripts=(check,))
-    assert problems(cfg) == ["instances.web.track_scripts: weight must be -254..254 (got 300)"]
+    assert problems(cfg) == ["instances.web.track_scripts[0]: weight must be -254..254 (got 300)"]
 
 
 def test_check_problems() -> None:
@@ -155,3 +155,50 @@ def test_accept_false_is_refused_rather_than_ignored() -> None:
     problems = [str(p) for p in validate(config(instance(accept=False)))]
     assert len(problems) == 1
     assert problems[0].startswith("instances.web.accept: accept: false")
+
+
+def test_what_check_config_used_to_pass() -> None:
+    """Issue 7 point 8: each of these passed check-config with exit 0."""
+    from vrrpd.core.config import TrackFile, TrackInterface, TrackProcess
+
+    cfg = config(
+        instance(
+            track_files=(TrackFile("/run/prio", weight=9999),),
+            track_interfaces=(TrackInterface("eth1", weight=700), TrackInterface("eth1")),
+            track_processes=(TrackProcess("haproxy", quorum=0),),
+        )
+    )
+    assert problems(cfg) == [
+        "instances.web.track_interfaces[0]: weight must be -254..254 (got 700)",
+        "instances.web.track_interfaces[1]: eth1 is tracked twice; keep one entry",
+        "instances.web.track_files[0]: weight must be -254..254 (got 9999)",
+        "instances.web.track_processes[0]: quorum must be >= 1 (got 0: it could never be down)",
+    ]
+
+
+def test_a_misspelt_check_gets_did_you_mean() -> None:
+    cfg = config(
+        instance(track_scripts=(TrackScript("chk_ngnix"),)),
+        scripts=(CheckConfig("chk_nginx", "true"),),
+    )
+    assert problems(cfg) == [
+        "instances.web.track_scripts: no script named 'chk_ngnix'; did you mean 'chk_nginx'?"
+    ]
+
+
+def test_keepalived_spellings_and_long_passwords_are_accepted_with_a_word() -> None:
+    """Issue 7 point 7: PASS was refused; a 9-to-17 character password was refused where
+    Keepalived uses its first 8 characters."""
+    from vrrpd.core.config import warnings
+
+    cfg = config(instance(version=2, authentication=Authentication("PASS", "longsecret12")))
+    assert problems(cfg) == []
+    assert [str(w) for w in warnings(cfg)] == [
+        "instances.web.authentication.password: only the first 8 bytes are sent and compared "
+        "('longsecr'), as Keepalived does"
+    ]
+    lazy = config(instance(preempt=False, preempt_delay=5.0))
+    assert [str(w) for w in warnings(lazy)] == [
+        "instances.web.preempt_delay: has no effect with preempt: false (this node never "
+        "preempts); remove one"
+    ]

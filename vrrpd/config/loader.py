@@ -138,7 +138,9 @@ class _Reader:
             if field_name is None:
                 close = difflib.get_close_matches(key, list(by_yaml), n=1)
                 hint = (
-                    f"; did you mean {close[0]!r}?"
+                    f"; that is Keepalived's word: in vrrpd this is {KEEPALIVED_WORDS[key]}"
+                    if key in KEEPALIVED_WORDS
+                    else f"; did you mean {close[0]!r}?"
                     if close
                     else f"; known keys: {', '.join(sorted(by_yaml))}"
                 )
@@ -233,6 +235,39 @@ class _Reader:
         return tuple(out)
 
 
+KEEPALIVED_WORDS = {
+    "virtual_router_id": "`vrid`",
+    "advert_int": "`advert_interval`",
+    "virtual_ipaddress": "`virtual_addresses`",
+    "nopreempt": "`preempt: false`",
+    "unicast_peer": "`unicast_peers`",
+    "unicast_src_ip": "`unicast_source`",
+    "mcast_src_ip": "`unicast_source` (the advert source, multicast too)",
+    "track_script": "`track_scripts`",
+    "track_interface": "`track_interfaces`",
+    "track_file": "`track_files`",
+    "track_process": "`track_processes`",
+    "notify_master": "`notify: {master: ...}`",
+    "notify_backup": "`notify: {backup: ...}`",
+    "notify_fault": "`notify: {fault: ...}`",
+    "notify_stop": "`notify: {stop: ...}`",
+    "auth_type": "`authentication: {type: pass, password: ...}`",
+    "auth_pass": "`authentication: {type: pass, password: ...}`",
+    "garp_master_delay": "`garp: {delay: ...}`",
+    "garp_master_repeat": "`garp: {repeat: ...}`",
+    "garp_master_refresh": "`garp: {refresh: ...}`",
+    "vrrp_version": "`version`",
+    "state": "nothing: vrrpd elects, and the highest priority becomes MASTER",
+    "script": "`command`",
+    "enable_script_security": "`script_security`",
+    "vrrp_instance": "`instances:`",
+    "vrrp_script": "`scripts:`",
+    "vrrp_sync_group": "`sync_groups:`",
+    "group": "`instances` (in a sync group)",
+}
+"""Keepalived keywords an operator may carry over, and what vrrpd calls them."""
+
+
 class _Skip(Exception):
     """A section too broken to build; its errors are already recorded."""
 
@@ -264,6 +299,8 @@ def _boolean(node: yaml.Node) -> bool:
     text = _scalar(node)
     if text.lower() in ("true", "false") and _plain(node):
         return text.lower() == "true"
+    if text.lower() in ("true", "false"):
+        raise _Invalid(f"must be true or false, and {text!r} is quoted: write it without quotes")
     raise _Invalid(f"must be true or false (got {text!r})")
 
 
@@ -271,6 +308,10 @@ def _integer(node: yaml.Node) -> int:
     text = _scalar(node)
     if _plain(node) and _INTEGER.match(text):
         return int(text, 10)  # decimal always: `vrid: 010` is 10, never octal 8
+    if _INTEGER.match(text):
+        raise _Invalid(
+            f"must be a whole number, and {text!r} is quoted: write {text} without quotes"
+        )
     raise _Invalid(f"must be a whole number (got {text!r})")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import grp
 import os
+import pwd
 import shlex
 import shutil
 import stat
@@ -53,14 +54,23 @@ def writable_by_others(path: Path) -> str | None:
 
 
 def host_problems(config: Config) -> list[Problem]:
-    """Names the configuration takes from this host's account database."""
+    """Names the configuration takes from this host's account database: a check whose
+    user does not exist would fail every run, on every node at once."""
+    out = []
     group = config.global_.control_group
     if group is not None:
         try:
             grp.getgrnam(group)
         except KeyError:
-            return [Problem("global.control_group", f"no group named {group!r} on this host")]
-    return []
+            out.append(Problem("global.control_group", f"no group named {group!r} on this host"))
+    users = [("global.script_user", config.global_.script_user)]
+    users += [(f"scripts.{c.name}.user", c.user) for c in config.scripts if c.user]
+    for path, user in users:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            out.append(Problem(path, f"no user named {user!r} on this host"))
+    return out
 
 
 def script_problems(config: Config) -> list[Problem]:

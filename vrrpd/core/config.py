@@ -8,9 +8,11 @@ dotted path of the offending key, so the YAML loader can attach ``FILE:LINE:COL`
 
 from __future__ import annotations
 
+import difflib
 import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface
+from typing import Any
 
 from vrrpd.core.constants import (
     ADDRESS_COUNT_MAX,
@@ -18,6 +20,7 @@ from vrrpd.core.constants import (
     IPV6_HEADER_LEN,
     IPV6_MIN_MTU,
     PRIORITY_OWNER,
+    V2_AUTH_LEN,
     V2_INTERVAL_MAX_S,
     V3_HEADER_LEN,
     V3_INTERVAL_MAX_CS,
@@ -347,6 +350,23 @@ def warnings(config: Config) -> list[Problem]:
     """What is legal but cannot do what it seems to: said by check-config and at start."""
     out = []
     for inst in config.instances:
+        path = f"instances.{inst.name}"
+        auth = inst.authentication
+        if auth is not None and len(auth.password.encode()) > V2_AUTH_LEN:
+            out.append(
+                Problem(
+                    f"{path}.authentication.password",
+                    f"only the first {V2_AUTH_LEN} bytes are sent and compared "
+                    f"({auth.password.encode()[:V2_AUTH_LEN].decode(errors='replace')!r}), as Keepalived does",
+                )
+            )
+        if not inst.preempt and inst.preempt_delay > 0:
+            out.append(
+                Problem(
+                    f"{path}.preempt_delay",
+                    "has no effect with preempt: false (this node never preempts); remove one",
+                )
+            )
         if not inst.owner:
             continue
         check_weight = {c.name: c.weight for c in config.scripts}
@@ -426,27 +446,58 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
     if inst.authentication is not None:
         if inst.version != 2:
             out.append(Problem(f"{path}.authentication", "authentication exists only in VRRPv2"))
-        if inst.authentication.type != "pass":
-            out.append(Problem(f"{path}.authentication.type", "only 'pass' is supported"))
-        if not 1 <= len(inst.authentication.password.encode()) <= 8:
-            out.append(Problem(f"{path}.authentication.password", "must be 1..8 bytes"))
+        if inst.authentication.type.lower() != "pass":
+            out.append(
+                Problem(
+                    f"{path}.authentication.type",
+                    f"only pass (Keepalived's PASS) is supported (got {inst.authentication.type!r})",
+                )
+            )
+        if not inst.authentication.password:
+            out.append(Problem(f"{path}.authentication.password", "must not be empty"))
     for track in inst.track_scripts:
         if track.name not in scripts:
+            close = difflib.get_close_matches(track.name, list(scripts), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             out.append(
                 Problem(
                     f"{path}.track_scripts",
-                    f"no script named {track.name!r}",
+                    f"no script named {track.name!r}{hint}",
                     f"scripts.{track.name}",
                 )
             )
-        if track.weight is not None and not -254 <= track.weight <= 254:
-            out.append(
-                Problem(f"{path}.track_scripts", f"weight must be -254..254 (got {track.weight})")
-            )
+    out += _tracker_problems(inst, path)
     if inst.garp.repeat < 1:
         out.append(Problem(f"{path}.garp.repeat", f"must be >= 1 (got {inst.garp.repeat})"))
     if inst.garp.delay < 0 or inst.garp.refresh < 0:
         out.append(Problem(f"{path}.garp", "delay and refresh must be >= 0"))
+    return out
+
+
+def _tracker_problems(inst: InstanceConfig, path: str) -> list[Problem]:
+    """Weights in range, quorums that can fail, and nothing tracked twice."""
+    out = []
+    lists: tuple[tuple[str, tuple[Any, ...], str], ...] = (
+        ("track_scripts", inst.track_scripts, "name"),
+        ("track_interfaces", inst.track_interfaces, "name"),
+        ("track_files", inst.track_files, "path"),
+        ("track_processes", inst.track_processes, "name"),
+    )
+    for key, tracks, ident in lists:
+        seen: set[str] = set()
+        for index, track in enumerate(tracks):
+            where = f"{path}.{key}[{index}]"
+            name = getattr(track, ident)
+            if name in seen:
+                out.append(Problem(where, f"{name} is tracked twice; keep one entry"))
+            seen.add(name)
+            if track.weight is not None and not -254 <= track.weight <= 254:
+                out.append(Problem(where, f"weight must be -254..254 (got {track.weight})"))
+            quorum = getattr(track, "quorum", 1)
+            if quorum < 1:
+                out.append(
+                    Problem(where, f"quorum must be >= 1 (got {quorum}: it could never be down)")
+                )
     return out
 
 
