@@ -177,7 +177,9 @@ class Soak:
         return {k: sorted(n for n in PRIORITIES if vip in present[n]) for k, vip in VIPS.items()}
 
     def violation(self, what: str) -> None:
-        self.report.violations.append(Violation(time.monotonic() - self.t0, what))
+        found = Violation(time.monotonic() - self.t0, what)
+        self.report.violations.append(found)
+        print(f"violation at t={found.at:.1f}s: {what}", flush=True)  # kept even if the run dies
 
     # ------------------------------------------------------------ watching
 
@@ -200,8 +202,13 @@ class Soak:
                     since.pop(key, None)
             for node, agent in self.agents.items():
                 if not agent.alive() and node not in self.down:
-                    self.violation(f"{node}'s {self.impl(node)} died: {agent.output()[-300:]}")
-                    self.down.add(node)  # reported once; the run goes on without it
+                    self.violation(f"{node}'s {self.impl(node)} died: {agent.output()[-3000:]}")
+                    self.down.add(node)  # reported once; restarted below, else left out
+                    try:
+                        self.start(node)
+                        self.down.discard(node)
+                    except LabError as error:
+                        self.violation(f"{node} could not be restarted: {error}")
             time.sleep(POLL)
 
     def converge(self, fault: str) -> None:
@@ -236,6 +243,8 @@ class Soak:
             fault = self.rng.choice(FAULTS)
             node = self.rng.choice(list(PRIORITIES)) if fault != "stop" else self.master() or "n1"
             if self.impl(node) == "keepalived" and fault in ("check", "reload"):
+                continue
+            if node in self.down:
                 continue
             self.report.faults[fault] = self.report.faults.get(fault, 0) + 1
             getattr(self, f"_{fault}")(node)
