@@ -28,6 +28,8 @@ _COUNTERS = (
     ("auth_failures", "VRRPv2 advertisements with a wrong password."),
     ("auth_type_mismatch", "VRRPv2 advertisements with another authentication type."),
     ("unicast_peer_errors", "Advertisements from a source that is not a unicast peer."),
+    ("own_address_packets", "Advertisements from one of our own addresses (a shared address)."),
+    ("packets_dropped", "Packets refused for this instance, whatever the reason (each once)."),
 )
 
 
@@ -46,7 +48,7 @@ def render(stats: NodeStatistics, *, send_errors: int = 0) -> str:
 
     def labels(name: str) -> str:
         s = stats.instances[name]
-        return f'{{instance="{_escape(name)}",interface="{_escape(s.interface)}",vrid="{s.vrid}",family="ip{s.family}"}}'
+        return f'{{vrrp_instance="{_escape(name)}",interface="{_escape(s.interface)}",vrid="{s.vrid}",family="ip{s.family}"}}'
 
     names = sorted(stats.instances)
     metric("state", "gauge", "Instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.",

@@ -359,7 +359,7 @@ def test_prometheus_metrics_endpoint(lab: Lab) -> None:
         timeout=5,
         what="the metrics endpoint",
     )
-    assert 'vrrpd_is_master{instance="web",interface="eth0",vrid="51",family="ipv4"} 1' in out
+    assert 'vrrpd_is_master{vrrp_instance="web",interface="eth0",vrid="51",family="ipv4"} 1' in out
     assert (
         lab.exec(
             "n1",
