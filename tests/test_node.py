@@ -215,18 +215,43 @@ def test_reload_keeps_unchanged_instances_and_applies_soft_changes_in_place() ->
     ]
     assert any(isinstance(a, Notice) and a.message == "priority reload: 150 → 120" for a in actions)
     assert not any(getattr(a, "instance", None) == "web" for a in actions)
-    # a change of identity (here the VIPs) is another router: released, then started
+    # the VIPs change in place (issue 7: each such reload used to release the instance):
+    # only the address that changed moves, announced, and the new list is advertised
+    from vrrpd.core.actions import AddAddresses, RemoveAddresses
+
     newer = config(
         instance("web", priority=150),
-        instance("db", vrid=52, priority=120, vips=("192.0.2.210/24",)),
+        instance("db", vrid=52, priority=120, vips=("192.0.2.200/24", "192.0.2.210/24")),
     )
     actions = node.handle(ConfigChanged(newer), now=10.6)
     moved = [(a.instance, a.old, a.new) for a in actions if isinstance(a, StateChanged)]
-    assert moved == [
-        ("db", State.MASTER, State.INIT),
-        ("api", State.BACKUP, State.INIT),
-        ("db", State.INIT, State.BACKUP),
-    ]
+    assert moved == [("api", State.BACKUP, State.INIT)]  # only the instance that left
+    assert node.routers["db"] is db_before
+    assert node.routers["db"].state is State.MASTER
+    db = [a for a in actions if getattr(a, "instance", None) == "db"]
+    assert [type(a).__name__ for a in db] == [
+        "Notice", "AddAddresses", "SendGratuitousArp", "SendAdvert",
+    ]  # fmt: skip
+    added = next(a for a in db if isinstance(a, AddAddresses))
+    assert [str(v.address) for v in added.addresses] == ["192.0.2.210/24"]
+    advert = next(a for a in db if isinstance(a, SendAdvert))
+    assert advert.data[3] == 2  # two addresses in the advert now
+    fewer = config(
+        instance("web", priority=150),
+        instance("db", vrid=52, priority=120, vips=("192.0.2.210/24",)),
+    )
+    actions = node.handle(ConfigChanged(fewer), now=10.7)
+    removed = [a for a in actions if isinstance(a, RemoveAddresses)]
+    assert [[str(v.address) for v in a.addresses] for a in removed] == [["192.0.2.200/24"]]
+    assert not any(isinstance(a, StateChanged) for a in actions)
+    # a change of identity (here the VRID) is another router: released, then started
+    other = config(
+        instance("web", priority=150),
+        instance("db", vrid=54, priority=120, vips=("192.0.2.210/24",)),
+    )
+    actions = node.handle(ConfigChanged(other), now=10.8)
+    moved = [(a.instance, a.old, a.new) for a in actions if isinstance(a, StateChanged)]
+    assert moved == [("db", State.MASTER, State.INIT), ("db", State.INIT, State.BACKUP)]
     assert set(node.routers) == {"web", "db"}
 
 
@@ -389,3 +414,18 @@ def test_an_instance_kept_unchanged_by_a_reload_still_hears_its_check() -> None:
     node.handle(TimerFired(), now=1.0)
     node.handle(CheckFinished("chk", False, 1, 0.01), now=1.1)
     assert node.statistics().instances["web"].priority == 100
+
+
+def test_a_reload_changes_a_masters_interval_in_place() -> None:
+    from vrrpd.core.actions import SendAdvert
+    from vrrpd.core.events import ConfigChanged
+
+    node = _started(config(instance(priority=150, advert_interval=1.0)))
+    node.handle(TimerFired(), now=10.0)
+    faster = config(instance(priority=150, advert_interval=0.5))
+    actions = node.handle(ConfigChanged(faster), now=10.2)
+    assert not any(isinstance(a, StateChanged) for a in actions)
+    sent = [a for a in actions if isinstance(a, SendAdvert)]
+    assert len(sent) == 1
+    assert sent[0].data[4:6] == (50).to_bytes(2, "big")  # v3: 50 centiseconds
+    assert node.next_deadline() == pytest.approx(10.7)

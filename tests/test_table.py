@@ -187,6 +187,13 @@ def _router_in(state: State) -> VirtualRouter:
     return router
 
 
+def _previous_config() -> object:
+    """What the router ran before a reload: one VIP more than now."""
+    from tests.builders import instance
+
+    return instance(priority=150, vips=("192.0.2.100/24", "192.0.2.101/24"))
+
+
 def _higher_advert() -> tuple[object, ...]:
     data = encode(Advertisement(3, 51, 200, 100, (VIP,)), src=PEER, dst=MCAST)
     return (decode(data, family=Family.V4, src=PEER, dst=MCAST).advert, PEER)
@@ -198,6 +205,7 @@ ARGUMENTS: dict[Stimulus, Callable[[], tuple[object, ...]]] = {
     Stimulus.GROUP_MASTER: lambda: ("sync group g: db MASTER",),
     Stimulus.GROUP_BACKUP: lambda: ("sync group g: db BACKUP",),
     Stimulus.VIPS_REMOVED: lambda: ("eth0", (VIP,)),
+    Stimulus.RECONFIGURED: lambda: (_previous_config(), True),
 }
 
 EXPECTED: dict[tuple[State, Stimulus], tuple[State, str | None]] = {
@@ -217,6 +225,7 @@ EXPECTED: dict[tuple[State, Stimulus], tuple[State, str | None]] = {
     (State.BACKUP, Stimulus.GROUP_MASTER): (State.MASTER, "AddAddresses"),
     (State.MASTER, Stimulus.GROUP_BACKUP): (State.BACKUP, "RemoveAddresses"),
     (State.MASTER, Stimulus.VIPS_REMOVED): (State.MASTER, "AddAddresses"),
+    (State.MASTER, Stimulus.RECONFIGURED): (State.MASTER, "RemoveAddresses"),
 }
 
 

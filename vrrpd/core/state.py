@@ -90,6 +90,7 @@ class Stimulus(enum.Enum):
     GROUP_MASTER = "a sync-group sibling became MASTER"
     GROUP_BACKUP = "a sync-group sibling left MASTER for BACKUP"
     VIPS_REMOVED = "some of our VIPs were removed by something else"
+    RECONFIGURED = "a reload changed the VIPs, interval or advert contents in place"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,10 @@ DISPATCH: Final[Mapping[tuple[State, Stimulus], Handle | Ignored]] = MappingProx
         (_B, Stimulus.VIPS_REMOVED): Ignored("not ours to hold"),
         (_M, Stimulus.VIPS_REMOVED): _h("_restore_vips", _M),
         (_F, Stimulus.VIPS_REMOVED): Ignored("not ours to hold"),
+        (_I, Stimulus.RECONFIGURED): Ignored("not running: the next startup uses it"),
+        (_B, Stimulus.RECONFIGURED): Ignored("a backup holds no VIP and is silent"),
+        (_M, Stimulus.RECONFIGURED): _h("_master_reconfigured", _M),
+        (_F, Stimulus.RECONFIGURED): Ignored("in FAULT nothing is held or advertised"),
     }
 )
 """(state, stimulus) -> the handler and the states it may end in, or why nothing happens.

@@ -8,8 +8,6 @@ See ``vrrpd.core.state`` for the theory of operation.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from vrrpd.core.actions import (
     Action,
     AddAddresses,
@@ -37,28 +35,26 @@ from vrrpd.core.state import DISPATCH, TRANSITIONS, Ignored, State, Stimulus
 from vrrpd.core.timers import master_down_interval, skew_time
 from vrrpd.core.tracking import Contribution, effective_priority
 
-_SOFT_FIELDS = (
-    "priority",
-    "preempt",
-    "preempt_delay",
-    "accept",
-    "track_scripts",
-    "track_interfaces",
-    "track_files",
-    "track_processes",
-    "garp",
-    "notify",
-)
-"""Settings a reload applies in place. Anything else (VRID, interface, VIPs, version,
-interval, unicast, authentication, VMAC, checksum form) makes it another router."""
-
 
 def same_identity(old: InstanceConfig, new: InstanceConfig) -> bool:
-    """Whether ``new`` differs from ``old`` only in settings applied in place
-    (becoming or ceasing to be the address owner is not one of them)."""
-    if old.owner != new.owner:
-        return False
-    return replace(old, **{f: getattr(new, f) for f in _SOFT_FIELDS}) == new
+    """Whether ``new`` is the same router on the wire as ``old``, so that a reload applies
+    it in place (state and VIPs kept): the same VRID on the same interface and family,
+    the same VMAC use, and not becoming or ceasing to be the address owner. Everything
+    else (priority, VIPs, interval, version, peers, authentication, trackers, hooks)
+    changes without a release: restarting the instance would hand mastership over
+    with priority 0 and take the VIPs away for nothing."""
+    return (old.vrid, old.interface, old.family, old.use_vmac, old.owner) == (
+        new.vrid,
+        new.interface,
+        new.family,
+        new.use_vmac,
+        new.owner,
+    )
+
+
+_WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
+                "unicast_peers", "unicast_source", "v3_ipv4_checksum")  # fmt: skip
+"""What peers see in our adverts (or where they go): a master advertises a change at once."""
 
 
 class VirtualRouter:
@@ -239,6 +235,34 @@ class VirtualRouter:
     def _on_group_backup(self, now: float, reason: str) -> list[Action]:
         return self._enter_backup(reason, now)
 
+    def _master_reconfigured(
+        self, now: float, previous: InstanceConfig, advertise: bool
+    ) -> list[Action]:
+        """A master's VIPs, interval or advert contents changed by a reload: move only
+        the addresses that changed, announce the new ones, and advertise the new state
+        at once (unless a priority change just did)."""
+        old_vips, new_vips = previous.virtual_addresses, self.config.virtual_addresses
+        gone = tuple(v for v in old_vips if v not in new_vips)
+        added = tuple(v for v in new_vips if v not in old_vips)
+        actions: list[Action] = []
+        if gone:
+            names = " ".join(str(v.address) for v in gone)
+            actions += [
+                Notice(self.name, f"reload: VIP {names} removed"),
+                self._addresses(RemoveAddresses, gone),
+            ]
+        if added:
+            names = " ".join(str(v.address) for v in added)
+            actions += [
+                Notice(self.name, f"reload: VIP {names} added"),
+                self._addresses(AddAddresses, added),
+            ]
+            actions += self._announce(self.config.garp.repeat, added)
+        if advertise:
+            actions += self._advertise(self.priority)
+        self.adver_at = now + self.advert_interval
+        return actions
+
     # ------------------------------------------------------------------ link, faults, priority
 
     def link_changed(
@@ -319,11 +343,15 @@ class VirtualRouter:
     def reconfigure(
         self, config: InstanceConfig, now: float, trackers: frozenset[str]
     ) -> list[Action]:
-        """A reload changed only settings applied in place: keep state and VIPs, and the
-        contributions of the ``trackers`` (keys) still tracked."""
-        self.config = config
+        """A reload kept the router's identity: keep state and VIPs, and the contributions
+        of the ``trackers`` (keys) still tracked; a master applies the rest at once."""
+        previous, self.config = self.config, config
         self.receiver.config = config
         self._followed = None
+        self._vip_ips = frozenset(v.address.ip for v in config.virtual_addresses)
+        self._vip_texts = tuple(str(v.address.ip) for v in config.virtual_addresses)
+        if config.interval_cs != previous.interval_cs:
+            self.master_adver_interval_cs = config.interval_cs
         kept = trackers
         actions: list[Action] = []
         for key in [k for k in self.contributions if k not in kept]:
@@ -335,6 +363,9 @@ class VirtualRouter:
             self.priority_reason = f"reload: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
             actions += self.dispatch(Stimulus.PRIORITY, now)
+        wire = any(getattr(previous, f) != getattr(config, f) for f in _WIRE_FIELDS)
+        if wire:
+            actions += self.dispatch(Stimulus.RECONFIGURED, now, previous, self.priority == old)
         return actions
 
     # ------------------------------------------------------------------ sync groups
@@ -605,10 +636,10 @@ class VirtualRouter:
         cfg = self.config
         return kind(self.name, cfg.interface, vips, cfg.device, cfg.vmac_device)
 
-    def _announce(self, count: int) -> list[Action]:
-        """Gratuitous ARP / unsolicited NA for the VIPs, one action per device they are on."""
+    def _announce(self, count: int, vips: tuple[VirtualAddress, ...] | None = None) -> list[Action]:
+        """Gratuitous ARP / unsolicited NA for the VIPs (or ``vips``), one action per device."""
         by_dev: dict[str, list[IPAddress]] = {}
-        for vip in self.config.virtual_addresses:
+        for vip in self.config.virtual_addresses if vips is None else vips:
             by_dev.setdefault(vip.dev or self.config.device, []).append(vip.address.ip)
         kind = SendGratuitousArp if self.family is Family.V4 else SendNeighborAdvert
         return [
