@@ -23,7 +23,7 @@ import psutil
 
 from vrrpd.adapters.trackers import count_processes
 from vrrpd.core.timers import master_down_interval
-from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab import Lab, Process, scale, wait_for
 from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
 
 VIP = "192.0.2.100"
@@ -75,6 +75,7 @@ def process_poll_cost(rounds: int = 50) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--instances", type=int, default=200, help="for the scale run")
     args = parser.parse_args(argv)
     results: dict[str, tuple[list[float], list[int]]] = {}
     for impl in STARTERS:
@@ -111,7 +112,32 @@ def main(argv: list[str] | None = None) -> int:
     count = len(psutil.pids())
     print(f"process tracking: {cost * 1000:.2f} ms CPU per round over {count} processes "
           f"= {cost * 100:.2f} % of one core at one round per second")  # fmt: skip
+    print_scale(args.instances)
     return 0
+
+
+def print_scale(count: int) -> None:
+    """Issue 10's load, beside Keepalived in this same run, and the core's own cost."""
+    print(f"{count} instances at {scale.INTERVAL:g} s adverts, a backup listening, a 10 s window:")
+    runs = {impl: scale.measure(impl, count) for impl in STARTERS}
+    for impl, r in runs.items():
+        print(f"  {impl:10} CPU per 1000 adverts/s: master {r.master_cpu_per_1000:.2%} sent, "
+              f"backup {r.backup_cpu_per_1000:.2%} received; transitions {r.transitions}; "
+              f"RSS {r.master_rss / 2**20:.1f} MiB; start to all master {r.start_to_all_master:.2f} s; "
+              f"exit after SIGTERM {r.exit_after_sigterm:.3f} s")  # fmt: skip
+    v, k = runs["vrrpd"], runs["keepalived"]
+    for what, a, b in (
+        ("CPU per 1000 adverts/s sent", v.master_cpu_per_1000, k.master_cpu_per_1000),
+        ("CPU per 1000 adverts/s received", v.backup_cpu_per_1000, k.backup_cpu_per_1000),
+        ("RSS", v.master_rss, k.master_rss),
+        ("start to all master", v.start_to_all_master, k.start_to_all_master),
+        ("exit after SIGTERM", v.exit_after_sigterm, k.exit_after_sigterm),
+    ):
+        print(f"  ratio vrrpd/keepalived, {what}: {a / b:.2f}" if b else f"  {what}: keepalived 0")
+    print("the core alone, per received advert (handle + next_deadline), a backup of K instances:")
+    for k_ in (1, 50, 200):
+        print(f"  K={k_:3}: repeat {scale.core_cost(k_) * 1e6:5.1f} us, "
+              f"decoded in full {scale.core_cost(k_, repeat=False) * 1e6:5.1f} us")  # fmt: skip
 
 
 if __name__ == "__main__":
