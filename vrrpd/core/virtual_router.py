@@ -90,8 +90,9 @@ class VirtualRouter:
         self._released_by: IPAddress | None = None
         self._preempted: tuple[IPAddress, float] | None = None
         """(address, until): the master we just preempted; its trailing adverts are no split brain."""
-        self._healed: set[IPAddress] = set()
-        """Lower-priority masters already answered with a re-announcement this mastership."""
+        self._lower_heard: dict[IPAddress, float] = {}
+        """Lower-priority masters heard while MASTER, and when last: one whose adverts went
+        quiet (it yielded) and come back is a new split brain, to be healed again."""
         self._followed: tuple[bytes, IPAddress, int] | None = None
         """(bytes, source, TTL) of the last advert that only refreshed Master_Down_Timer:
         an identical one may skip decoding and validation (see ``repeated``)."""
@@ -494,11 +495,13 @@ class VirtualRouter:
         just_preempted = (
             self._preempted is not None and self._preempted[0] == src and now <= self._preempted[1]
         )
-        if just_preempted or src in self._healed:
-            return actions  # the master we just preempted, or a heal already handled
+        last = self._lower_heard.get(src)
+        self._lower_heard[src] = now
+        same_episode = last is not None and now - last <= 3 * self.advert_interval
+        if just_preempted or same_episode:
+            return actions  # the master we just preempted, or a heal already under way
         # A split brain is healing: re-announce the VIPs so neighbours that followed
         # the other master come back, and tell the operator's master hook again.
-        self._healed.add(src)
         reason = f"split brain healed: lower-priority master {src} ({advert.priority}) seen; asserting MASTER"
         return (
             actions
@@ -576,7 +579,7 @@ class VirtualRouter:
         self._lower_master = None
         self._released_by = None
         self._preempted = None
-        self._healed.clear()
+        self._lower_heard.clear()
         return [StateChanged(self.name, old, new, reason, self.priority, now)]
 
     def _takeover_reason(self) -> tuple[str, NewMasterReason]:
