@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import grp
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from vrrpd.config.loader import ConfigInvalid, loads
 from vrrpd.control import protocol, server
+from vrrpd.control.client import exchange
 
 ADM = 4242
 
@@ -50,20 +50,6 @@ def test_an_unknown_control_group_is_a_config_error() -> None:
     ]
 
 
-def _ask(path: str, payload: bytes) -> dict[str, Any]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(5)
-        sock.connect(path)
-        sock.sendall(payload)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return protocol.decode(data)
-
-
 def test_a_real_socket_answers_bad_requests_with_errors_and_keeps_serving(tmp_path: Path) -> None:
     path = str(tmp_path / "c.sock")
 
@@ -80,7 +66,7 @@ def test_a_real_socket_answers_bad_requests_with_errors_and_keeps_serving(tmp_pa
             b'{"command": "' + b"x" * (protocol.MAX_LINE + 10) + b'"}\n',
             b'{"command": "status"}\n',
         ):
-            replies.append(await loop.run_in_executor(None, _ask, path, payload))
+            replies.append(await loop.run_in_executor(None, exchange, path, payload))
         assert oct(os.stat(path).st_mode & 0o777) == "0o600"
         server.close(srv, path)
         return replies

@@ -9,10 +9,15 @@ from vrrpd.control import protocol
 
 
 def request(path: str, command: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    return exchange(path, protocol.encode({"command": command}), timeout=timeout)
+
+
+def exchange(path: str, line: bytes, *, timeout: float = 10.0) -> dict[str, Any]:
+    """Send one request line as it is (the tests send malformed ones), read the reply."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(path)
-        sock.sendall(protocol.encode({"command": command}))
+        sock.sendall(line)
         buffer = b""
         while not buffer.endswith(b"\n"):
             chunk = sock.recv(65536)

@@ -30,10 +30,6 @@ def _save(name: str, body: dict[str, Any]) -> None:
     )
 
 
-def _violations(items: list[soak.Violation]) -> list[dict[str, Any]]:
-    return [dict(v.__dict__) for v in items]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=1800, help="chaos soak, in all")
@@ -56,14 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(attack.lines()), flush=True)
 
     drill = soak.restarts(args.restarts)
-    _save("restarts", {**drill.__dict__, "violations": _violations(drill.violations)})
+    _save("restarts", soak.as_json(drill))
     sections += ["## kill -9 restarts of the master", "", "```", *drill.lines(), "```", ""]
     total += len(drill.violations)
     print("\n".join(drill.lines()), flush=True)
 
     for name, keepalived in (("soak-vrrpd", False), ("soak-keepalived", True)):
         report = soak.soak(args.seconds / 2, keepalived=keepalived, seed=int(time.time()))
-        _save(name, {**report.__dict__, "violations": _violations(report.violations)})
+        _save(name, soak.as_json(report))
         title = (
             "Chaos soak, Keepalived on the third node"
             if keepalived

@@ -492,21 +492,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, help="instead: kill -9 the master this often")
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args(argv)
-    if args.restarts:
-        drill = restarts(args.restarts)
-        for line in drill.lines():
-            print(line, flush=True)
-        if args.json:
-            body = {**drill.__dict__, "violations": [v.__dict__ for v in drill.violations]}
-            Path(args.json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
-        return 1 if drill.violations else 0
-    report = soak(args.seconds, keepalived=args.keepalived, seed=args.seed)
-    for line in report.lines():
+    result: Report | Restarts = (
+        restarts(args.restarts)
+        if args.restarts
+        else soak(args.seconds, keepalived=args.keepalived, seed=args.seed)
+    )
+    for line in result.lines():
         print(line, flush=True)
     if args.json:
-        body = {**report.__dict__, "violations": [v.__dict__ for v in report.violations]}
-        Path(args.json).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
-    return 1 if report.violations else 0
+        Path(args.json).write_text(json.dumps(as_json(result), indent=1, sort_keys=True) + "\n")
+    return 1 if result.violations else 0
+
+
+def as_json(result: Report | Restarts) -> dict[str, Any]:
+    """A report as plain data (docs/data/, and ``--json``)."""
+    return {**result.__dict__, "violations": [dict(v.__dict__) for v in result.violations]}
 
 
 if __name__ == "__main__":
