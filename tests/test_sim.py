@@ -120,7 +120,8 @@ def test_graceful_release_takeover_after_skew_time() -> None:
 
 
 def test_preempt_the_returning_higher_priority_node_takes_over() -> None:
-    lan = lan_of({"a": 200, "b": 100})
+    """RFC 5798's timer: Master_Down_Interval after the returning node started."""
+    lan = lan_of({"a": 200, "b": 100}, fast_preempt=False)
     lan.start("b")
     lan.run_for(10)
     lan.start("a")
@@ -128,6 +129,18 @@ def test_preempt_the_returning_higher_priority_node_takes_over() -> None:
     assert lan.masters("web") == ["a"]
     assert lan.became("a", "web", State.MASTER) == 10.0 + master_down_interval(200, 100, 3)
     assert outages(lan, "192.0.2.100", 10.0, 20.0) == []  # a adds before b removes
+
+
+def test_fast_preempt_the_returning_node_takes_over_skew_time_after_hearing_the_master() -> None:
+    lan = lan_of({"a": 200, "b": 100})
+    lan.start("b")
+    lan.run_for(10)
+    lan.start("a")
+    lan.run_for(10)
+    assert lan.masters("web") == ["a"]
+    heard = min(d.time for d in lan.deliveries if d.receiver == "a" and d.time >= 10.0)
+    assert lan.became("a", "web", State.MASTER) == pytest.approx(heard + skew_time(200, 100, 3))
+    assert outages(lan, "192.0.2.100", 10.0, 20.0) == []
 
 
 def test_no_preempt_keeps_the_current_master() -> None:

@@ -125,8 +125,23 @@ def test_priority_zero_makes_the_backup_take_over_after_skew_time() -> None:
     assert h.node.statistics().instances["web"].counters["rcvd_pri_zero_packets"] == 1
 
 
-def test_preempt_discards_a_lower_priority_master_and_takes_over() -> None:
+def test_fast_preempt_takes_over_a_worse_master_after_skew_time() -> None:
+    """Issue 9: the master's own advert says it got worse (a check failed): waiting the
+    rest of Master_Down_Interval only prolongs the outage."""
     h = Harness(config(instance(priority=150)))
+    h.receive(200, at=0.5)
+    h.receive(100, at=1.0)  # the master dropped to 100
+    skew = (256 - 150) / 256
+    assert h.node.next_deadline() == pytest.approx(1.0 + skew)
+    h.advance(1.0 + skew)
+    assert h.state is State.MASTER
+    assert h.router.last_reason == f"preempting lower-priority master {PEER} (100 < 150)"
+
+
+def test_preempt_discards_a_lower_priority_master_and_takes_over() -> None:
+    """RFC 5798's own timer (fast_preempt: false): the lower adverts are discarded and
+    Master_Down_Timer runs out."""
+    h = Harness(config(instance(priority=150, fast_preempt=False)))
     h.receive(200, at=0.5)  # follow a better master first
     h.receive(100, at=1.0)  # then it is replaced by a worse one
     h.receive(100, at=2.0)
@@ -229,7 +244,7 @@ def test_the_master_we_preempted_is_no_split_brain() -> None:
     h.receive(100, at=0.5)
     h.advance(0.5 + MDI_150)
     assert h.state is State.MASTER
-    assert kinds(h.receive(100, at=4.0)) == ["SendAdvert"]  # its last adverts before it yields
+    assert kinds(h.receive(100, at=2.0)) == ["SendAdvert"]  # its last adverts before it yields
     # ...but later, the same peer as a master again is a split brain that healed
     assert "RunNotify" in kinds(h.receive(100, at=20.0))
 

@@ -183,6 +183,10 @@ class InstanceConfig:
     """A higher-priority backup takes over from a lower-priority master."""
     preempt_delay: float = 0.0
     """Seconds a higher-priority backup lets a lower-priority master keep running."""
+    fast_preempt: bool = True
+    """Preempt a master that advertises a lower priority than ours after Skew_Time, not
+    Master_Down_Interval (a failed check there moves the VIP in ms, not seconds; wire
+    compatible with any RFC peer); false: RFC 5798's timer."""
     accept: bool = True
     """Accept traffic to the VIPs while master (RFC off by default; on for server HA)."""
     virtual_addresses: tuple[VirtualAddress, ...] = ()
