@@ -183,16 +183,33 @@ def reload(socket_path: str | None, file: str) -> None:
 
 
 @main.command("check-config")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @_config_option()
-def check_config(path: str | None, file: str) -> None:
+def check_config(paths: tuple[str, ...], file: str) -> None:
     """Validate FILE (or -c FILE; - reads standard input) without touching the network.
+
+    With several files (one per node), also checks them as one cluster: for every shared
+    VRID the version, interval, VIPs, authentication, checksum form and unicast mode
+    agree, priorities differ, at most one owner, and the checks can move mastership;
+    then says who wins in each failure.
 
     Exit 0 with a one-line summary, or exit 1 with every error as FILE:LINE:COL: message.
     """
-    file = path or file
-    config = _load_or_exit(file, EXIT_FAILURE)
-    click.echo(f"{'<stdin>' if file == '-' else file}: OK: {summary(config)}")
+    files = list(paths) or [file]
+    configs = []
+    for one in files:
+        config = _load_or_exit(one, EXIT_FAILURE)
+        click.echo(f"{'<stdin>' if one == '-' else one}: OK: {summary(config)}")
+        configs.append((config.global_.router_id or one, config))
+    if len(configs) < 2:
+        return
+    from vrrpd.cluster import check  # noqa: PLC0415
+
+    findings = check(configs)
+    for finding in findings:
+        click.echo(f"cluster: {'ERROR' if finding.error else 'note'}: {finding.message}")
+    if any(f.error for f in findings):
+        raise SystemExit(EXIT_FAILURE)
 
 
 def summary(config: Config) -> str:

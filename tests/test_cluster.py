@@ -1,0 +1,77 @@
+"""`vrrpd check-config a.yaml b.yaml`: the files as one cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from vrrpd.cli import main
+
+NODE = """\
+global: {{router_id: {name}, script_security: false, script_user: root}}
+scripts:
+  chk: {{command: /bin/true, weight: {weight}}}
+instances:
+  web:
+    interface: eth0
+    vrid: 51
+    priority: {priority}
+    version: {version}
+    advert_interval: 1
+    virtual_addresses: [192.0.2.100/24]
+    track_scripts: [chk]
+"""
+
+
+def _files(tmp_path: Path, *nodes: dict[str, object]) -> list[str]:
+    paths = []
+    for fields in nodes:
+        path = tmp_path / f"{fields['name']}.yaml"
+        path.write_text(NODE.format(**{"weight": -50, "version": 3, **fields}))
+        paths.append(str(path))
+    return paths
+
+
+def test_a_good_pair_says_who_wins_each_failure(tmp_path: Path) -> None:
+    files = _files(tmp_path, {"name": "lb1", "priority": 150}, {"name": "lb2", "priority": 120})
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("cluster:")]
+    assert lines == [
+        "cluster: note: VRID 51 (v4): lb1 is master (priority 150)",
+        "cluster: note: VRID 51 (v4): every weighted check failing on lb1 (150 -> 100) hands over to lb2 (120)",
+    ]
+
+
+def test_the_migration_trap_two_versions_is_an_error(tmp_path: Path) -> None:
+    """Keepalived defaults to v2, vrrpd to v3: a node moved file by file splits the cluster."""
+    files = _files(
+        tmp_path, {"name": "lb1", "priority": 150}, {"name": "lb2", "priority": 120, "version": 2}
+    )
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 1
+    assert "cluster: ERROR: VRID 51 (v4): version differs: lb1 3, lb2 2" in result.output
+
+
+def test_weights_that_cannot_move_mastership_and_equal_priorities(tmp_path: Path) -> None:
+    files = _files(
+        tmp_path,
+        {"name": "lb1", "priority": 150, "weight": -10},
+        {"name": "lb2", "priority": 120},
+        {"name": "lb3", "priority": 120},
+    )
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 1
+    out = result.output
+    assert (
+        "lb1's checks can never move mastership: at worst 150 -> 140, still above lb2's 120" in out
+    )
+    assert "lb2, lb3 share priority 120" in out
+
+
+def test_one_file_is_checked_alone(tmp_path: Path) -> None:
+    files = _files(tmp_path, {"name": "lb1", "priority": 150})
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 0
+    assert "cluster:" not in result.output
