@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from vrrpd.cli import main
@@ -75,3 +76,25 @@ def test_one_file_is_checked_alone(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check-config", *files])
     assert result.exit_code == 0
     assert "cluster:" not in result.output
+
+
+def test_simulate_runs_the_operators_own_nodes_through_the_drills(tmp_path: Path) -> None:
+    files = _files(tmp_path, {"name": "lb1", "priority": 150}, {"name": "lb2", "priority": 120})
+    result = CliRunner().invoke(main, ["simulate", *files])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "master after the election: lb1; VIPs: 192.0.2.100" in out
+    assert "note: checks are stand-ins that pass, and fail only when a drill says so" in out
+    rows = {
+        line[2:46].strip(): line.split()[-2]
+        for line in out.splitlines()
+        if line.startswith("  ") and line.endswith(" s") and "  " in line[2:]
+    }
+    crash = float(rows["lb1 crashes (no priority 0)"])
+    assert 0 < crash <= 3 + (256 - 120) / 256  # at most Master_Down_Interval of lb2
+    assert float(rows["lb2 crashes (no priority 0)"]) == 0.0
+    assert float(rows["check chk fails on lb1"]) == 0.0  # fast preemption, add before remove
+    assert float(rows["lb1 stops gracefully (priority 0)"]) == pytest.approx(
+        (256 - 120) / 256, abs=0.01
+    )
+    assert "lb2  " in out  # the timeline names nodes by router_id

@@ -249,14 +249,27 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
 
 
 @main.command()
-def simulate() -> None:
-    """Run the failover drill on the simulated LAN and print its timeline.
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def simulate(files: tuple[str, ...]) -> None:
+    """Run failover drills on the simulated LAN and print the timeline and outages.
 
-    Two real vrrpd cores on a virtual clock: election, master crash, return with
-    preemption, a failing health check, and a graceful handover. Needs no network
-    and no root; every figure is exact protocol time.
+    Without FILES, the built-in drill (two nodes: election, crash, return with
+    preemption, a failing check, a graceful handover). With the nodes' own files, the
+    standard drills on them: each node crashes, each of the master's checks fails,
+    the master stops, a partition heals; each node named by its router_id. Needs no
+    network and no root; every figure is exact protocol time.
     """
-    from vrrpd import drill  # noqa: PLC0415 - keep `vrrpd --help` fast
+    if not files:
+        from vrrpd import drill  # noqa: PLC0415 - keep `vrrpd --help` fast
 
-    for line in drill.run():
+        for line in drill.run():
+            click.echo(line)
+        return
+    from vrrpd import rehearse  # noqa: PLC0415
+
+    nodes = []
+    for file in files:
+        config = _load_or_exit(file, EXIT_FAILURE)
+        nodes.append((config.global_.router_id or file, config))
+    for line in rehearse.run(nodes):
         click.echo(line)
