@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 
 from vrrpd.core.config import Config
 from vrrpd.sim import Lan, outages
@@ -38,8 +39,8 @@ def _drills(nodes: Sequence[tuple[str, Config]], master: str) -> list[Drill]:
         drills.append(
             Drill(
                 f"{name} crashes (no priority 0)",
-                lambda lan, n=name: lan.kill(n),
-                lambda lan, n=name: lan.start(n),
+                methodcaller("kill", name),
+                methodcaller("start", name),
             )
         )
     config = dict(nodes)[master]
@@ -47,8 +48,8 @@ def _drills(nodes: Sequence[tuple[str, Config]], master: str) -> list[Drill]:
         drills.append(
             Drill(
                 f"check {check} fails on {master}",
-                lambda lan, c=check: lan.set_check(master, c, False),
-                lambda lan, c=check: lan.set_check(master, c, True),
+                methodcaller("set_check", master, check, False),
+                methodcaller("set_check", master, check, True),
             )
         )
     drills.append(
