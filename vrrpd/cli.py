@@ -249,6 +249,41 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
 
 
 @main.command()
+@click.argument("interface", required=False)
+@click.option("--summary", "seconds", type=float, help="stop after SECONDS and summarise")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+@click.option("--arp", is_flag=True, help="also gratuitous ARP and unsolicited NA frames")
+def sniff(interface: str | None, seconds: float | None, as_json: bool, arp: bool) -> None:
+    """Show the VRRP adverts on INTERFACE (all interfaces when omitted), decoded.
+
+    One line per advert; a frame vrrpd would refuse is shown with the reason. After
+    --summary SECONDS (or Ctrl-C): the master of each VRID, any VRID with two masters,
+    and intervals, versions or checksum forms that disagree. Needs root (CAP_NET_RAW);
+    works inside `ip netns exec`.
+    """
+    from vrrpd import sniff as wire  # noqa: PLC0415
+
+    summary = wire.Summary()
+    try:
+        for frame, stamp in wire.capture(interface, seconds):
+            record = wire.describe(frame, stamp, announcements=arp)
+            if record is None:
+                continue
+            summary.add(record)
+            click.echo(wire.as_json(record) if as_json else wire.line(record))
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        click.echo(
+            f"cannot capture on {interface or 'all interfaces'}: {error.strerror or error}",
+            err=True,
+        )
+        raise SystemExit(EXIT_FAILURE) from None
+    for text in summary.lines():
+        click.echo(wire.as_json({"summary": text}) if as_json else f"summary: {text}")
+
+
+@main.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def simulate(files: tuple[str, ...]) -> None:
     """Run failover drills on the simulated LAN and print the timeline and outages.

@@ -12,32 +12,13 @@ import json
 import socket
 import struct
 import sys
-from ipaddress import IPv4Address, IPv6Address
 
-from vrrpd.core.constants import IPPROTO_VRRP, Family
 from vrrpd.core.errors import DecodeError
 from vrrpd.core.packet import decode
+from vrrpd.sniff import parse
 
 ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35
-
-
-def parse(
-    frame: bytes,
-) -> tuple[Family, IPv4Address | IPv6Address, IPv4Address | IPv6Address, int, bytes] | None:
-    """(family, src, dst, ttl, VRRP payload) of an Ethernet frame carrying VRRP, else None."""
-    if len(frame) < 14:
-        return None
-    ethertype = struct.unpack_from("!H", frame, 12)[0]
-    ip = frame[14:]
-    if ethertype == 0x0800 and len(ip) >= 20 and ip[9] == IPPROTO_VRRP:
-        header = (ip[0] & 0x0F) * 4
-        total = struct.unpack_from("!H", ip, 2)[0]
-        return Family.V4, IPv4Address(ip[12:16]), IPv4Address(ip[16:20]), ip[8], ip[header:total]
-    if ethertype == 0x86DD and len(ip) >= 40 and ip[6] == IPPROTO_VRRP:
-        length = struct.unpack_from("!H", ip, 4)[0]
-        return Family.V6, IPv6Address(ip[8:24]), IPv6Address(ip[24:40]), ip[7], ip[40 : 40 + length]
-    return None
 
 
 def main(interface: str) -> None:
