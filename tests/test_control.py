@@ -92,3 +92,64 @@ def test_a_group_gets_a_0660_socket(tmp_path: Path) -> None:
         return mode
 
     assert asyncio.run(scenario()) == 0o660
+
+
+def test_watchers_get_every_event_and_a_slow_one_is_dropped() -> None:
+    from vrrpd.driver import watch
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        hub = watch.Watchers()
+        fast, slow = hub.subscribe(), hub.subscribe()
+        assert (await anext(fast))["event"] == "watching"
+        assert (await anext(slow))["event"] == "watching"
+        for n in range(watch.QUEUE + 1):  # the slow one never reads: it overflows
+            hub.publish({"event": "state", "n": n})
+            if n < 3:
+                assert (await anext(fast))["n"] == n
+        seen_slow = [str(e["event"]) async for e in slow]
+        assert len(hub) == 1  # only the one that keeps up
+        await fast.aclose()
+        assert len(hub) == 0
+        return ["fast ok"], seen_slow[-1:]
+
+    fast, last = asyncio.run(scenario())
+    assert fast == ["fast ok"]
+    assert last == ["dropped"]
+
+
+def test_watch_streams_over_a_real_socket_and_is_read_only(tmp_path: Path) -> None:
+    from vrrpd.control.client import stream
+    from vrrpd.driver.watch import Watchers
+
+    path = str(tmp_path / "w.sock")
+    hub = Watchers()
+
+    async def handler(command: str) -> Any:
+        return hub.subscribe() if command == "watch" else {"result": command}
+
+    async def scenario() -> list[dict[str, Any]]:
+        srv = await server.serve(path, handler)
+        loop = asyncio.get_running_loop()
+
+        def read_three() -> list[dict[str, Any]]:
+            out = []
+            for event in stream(path, "watch"):
+                out.append(event)
+                if len(out) == 3:
+                    break
+            return out
+
+        reading = loop.run_in_executor(None, read_three)
+        while not len(hub):
+            await asyncio.sleep(0.01)
+        hub.publish({"event": "state", "instance": "web", "new": "MASTER"})
+        hub.publish({"event": "check", "check": "chk", "up": False})
+        got = await reading
+        server.close(srv, path)
+        return got
+
+    events = asyncio.run(scenario())
+    assert [e["event"] for e in events] == ["watching", "state", "check"]
+    assert events[1]["new"] == "MASTER"
+    assert "time" in events[1]
+    assert protocol.authorize("watch", uid=1000, groups=frozenset({7}), status_gid=7) == ""

@@ -249,6 +249,33 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(),
+    help="control socket (default: global.control_socket)",
+)
+@_config_option("find the control socket in this file (global.control_socket)")
+def watch(socket_path: str | None, file: str) -> None:
+    """Stream state changes, priority changes, check flips and faults as JSON lines.
+
+    For dashboards and automation; runs until the agent stops or Ctrl-C. A watcher that
+    falls far behind is dropped (with a last line saying so) rather than slowing the agent.
+    """
+    from vrrpd.control.client import stream  # noqa: PLC0415
+
+    path = socket_path or socket_of(file)
+    try:
+        for event in stream(path, "watch"):
+            click.echo(json.dumps(event, sort_keys=True))
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        click.echo(f"cannot reach vrrpd at {path}: {error.strerror or error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+
+
+@main.command()
 @click.argument("interface", required=False)
 @click.option("--summary", "seconds", type=float, help="stop after SECONDS and summarise")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")

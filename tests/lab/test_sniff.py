@@ -24,3 +24,21 @@ def test_sniff_shows_the_adverts_and_names_the_master(lab: Lab) -> None:
     assert {(r["src"], r["vrid"], r["priority"]) for r in adverts} == {("192.0.2.11", 51, 150)}
     summary = [r["summary"] for r in records if "summary" in r]
     assert summary == ["VRID 51: master 192.0.2.11; heard from 192.0.2.11"]
+
+
+def test_watch_streams_the_agents_state_changes(lab: Lab) -> None:
+    from vrrpd.lab import wait_for
+
+    start(lab, Peer("n1", 100))
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+    sock = str(lab.workdir / "n1.sock")
+    watcher = lab.start("n1", [vrrpd_binary(), "watch", "--socket", sock], label="watch")
+    wait_for(lambda: '"watching"' in watcher.output(), timeout=5, what="the watch stream")
+    start(lab, Peer("n2", 150))  # a better node arrives: n1 yields
+    wait_for(lambda: '"new": "BACKUP"' in watcher.output(), timeout=5, what="the state event")
+    events = [json.loads(line) for line in watcher.output().splitlines() if line.startswith("{")]
+    change = next(e for e in events if e.get("new") == "BACKUP")
+    assert change["event"] == "state"
+    assert change["instance"] == "web"
+    assert change["old"] == "MASTER"
+    assert "higher priority 150" in change["reason"]

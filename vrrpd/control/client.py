@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 from vrrpd.control import protocol
+
+
+def stream(path: str, command: str) -> Iterator[dict[str, Any]]:
+    """Each line of a streamed reply (``watch``), until the agent closes the connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        sock.sendall(protocol.encode({"command": command}))
+        with sock.makefile("rb") as lines:
+            for line in lines:
+                yield protocol.decode(line)
 
 
 def request(path: str, command: str, *, timeout: float = 10.0) -> dict[str, Any]:

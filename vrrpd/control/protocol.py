@@ -35,7 +35,7 @@ def decode(line: bytes) -> dict[str, Any]:
     return message
 
 
-READ_ONLY = frozenset({"status"})
+READ_ONLY = frozenset({"status", "watch"})
 """Commands that change nothing; every other command is root's alone."""
 
 

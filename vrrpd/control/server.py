@@ -14,14 +14,16 @@ import grp
 import os
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from vrrpd.control import protocol
 
-Handler = Callable[[str], Awaitable[dict[str, Any]]]
-"""A command's name -> its reply (awaited: a reload finishes before it answers)."""
+Reply = dict[str, Any] | AsyncIterator[dict[str, Any]]
+Handler = Callable[[str], Awaitable[Reply]]
+"""A command's name -> its reply (awaited: a reload finishes before it answers), or a
+stream of them (``watch``), one line each, until the client goes away."""
 
 
 def is_live(path: str) -> bool:
@@ -63,11 +65,19 @@ async def serve(path: str, handler: Handler, *, group: str | None = None) -> asy
                 command = str(request.get("command", ""))
                 uid, groups = peer(writer.get_extra_info("socket"))
                 refusal = protocol.authorize(command, uid=uid, groups=groups, status_gid=gid)
-                reply = {"error": refusal} if refusal else await handler(command)
+                reply: Reply = {"error": refusal} if refusal else await handler(command)
             except (protocol.ProtocolError, ValueError) as error:  # ValueError: over the limit
                 reply = {"error": str(error)}
-            writer.write(protocol.encode(reply))
-            await writer.drain()
+            if isinstance(reply, dict):
+                writer.write(protocol.encode(reply))
+                await writer.drain()
+                return
+            try:
+                async for item in reply:
+                    writer.write(protocol.encode(item))
+                    await writer.drain()
+            finally:
+                await reply.aclose()  # type: ignore[attr-defined]
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away: nothing to answer
         finally:

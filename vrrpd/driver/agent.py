@@ -17,6 +17,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from vrrpd import logsetup, metrics
@@ -41,6 +42,7 @@ from vrrpd.driver.executor import Executor
 from vrrpd.driver.kernel import Coalescer, Kernel
 from vrrpd.driver.logs import prefixes
 from vrrpd.driver.scripts import Scripts
+from vrrpd.driver.watch import Watchers, state_event
 from vrrpd.status import status_document
 
 log = logging.getLogger("vrrpd")
@@ -64,13 +66,17 @@ class Agent:
         self.loop = asyncio.get_running_loop()
         self.kernel = Kernel(config.global_.state_file)
         self.refresher = Coalescer(self._refresh)
-        self.scripts = Scripts(self.dispatch, lambda: self.config.global_.script_user)
+        self.watchers = Watchers()
+        self.scripts = Scripts(
+            self.dispatch, lambda: self.config.global_.script_user, self.watchers.publish
+        )
         self.executor = Executor(
             self.kernel,
             prefix=self._prefix,
             run_check=self.scripts.run_check,
             run_hook=self.scripts.run_hook,
             state_changed=self._state_changed,
+            publish=self.watchers.publish,
         )
         self.group: asyncio.TaskGroup | None = None
         self.stopping = asyncio.Event()
@@ -184,6 +190,7 @@ class Agent:
     def _state_changed(self, action: act.StateChanged) -> None:
         self.states[action.instance] = str(action.new)
         systemd.notify(f"STATUS={self._status_line()}")
+        self.watchers.publish(state_event(action))
 
     # ------------------------------------------------------------------ the kernel's view
 
@@ -248,12 +255,14 @@ class Agent:
         await self.executor.join()  # the old instances' addresses are gone from their VMACs
         await self.kernel.remove_vmacs(config.instances)
 
-    async def command(self, name: str) -> dict[str, Any]:
+    async def command(self, name: str) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
         if name == "status":
             return self._status()
         if name == "reload":
             return {"result": await self.reload()}
-        return {"error": f"unknown command {name!r}; known: status, reload"}
+        if name == "watch":
+            return self.watchers.subscribe()
+        return {"error": f"unknown command {name!r}; known: status, reload, watch"}
 
     def _status(self) -> dict[str, Any]:
         return status_document(self.node.statistics(), send_errors=self.executor.send_errors)

@@ -7,7 +7,7 @@ the old one is closed, and only the old path is unlinked (never the new one).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from vrrpd.adapters import http
@@ -20,7 +20,7 @@ log = logging.getLogger("vrrpd")
 class Surface:
     def __init__(
         self,
-        command: Callable[[str], Awaitable[dict[str, Any]]],
+        command: server.Handler,
         metrics: Callable[[], str],
     ) -> None:
         self._command = command

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from vrrpd.core import actions as act
 from vrrpd.driver import plan
@@ -37,12 +38,14 @@ class Executor:
         run_check: Callable[[act.RunCheck], None],
         run_hook: Callable[[act.RunNotify], None],
         state_changed: Callable[[act.StateChanged], None],
+        publish: Callable[[dict[str, Any]], None] = lambda event: None,
     ) -> None:
         self.kernel = kernel
         self.prefix = prefix
         self._run_check = run_check
         self._run_hook = run_hook
         self._state_changed = state_changed
+        self._publish = publish
         self.queue: asyncio.Queue[plan.Ordered] = asyncio.Queue()
         self.pending: dict[str, int] = {}
         """Instance -> actions of it waiting in the kernel lane."""
@@ -118,6 +121,8 @@ class Executor:
             self._dropped(action)
         elif isinstance(action, act.Notice):
             log.info("[%s] %s", self.prefix(action.instance), action.message)
+            kind = "priority" if action.message.startswith("priority ") else "notice"
+            self._publish({"event": kind, "instance": action.instance, "message": action.message})
         else:  # an address change reaches here only through the kernel lane
             raise AssertionError(f"{type(action).__name__} must go through the kernel lane")
 

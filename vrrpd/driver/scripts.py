@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from vrrpd.adapters import scripts, trackers
 from vrrpd.core import actions as act
@@ -50,10 +51,14 @@ class Scripts:
     """Checks, hooks and the file/process poller, as tasks of the agent's TaskGroup."""
 
     def __init__(
-        self, dispatch: Callable[[Event], None], script_user: Callable[[], str | None]
+        self,
+        dispatch: Callable[[Event], None],
+        script_user: Callable[[], str | None],
+        publish: Callable[[dict[str, Any]], None] = lambda event: None,
     ) -> None:
         self.dispatch = dispatch
         self.script_user = script_user
+        self.publish = publish
         self.limits = RateLimit()
         self._ok: dict[str, bool] = {}
         self._group: asyncio.TaskGroup | None = None
@@ -97,6 +102,16 @@ class Scripts:
         said = outcome.error or outcome.output
         now = asyncio.get_running_loop().time()
         # Logged when the result flips; repeated failures at most every 10 s.
+        if self._ok.get(action.name) != success:
+            self.publish(
+                {
+                    "event": "check",
+                    "check": action.name,
+                    "up": success,
+                    "exit": outcome.exit_code,
+                    "said": said,
+                }
+            )
         if self._ok.get(action.name) != success or (
             not success and self.limits.allow(f"check:{action.name}", now) is not None
         ):
