@@ -53,7 +53,7 @@ def test_an_unknown_control_group_is_a_config_error() -> None:
 def test_a_real_socket_answers_bad_requests_with_errors_and_keeps_serving(tmp_path: Path) -> None:
     path = str(tmp_path / "c.sock")
 
-    async def handler(command: str) -> dict[str, Any]:
+    async def handler(command: str, request: dict[str, Any]) -> dict[str, Any]:
         return {"result": command}
 
     async def scenario() -> list[dict[str, Any]]:
@@ -82,7 +82,7 @@ def test_a_group_gets_a_0660_socket(tmp_path: Path) -> None:
     path = str(tmp_path / "g.sock")
     group = grp.getgrgid(os.getgid()).gr_name
 
-    async def handler(command: str) -> dict[str, Any]:
+    async def handler(command: str, request: dict[str, Any]) -> dict[str, Any]:
         return {"result": command}
 
     async def scenario() -> int:
@@ -124,7 +124,7 @@ def test_watch_streams_over_a_real_socket_and_is_read_only(tmp_path: Path) -> No
     path = str(tmp_path / "w.sock")
     hub = Watchers()
 
-    async def handler(command: str) -> Any:
+    async def handler(command: str, request: dict[str, Any]) -> Any:
         return hub.subscribe() if command == "watch" else {"result": command}
 
     async def scenario() -> list[dict[str, Any]]:

@@ -429,3 +429,17 @@ def test_a_reload_changes_a_masters_interval_in_place() -> None:
     assert len(sent) == 1
     assert sent[0].data[4:6] == (50).to_bytes(2, "big")  # v3: 50 centiseconds
     assert node.next_deadline() == pytest.approx(10.7)
+
+
+def test_announce_requested_reaches_only_the_named_masters() -> None:
+    from vrrpd.core.actions import SendGratuitousArp
+    from vrrpd.core.events import AnnounceRequested
+
+    node = _started(config(instance("web", priority=150), instance("db", vrid=52, priority=150)))
+    node.handle(TimerFired(), now=10.0)
+    everyone = node.handle(AnnounceRequested(), now=11.0)
+    assert {a.instance for a in everyone if isinstance(a, SendGratuitousArp)} == {"web", "db"}
+    one = node.handle(AnnounceRequested(("db",)), now=12.0)
+    assert {a.instance for a in one if isinstance(a, SendGratuitousArp)} == {"db"}
+    backup = _started(config(instance("web")))
+    assert backup.handle(AnnounceRequested(), now=1.0) == []  # a backup holds nothing

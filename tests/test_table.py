@@ -226,6 +226,7 @@ EXPECTED: dict[tuple[State, Stimulus], tuple[State, str | None]] = {
     (State.MASTER, Stimulus.GROUP_BACKUP): (State.BACKUP, "RemoveAddresses"),
     (State.MASTER, Stimulus.VIPS_REMOVED): (State.MASTER, "AddAddresses"),
     (State.MASTER, Stimulus.RECONFIGURED): (State.MASTER, "RemoveAddresses"),
+    (State.MASTER, Stimulus.ANNOUNCE): (State.MASTER, "SendGratuitousArp"),
 }
 
 

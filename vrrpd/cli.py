@@ -131,12 +131,14 @@ def socket_of(config_file: str | None) -> str:
     return path if isinstance(path, str) and path else default
 
 
-def _ask(socket_path: str | None, command: str, config_file: str | None = None) -> dict[str, Any]:
+def _ask(
+    socket_path: str | None, command: str, config_file: str | None = None, **arguments: Any
+) -> dict[str, Any]:
     from vrrpd.control.client import request  # noqa: PLC0415
 
     path = socket_path or socket_of(config_file)
     try:
-        return request(path, command)
+        return request(path, command, **arguments)
     except OSError as error:
         click.echo(f"cannot reach vrrpd at {path}: {error.strerror or error}", err=True)
         raise SystemExit(EXIT_FAILURE) from None
@@ -245,6 +247,25 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
         click.echo(result.yaml(), nl=False)
     if not result.instances:
         click.echo(f"{file}: no vrrp_instance to convert", err=True)
+        raise SystemExit(EXIT_FAILURE)
+
+
+@main.command()
+@click.argument("instances", nargs=-1)
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(),
+    help="control socket (default: global.control_socket)",
+)
+@_config_option("find the control socket in this file (global.control_socket)")
+def announce(instances: tuple[str, ...], socket_path: str | None, file: str) -> None:
+    """Send gratuitous ARP / unsolicited NA again for the VIPs of the INSTANCES (all when
+    none are named) this node is MASTER of: after a switch was replaced, or when a
+    neighbour kept a stale entry. Exit 1 when none of them is MASTER here."""
+    reply = _ask(socket_path, "announce", file, instances=list(instances))
+    click.echo(str(reply.get("result") or reply.get("error")))
+    if "error" in reply:
         raise SystemExit(EXIT_FAILURE)
 
 

@@ -42,3 +42,26 @@ def test_watch_streams_the_agents_state_changes(lab: Lab) -> None:
     assert change["instance"] == "web"
     assert change["old"] == "MASTER"
     assert "higher priority 150" in change["reason"]
+
+
+def test_announce_on_the_master_and_refused_on_the_backup(lab: Lab) -> None:
+    start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, "192.0.2.100", "n1")
+    sniffing = lab.start("cl", [vrrpd_binary(), "sniff", "eth0", "--arp", "--json"], label="sniff")
+    master = lab.exec("n1", vrrpd_binary(), "announce", "--socket", str(lab.workdir / "n1.sock"))
+    assert master.stdout.strip() == "announced the VIPs of web"
+    from vrrpd.lab import wait_for
+
+    wait_for(lambda: '"kind": "arp"' in sniffing.output(), timeout=5, what="the GARP on the wire")
+    backup = lab.exec(
+        "n2",
+        vrrpd_binary(),
+        "announce",
+        "web",
+        "--socket",
+        str(lab.workdir / "n2.sock"),
+        check=False,
+    )
+    assert backup.returncode == 1
+    assert "no instance asked for is MASTER here" in backup.stdout

@@ -19,8 +19,8 @@ def stream(path: str, command: str) -> Iterator[dict[str, Any]]:
                 yield protocol.decode(line)
 
 
-def request(path: str, command: str, *, timeout: float = 10.0) -> dict[str, Any]:
-    return exchange(path, protocol.encode({"command": command}), timeout=timeout)
+def request(path: str, command: str, *, timeout: float = 10.0, **arguments: Any) -> dict[str, Any]:
+    return exchange(path, protocol.encode({"command": command, **arguments}), timeout=timeout)
 
 
 def exchange(path: str, line: bytes, *, timeout: float = 10.0) -> dict[str, Any]:

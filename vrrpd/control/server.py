@@ -21,8 +21,8 @@ from typing import Any
 from vrrpd.control import protocol
 
 Reply = dict[str, Any] | AsyncIterator[dict[str, Any]]
-Handler = Callable[[str], Awaitable[Reply]]
-"""A command's name -> its reply (awaited: a reload finishes before it answers), or a
+Handler = Callable[[str, dict[str, Any]], Awaitable[Reply]]
+"""A command's name and the whole request -> its reply (awaited: a reload finishes before it answers), or a
 stream of them (``watch``), one line each, until the client goes away."""
 
 
@@ -65,7 +65,7 @@ async def serve(path: str, handler: Handler, *, group: str | None = None) -> asy
                 command = str(request.get("command", ""))
                 uid, groups = peer(writer.get_extra_info("socket"))
                 refusal = protocol.authorize(command, uid=uid, groups=groups, status_gid=gid)
-                reply: Reply = {"error": refusal} if refusal else await handler(command)
+                reply: Reply = {"error": refusal} if refusal else await handler(command, request)
             except (protocol.ProtocolError, ValueError) as error:  # ValueError: over the limit
                 reply = {"error": str(error)}
             if isinstance(reply, dict):

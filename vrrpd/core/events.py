@@ -90,6 +90,15 @@ class AddressesRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnounceRequested:
+    """An operator asked masters to announce their VIPs again (``vrrpd announce``):
+    after a switch replacement, or when a neighbour's cache went stale."""
+
+    instances: tuple[str, ...] = ()
+    """Empty: every instance."""
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChanged:
     """A reload: the new, already validated configuration.
 
@@ -109,5 +118,6 @@ Event = (
     | FileRead
     | ProcessesCounted
     | AddressesRemoved
+    | AnnounceRequested
     | ConfigChanged
 )

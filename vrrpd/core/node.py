@@ -26,6 +26,7 @@ from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
 from vrrpd.core.events import (
     AddressesRemoved,
+    AnnounceRequested,
     CheckFinished,
     ConfigChanged,
     DatagramReceived,
@@ -38,7 +39,7 @@ from vrrpd.core.events import (
     TimerFired,
 )
 from vrrpd.core.packet import decode, peek_vrid
-from vrrpd.core.state import State
+from vrrpd.core.state import State, Stimulus
 from vrrpd.core.tracking import (
     CheckStatistics,
     CheckTracker,
@@ -162,6 +163,14 @@ class Node:
             actions = self._file_read(event, now)
         elif isinstance(event, ProcessesCounted):
             actions = self._processes_counted(event, now)
+        elif isinstance(event, AnnounceRequested):
+            wanted = set(event.instances) or set(self.routers)
+            actions = [
+                a
+                for name, r in self.routers.items()
+                if name in wanted
+                for a in r.dispatch(Stimulus.ANNOUNCE, now)
+            ]
         elif isinstance(event, AddressesRemoved):
             actions = [
                 a

@@ -91,6 +91,7 @@ class Stimulus(enum.Enum):
     GROUP_BACKUP = "a sync-group sibling left MASTER for BACKUP"
     VIPS_REMOVED = "some of our VIPs were removed by something else"
     RECONFIGURED = "a reload changed the VIPs, interval or advert contents in place"
+    ANNOUNCE = "an operator asked for the VIPs to be announced again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,10 @@ DISPATCH: Final[Mapping[tuple[State, Stimulus], Handle | Ignored]] = MappingProx
         (_B, Stimulus.RECONFIGURED): Ignored("a backup holds no VIP and is silent"),
         (_M, Stimulus.RECONFIGURED): _h("_master_reconfigured", _M),
         (_F, Stimulus.RECONFIGURED): Ignored("in FAULT nothing is held or advertised"),
+        (_I, Stimulus.ANNOUNCE): Ignored("not running: nothing is held"),
+        (_B, Stimulus.ANNOUNCE): Ignored("a backup holds no VIP to announce"),
+        (_M, Stimulus.ANNOUNCE): _h("_on_announce", _M),
+        (_F, Stimulus.ANNOUNCE): Ignored("in FAULT nothing is held"),
     }
 )
 """(state, stimulus) -> the handler and the states it may end in, or why nothing happens.

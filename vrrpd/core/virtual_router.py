@@ -230,6 +230,11 @@ class VirtualRouter:
         self.adver_at = now + self.advert_interval
         return self._advertise(self.priority)
 
+    def _on_announce(self, now: float) -> list[Action]:
+        del now
+        notice = Notice(self.name, "announcing the VIPs again, as asked")
+        return [notice, *self._announce(self.config.garp.repeat)]
+
     def _on_group_master(self, now: float, reason: str) -> list[Action]:
         return self._enter_master(reason, now, NewMasterReason.PRIORITY)
 

@@ -27,6 +27,7 @@ from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.core import actions as act
 from vrrpd.core.config import Config
 from vrrpd.core.events import (
+    AnnounceRequested,
     ConfigChanged,
     DatagramReceived,
     Event,
@@ -255,14 +256,28 @@ class Agent:
         await self.executor.join()  # the old instances' addresses are gone from their VMACs
         await self.kernel.remove_vmacs(config.instances)
 
-    async def command(self, name: str) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+    async def command(
+        self, name: str, request: dict[str, Any] | None = None
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
         if name == "status":
             return self._status()
         if name == "reload":
             return {"result": await self.reload()}
         if name == "watch":
             return self.watchers.subscribe()
-        return {"error": f"unknown command {name!r}; known: status, reload, watch"}
+        if name == "announce":
+            return self._announce([str(i) for i in (request or {}).get("instances") or []])
+        return {"error": f"unknown command {name!r}; known: status, reload, watch, announce"}
+
+    def _announce(self, names: list[str]) -> dict[str, Any]:
+        unknown = sorted(set(names) - set(self.states))
+        if unknown:
+            return {"error": f"no instance named {', '.join(unknown)}"}
+        self.dispatch(AnnounceRequested(tuple(names)))
+        masters = [n for n in (names or self.states) if self.states.get(n) == "MASTER"]
+        if not masters:
+            return {"error": "no instance asked for is MASTER here: nothing to announce"}
+        return {"result": f"announced the VIPs of {', '.join(masters)}", "announced": masters}
 
     def _status(self) -> dict[str, Any]:
         return status_document(self.node.statistics(), send_errors=self.executor.send_errors)
