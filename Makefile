@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light nftables util-linux
 STAMP := $(VENV)/.installed
 
-.PHONY: venv deps test lint typecheck unit demo demo-sim bench soak clean apt diagram
+.PHONY: venv deps test lint typecheck unit demo demo-sim bench soak wheel clean apt diagram
 
 venv: $(STAMP)
 
@@ -67,5 +67,9 @@ SOAK_SECONDS ?= 1800
 soak: deps
 	$(BIN)/python -m vrrpd.lab.reliability --seconds $(SOAK_SECONDS)
 
+# The wheel for pip users (dist/vrrpd-<version>-py3-none-any.whl), scripts under share/vrrpd.
+wheel: venv
+	$(BIN)/python -m pip wheel --quiet --no-deps --disable-pip-version-check -w dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf dist  $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
