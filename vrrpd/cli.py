@@ -251,6 +251,31 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
 
 
 @main.command()
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.argument("instances", nargs=-1)
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(),
+    help="control socket (default: global.control_socket)",
+)
+@_config_option("find the control socket in this file (global.control_socket)")
+def maintenance(state: str, instances: tuple[str, ...], socket_path: str | None, file: str) -> None:
+    """Hand mastership over without an outage (on), or take part in elections again (off).
+
+    `on`: a master releases (priority 0) so the best backup takes over after its
+    Skew_Time, keeps answering on the VIPs until it hears the new master, then stays
+    BACKUP until `off`. Returns once the handover is done; exit 1 when no backup took
+    over (the node then keeps the VIPs and stays MASTER). `off`: the node takes part
+    in elections again (and, being better, preempts back).
+    """
+    reply = _ask(socket_path, "maintenance", file, on=state == "on", instances=list(instances))
+    click.echo(str(reply.get("result") or reply.get("error")))
+    if "error" in reply:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@main.command()
 @click.argument("instances", nargs=-1)
 @click.option(
     "--socket",

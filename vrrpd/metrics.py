@@ -61,6 +61,8 @@ def render(stats: NodeStatistics, *, send_errors: int = 0) -> str:
         "Configured priority.",
         [(labels(n), stats.instances[n].base_priority) for n in names],
     )
+    metric("maintenance", "gauge", "1 while the instance is in maintenance (vrrpd maintenance on).",
+           [(labels(n), int(stats.instances[n].maintenance)) for n in names])  # fmt: skip
     metric("effective_priority", "gauge", "Priority after trackers.",
            [(labels(n), stats.instances[n].priority) for n in names])  # fmt: skip
     for counter, help_text in _COUNTERS:

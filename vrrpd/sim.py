@@ -36,6 +36,7 @@ from vrrpd.core.events import (
     DatagramReceived,
     Event,
     LinkChanged,
+    MaintenanceRequested,
     Shutdown,
     Startup,
     TimerFired,
@@ -145,6 +146,11 @@ class Lan:
         host = self.hosts[name]
         self._log(name, f"link {host.interface} {'up' if up else 'down'}")
         self._handle(host, LinkChanged(host.interface, up, host.addresses))
+
+    def maintenance(self, name: str, on: bool, *instances: str) -> None:
+        """``vrrpd maintenance on|off`` on a host."""
+        self._log(name, f"maintenance {'on' if on else 'off'}")
+        self._handle(self.hosts[name], MaintenanceRequested(on, instances))
 
     def set_check(self, name: str, check: str, ok: bool) -> None:
         self.hosts[name].check_results[check] = ok

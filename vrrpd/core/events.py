@@ -90,6 +90,16 @@ class AddressesRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceRequested:
+    """``vrrpd maintenance on|off``: hand mastership over without an outage, or take
+    part in elections again."""
+
+    on: bool
+    instances: tuple[str, ...] = ()
+    """Empty: every instance."""
+
+
+@dataclass(frozen=True, slots=True)
 class AnnounceRequested:
     """An operator asked masters to announce their VIPs again (``vrrpd announce``):
     after a switch replacement, or when a neighbour's cache went stale."""
@@ -119,5 +129,6 @@ Event = (
     | ProcessesCounted
     | AddressesRemoved
     | AnnounceRequested
+    | MaintenanceRequested
     | ConfigChanged
 )

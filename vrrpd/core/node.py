@@ -33,6 +33,7 @@ from vrrpd.core.events import (
     Event,
     FileRead,
     LinkChanged,
+    MaintenanceRequested,
     ProcessesCounted,
     Shutdown,
     Startup,
@@ -86,6 +87,9 @@ class InstanceStatistics:
     skew_time: float
     master_adver_interval: float
     counters: Mapping[str, object]
+    maintenance: bool = False
+    draining: bool = False
+    """Handing over: priority 0 sent, VIPs kept until a new master is heard."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,14 @@ class Node:
             actions = self._file_read(event, now)
         elif isinstance(event, ProcessesCounted):
             actions = self._processes_counted(event, now)
+        elif isinstance(event, MaintenanceRequested):
+            wanted = set(event.instances) or set(self.routers)
+            actions = [
+                a
+                for name, r in self.routers.items()
+                if name in wanted
+                for a in r.set_maintenance(event.on, now)
+            ]
         elif isinstance(event, AnnounceRequested):
             wanted = set(event.instances) or set(self.routers)
             actions = [
@@ -535,6 +547,8 @@ def _instance_stats(router: VirtualRouter) -> InstanceStatistics:
         skew_time=router.skew_time,
         master_adver_interval=router.master_adver_interval_cs / 100,
         counters=MappingProxyType(counters),
+        maintenance=router.maintenance,
+        draining=router.draining,
     )
 
 

@@ -92,6 +92,7 @@ class Stimulus(enum.Enum):
     VIPS_REMOVED = "some of our VIPs were removed by something else"
     RECONFIGURED = "a reload changed the VIPs, interval or advert contents in place"
     ANNOUNCE = "an operator asked for the VIPs to be announced again"
+    MAINTENANCE = "an operator put the node in maintenance, or took it out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,10 @@ DISPATCH: Final[Mapping[tuple[State, Stimulus], Handle | Ignored]] = MappingProx
         (_B, Stimulus.ANNOUNCE): Ignored("a backup holds no VIP to announce"),
         (_M, Stimulus.ANNOUNCE): _h("_on_announce", _M),
         (_F, Stimulus.ANNOUNCE): Ignored("in FAULT nothing is held"),
+        (_I, Stimulus.MAINTENANCE): Ignored("recorded: applies from startup on"),
+        (_B, Stimulus.MAINTENANCE): _h("_backup_maintenance", _B),
+        (_M, Stimulus.MAINTENANCE): _h("_master_maintenance", _M),
+        (_F, Stimulus.MAINTENANCE): Ignored("recorded: applies when the fault clears"),
     }
 )
 """(state, stimulus) -> the handler and the states it may end in, or why nothing happens.

@@ -52,6 +52,11 @@ def same_identity(old: InstanceConfig, new: InstanceConfig) -> bool:
     )
 
 
+YIELD_GRACE = 0.02
+"""Seconds a master that yielded keeps its VIPs (at most one advert interval): more than
+the new master's netlink add and announcement take, little enough that few neighbours
+ask for the address while both hold it."""
+
 _WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
                 "unicast_peers", "unicast_source", "v3_ipv4_checksum")  # fmt: skip
 """What peers see in our adverts (or where they go): a master advertises a change at once."""
@@ -90,6 +95,12 @@ class VirtualRouter:
         self._released_by: IPAddress | None = None
         self._preempted: tuple[IPAddress, float] | None = None
         """(address, until): the master we just preempted; its trailing adverts are no split brain."""
+        self.maintenance = False
+        """Set by ``vrrpd maintenance on``: hand over, and take no part in elections."""
+        self._vips_go_at: float | None = None
+        """After yielding to a better master: when our VIPs go (see ``_leave_master``)."""
+        self._drain_until: float | None = None
+        """While handing over: when to give up waiting for a new master and carry on."""
         self._lower_heard: dict[IPAddress, float] = {}
         """Lower-priority masters heard while MASTER, and when last: one whose adverts went
         quiet (it yielded) and come back is a new split brain, to be healed again."""
@@ -133,11 +144,11 @@ class VirtualRouter:
         return self.config.interval_cs / 100
 
     def deadline(self) -> float | None:
-        armed = [
-            t
-            for t in (self.adver_at, self.master_down_at, self.garp_at, self.garp_refresh_at)
-            if t is not None
-        ]
+        # In maintenance a backup never takes over, so its Master_Down_Timer is not armed.
+        master_down = None if self.maintenance else self.master_down_at
+        timers = (self.adver_at, master_down, self.garp_at, self.garp_refresh_at,
+                  self._drain_until, self._vips_go_at)  # fmt: skip
+        armed = [t for t in timers if t is not None]
         return min(armed) if armed else None
 
     def current_master(self) -> IPAddress | None:
@@ -192,8 +203,12 @@ class VirtualRouter:
         return self._enter_init("shutdown", now)
 
     def _backup_timer(self, now: float) -> list[Action]:
-        """Section 6.4.2: Master_Down_Timer fires -> become Master."""
-        if self.master_down_at is None or self.master_down_at > now:
+        """Section 6.4.2: Master_Down_Timer fires -> become Master (and VIPs kept a moment
+        after yielding go now)."""
+        if self._vips_go_at is not None and self._vips_go_at <= now:
+            self._vips_go_at = None
+            return [self._addresses(RemoveAddresses, self.config.virtual_addresses)]
+        if self.maintenance or self.master_down_at is None or self.master_down_at > now:
             return []
         reason, why = self._takeover_reason()
         preempted = self._lower_master[0] if self._lower_master else None
@@ -205,6 +220,12 @@ class VirtualRouter:
 
     def _master_timer(self, now: float) -> list[Action]:
         actions: list[Action] = []
+        if self._drain_until is not None and self._drain_until <= now:
+            waited = self.master_down_interval
+            self.maintenance = False
+            return self._resume(
+                now, f"maintenance: no backup took over within {waited:.3f}s; still MASTER"
+            )
         if self.adver_at is not None and self.adver_at <= now:
             # Section 6.4.3: Adver_Timer fires -> send an ADVERTISEMENT, re-arm.
             actions += self._advertise(self.priority)
@@ -229,6 +250,41 @@ class VirtualRouter:
         """Tell the backups at once rather than at the next interval."""
         self.adver_at = now + self.advert_interval
         return self._advertise(self.priority)
+
+    def set_maintenance(self, on: bool, now: float) -> list[Action]:
+        """``vrrpd maintenance on|off`` for this instance (recorded whatever the state)."""
+        if on == self.maintenance:
+            return []
+        self.maintenance = on
+        self._followed = None
+        return self.dispatch(Stimulus.MAINTENANCE, now, on)
+
+    @property
+    def draining(self) -> bool:
+        return self._drain_until is not None
+
+    def _master_maintenance(self, now: float, on: bool) -> list[Action]:
+        """Make-before-break: release with priority 0 so the best backup takes over after
+        its Skew_Time, and keep answering on the VIPs until its first advert is heard."""
+        if not on:
+            return self._resume(now, "maintenance off") if self.draining else []
+        self._drain_until = now + self.master_down_interval
+        self.adver_at = self.garp_at = self.garp_refresh_at = None
+        notice = Notice(
+            self.name,
+            "maintenance: handing over (priority 0), VIPs kept until a new master is heard",
+        )
+        return [notice, *self._advertise(PRIORITY_RELEASE)]
+
+    def _resume(self, now: float, reason: str) -> list[Action]:
+        self._drain_until = None
+        self.adver_at = now + self.advert_interval
+        return [Notice(self.name, reason), *self._advertise(self.priority)]
+
+    def _backup_maintenance(self, now: float, on: bool) -> list[Action]:
+        del now
+        text = "maintenance: this node takes part in no election" if on else "maintenance off"
+        return [Notice(self.name, text)]
 
     def _on_announce(self, now: float) -> list[Action]:
         del now
@@ -484,6 +540,13 @@ class VirtualRouter:
 
     def _master_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.3, Master: ADVERTISEMENT received."""
+        if self.draining:
+            if advert.priority == PRIORITY_RELEASE:
+                return []  # another router leaving too; we are already handing over
+            # The new master speaks: only now do the VIPs go (make-before-break).
+            actions = self._enter_backup(f"maintenance: handed over to {src}", now)
+            self._follow(advert, src, now)
+            return actions
         if advert.priority == PRIORITY_RELEASE:
             # Another master released: assert ourselves at once.
             self.adver_at = now + self.advert_interval
@@ -527,6 +590,7 @@ class VirtualRouter:
     # ------------------------------------------------------------------ entering states
 
     def _enter_master(self, reason: str, now: float, why: NewMasterReason) -> list[Action]:
+        self._vips_go_at = None  # yielded a moment ago and master again: they never left
         actions = self._transition(State.MASTER, reason, now)
         self.counters.master_transitions += 1
         self.counters.new_master_reason = why
@@ -547,7 +611,7 @@ class VirtualRouter:
     def _enter_backup(self, reason: str, now: float) -> list[Action]:
         old = self.state
         actions = self._transition(State.BACKUP, reason, now)
-        actions += self._leave_master(old, release=False)
+        actions += self._leave_master(old, release=False, now=now)
         self.master_adver_interval_cs = self.config.interval_cs
         self.master_address = self.master_priority = None
         self.master_down_at = now + self.master_down_interval
@@ -556,7 +620,7 @@ class VirtualRouter:
     def _enter_fault(self, reason: str, now: float) -> list[Action]:
         old = self.state
         actions = self._transition(State.FAULT, reason, now)
-        actions += self._leave_master(old, release=True)
+        actions += self._leave_master(old, release=True, now=now)
         self.master_down_at = None
         self.master_address = self.master_priority = None
         return actions + self._notify(State.FAULT, reason)
@@ -564,22 +628,29 @@ class VirtualRouter:
     def _enter_init(self, reason: str, now: float) -> list[Action]:
         old = self.state
         actions = self._transition(State.INIT, reason, now)
-        actions += self._leave_master(old, release=True)
+        actions += self._leave_master(old, release=True, now=now)
         self.master_down_at = None
         self.master_address = self.master_priority = None
         return actions + self._notify(State.INIT, reason)
 
-    def _leave_master(self, old: State, *, release: bool) -> list[Action]:
-        if old is not State.MASTER:
-            return []
-        self.adver_at = self.garp_at = self.garp_refresh_at = None
+    def _leave_master(self, old: State, *, release: bool, now: float) -> list[Action]:
+        """Stop advertising; the VIPs go at once on a release (fault, shutdown), or a
+        moment later when yielding to a better master (make-before-break: it advertises
+        before its netlink add, and removing ours on its advert would leave the address
+        nowhere for that long)."""
         actions: list[Action] = []
-        if release and self.source is not None and self.link_up:
+        if self._vips_go_at is not None and release:
+            self._vips_go_at = None  # yielded a moment ago: they go now
+            actions.append(self._addresses(RemoveAddresses, self.config.virtual_addresses))
+        if old is not State.MASTER:
+            return actions
+        self.adver_at = self.garp_at = self.garp_refresh_at = None
+        if not release:
+            self._vips_go_at = now + min(YIELD_GRACE, self.advert_interval)
+            return actions
+        if self.source is not None and self.link_up:
             actions += self._advertise(PRIORITY_RELEASE)
-        return [
-            *actions,
-            self._addresses(RemoveAddresses, self.config.virtual_addresses),
-        ]
+        return [*actions, self._addresses(RemoveAddresses, self.config.virtual_addresses)]
 
     def _transition(self, new: State, reason: str, now: float) -> list[Action]:
         old = self.state
@@ -587,6 +658,7 @@ class VirtualRouter:
             raise AssertionError(f"{self.name}: illegal transition {old} -> {new} ({reason})")
         self.state = new
         self._followed = None
+        self._drain_until = None
         self.last_reason = reason
         self.last_transition_at = now
         self._preempt_at = None

@@ -32,6 +32,7 @@ from vrrpd.core.events import (
     DatagramReceived,
     Event,
     LinkChanged,
+    MaintenanceRequested,
     Shutdown,
     Startup,
     TimerFired,
@@ -267,7 +268,34 @@ class Agent:
             return self.watchers.subscribe()
         if name == "announce":
             return self._announce([str(i) for i in (request or {}).get("instances") or []])
+        if name == "maintenance":
+            names = [str(i) for i in (request or {}).get("instances") or []]
+            return await self._maintenance(bool((request or {}).get("on")), names)
         return {"error": f"unknown command {name!r}; known: status, reload, watch, announce"}
+
+    async def _maintenance(self, on: bool, names: list[str]) -> dict[str, Any]:
+        """Hand over (or come back) and answer once the handover is done or has failed."""
+        unknown = sorted(set(names) - set(self.states))
+        if unknown:
+            return {"error": f"no instance named {', '.join(unknown)}"}
+        wanted = names or list(self.states)
+        self.dispatch(MaintenanceRequested(on, tuple(names)))
+        if not on:
+            return {"result": f"maintenance off: {', '.join(wanted)}"}
+        stats = self.node.statistics().instances
+        limit = self.loop.time() + max(stats[n].master_down_interval for n in wanted) + 1.0
+        while any(stats[n].draining for n in wanted) and self.loop.time() < limit:
+            await asyncio.sleep(0.005)
+            stats = self.node.statistics().instances
+        failed = [n for n in wanted if not stats[n].maintenance]
+        if failed:
+            return {
+                "error": f"no backup took over {', '.join(failed)}: still MASTER, maintenance off"
+            }
+        handed = [
+            f"{n} (now following {stats[n].master})" if stats[n].master else n for n in wanted
+        ]
+        return {"result": f"maintenance on: {', '.join(handed)}"}
 
     def _announce(self, names: list[str]) -> dict[str, Any]:
         unknown = sorted(set(names) - set(self.states))
