@@ -23,7 +23,7 @@ import psutil
 
 from vrrpd.adapters.trackers import count_processes
 from vrrpd.core.timers import master_down_interval
-from vrrpd.lab import Lab, Process, scale, wait_for
+from vrrpd.lab import Lab, Process, handover, scale, wait_for
 from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
 
 VIP = "192.0.2.100"
@@ -113,7 +113,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"process tracking: {cost * 1000:.2f} ms CPU per round over {count} processes "
           f"= {cost * 100:.2f} % of one core at one round per second")  # fmt: skip
     print_scale(args.instances)
+    print_outages(args.runs)
     return 0
+
+
+def print_outages(runs: int) -> None:
+    """Issue 9's targets, beside Keepalived in this same run."""
+    print(f"planned handover, client ping every 2 ms, median of {runs} (vrrpd: maintenance on; "
+          "keepalived: SIGTERM):")  # fmt: skip
+    for interval in (1.0, 0.1, 0.01):
+        got = {
+            impl: statistics.median(handover.handover(impl, interval) for _ in range(runs))
+            for impl in STARTERS
+        }
+        print(f"  adverts every {interval:g} s: vrrpd {got['vrrpd'] * 1000:7.1f} ms, "
+              f"keepalived {got['keepalived'] * 1000:7.1f} ms")  # fmt: skip
+    got = {
+        impl: statistics.median(handover.check_failover(impl) for _ in range(runs))
+        for impl in STARTERS
+    }
+    ratio = got["vrrpd"] / got["keepalived"] if got["keepalived"] else float("nan")
+    print(f"nginx killed on the master (check 1 s, fall 2, weight -50, adverts 1 s), HTTP outage: "
+          f"vrrpd {got['vrrpd']:.3f} s, keepalived {got['keepalived']:.3f} s, ratio {ratio:.2f} "
+          "(target <= 0.6)")  # fmt: skip
 
 
 def print_scale(count: int) -> None:
