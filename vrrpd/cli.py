@@ -356,6 +356,27 @@ def sniff(interface: str | None, seconds: float | None, as_json: bool, arp: bool
         click.echo(wire.as_json({"summary": text}) if as_json else f"summary: {text}")
 
 
+@main.group()
+def lab() -> None:
+    """Network-namespace labs on this machine (root): real agents, nothing on the host's
+    own interfaces, everything removed afterwards."""
+
+
+@lab.command("drill")
+@click.argument("files", nargs=2, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("more", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def lab_drill(files: tuple[str, str], more: tuple[str, ...]) -> None:
+    """The nodes' own FILES (two or more), as real agents in a lab, through the standard
+    drills; the client-observed outage of each. What the lab replaces (interfaces,
+    checks, hooks) is said in the output."""
+    for file in (*files, *more):
+        _load_or_exit(file, EXIT_FAILURE)
+    from vrrpd.lab import drill  # noqa: PLC0415
+
+    for line in drill.run([*files, *more]):
+        click.echo(line)
+
+
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def simulate(files: tuple[str, ...]) -> None:
