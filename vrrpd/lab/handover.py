@@ -74,6 +74,12 @@ def _longest_gap(stamps: list[float]) -> float:
 
 def handover(impl: str, interval: float) -> float:
     """Seconds of client outage for a planned handover of the master."""
+    return handover_timed(impl, interval)[0]
+
+
+def handover_timed(impl: str, interval: float) -> tuple[float, float]:
+    """(client outage, seconds until the handover was complete: for vrrpd, until
+    ``maintenance on`` returned, i.e. the old master heard the new one)."""
     with _lab() as lab:
         start = _vrrpd if impl == "vrrpd" else _keepalived
         master = start(lab, "n1", 150, interval, False)
@@ -83,17 +89,19 @@ def handover(impl: str, interval: float) -> float:
         ping = lab.start("cl", ["ping", "-n", "-D", "-i", f"{PROBE:g}", "-W", "0.2", "-w", "4", VIP],
                          label="ping")  # fmt: skip
         time.sleep(1.0)
+        began = time.monotonic()
         if impl == "vrrpd":
             lab.exec("n1", vrrpd_binary(), "maintenance", "on", "--socket",
                      str(lab.workdir / "n1.sock"), timeout=20)  # fmt: skip
         else:
             lab.signal(master, signal.SIGTERM)
+        took = time.monotonic() - began
         wait_for(lambda: "192.0.2.100" in lab.addresses("n2"), timeout=10, what="n2 taking over")
         lab.wait(ping, 10)
         stamps = [
             float(m) for m in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", ping.output(), re.M)
         ]
-        return max(0.0, _longest_gap(stamps) - PROBE)
+        return max(0.0, _longest_gap(stamps) - PROBE), took
 
 
 _HTTP_PROBE = """
