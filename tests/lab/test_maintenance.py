@@ -58,3 +58,14 @@ def test_with_no_backup_maintenance_is_refused_and_the_vip_stays(lab: Lab) -> No
     said = _ask(lab, "n1", "maintenance", "on", check=False)
     assert said == "1 no backup took over web: still MASTER, maintenance off"
     assert lab.holders(VIP) == ["n1"]
+
+
+def test_maintenance_hands_over_to_a_keepalived_backup(lab: Lab) -> None:
+    """Keepalived takes a priority-0 release like any RFC router; vrrpd yields on its advert."""
+    start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100), "keepalived")
+    sole_holder(lab, VIP, "n1")
+    assert _ask(lab, "n1", "maintenance", "on") == "maintenance on: web (now following 192.0.2.12)"
+    sole_holder(lab, VIP, "n2", among=("n1", "n2"))
+    assert _ask(lab, "n1", "maintenance", "off") == "maintenance off: web"
+    sole_holder(lab, VIP, "n1", among=("n1", "n2"))
