@@ -21,6 +21,7 @@ def test_twenty_reloads_of_priority_and_a_second_vip_never_drop_the_first(lab: L
     master = start(lab, Peer("n1", 150))
     backup = start(lab, Peer("n2", 100))
     sole_holder(lab, "192.0.2.100", "n1")
+    settled = len(backup.output())  # started together, the backup may have won a moment
     config = lab.workdir / "n1.yaml"
     original = config.read_text()
     gaps: list[float] = []
@@ -60,6 +61,6 @@ def test_twenty_reloads_of_priority_and_a_second_vip_never_drop_the_first(lab: L
         stop.set()
         watcher.join(2)
     assert gaps == [], f"the first VIP was missing from the master {len(gaps)} times"
-    assert "-> MASTER" not in backup.output()
+    assert "-> MASTER" not in backup.output()[settled:]
     assert " -> INIT" not in master.output()  # never released
     assert "192.0.2.101" not in lab.addresses("n2")
