@@ -13,10 +13,11 @@ pytestmark = pytest.mark.netns
 def test_the_scale_harness_measures_both_implementations(impl: str) -> None:
     result = scale.measure(impl, count=20, window=2.0)
     print(f"\n{result}")
+    # CPU is measured (printed) but not asserted here: 20 instances for 2 s can stay under
+    # one 10 ms clock tick; `make bench` measures 200 instances over 10 s.
     assert result.transitions == 0
-    assert result.master_cpu_per_1000 > 0
-    assert result.backup_cpu_per_1000 >= 0  # may be under one clock tick in a short window
     assert 0 < result.start_to_all_master < 30
+    assert 0 < result.exit_after_sigterm < 10
     assert result.master_rss > 1 << 20
 
 

@@ -298,14 +298,14 @@ class Soak:
             )
 
     def _partition(self, node: str) -> None:
-        self._nft(node, "meta l4proto vrrp drop")
+        self._nft(node, "meta l4proto 112 drop")
         self.watch(self._hold(), split_allowed=True)
         self._nft(node, None)
         self.converge("partition")
 
     def _loss(self, node: str) -> None:
         percent = self.rng.choice((10, 30, 50))
-        self._nft(node, f"meta l4proto vrrp numgen random mod 100 < {percent} drop")
+        self._nft(node, f"meta l4proto 112 numgen random mod 100 < {percent} drop")
         self.watch(self._hold(), split_allowed=True)
         self._nft(node, None)
         self.converge(f"{percent} % loss")
