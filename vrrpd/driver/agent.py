@@ -17,35 +17,33 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from vrrpd import logsetup, metrics
 from vrrpd.adapters import systemd
 from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.config.loader import ConfigInvalid, load
+from vrrpd.control.server import Reply
 from vrrpd.core import actions as act
 from vrrpd.core.config import Config
 from vrrpd.core.events import (
-    AnnounceRequested,
     ConfigChanged,
     DatagramReceived,
     Event,
     LinkChanged,
-    MaintenanceRequested,
     Shutdown,
     Startup,
     TimerFired,
 )
 from vrrpd.core.node import Node
 from vrrpd.driver import plan
+from vrrpd.driver.commands import Commands
 from vrrpd.driver.control import Surface
 from vrrpd.driver.executor import Executor
 from vrrpd.driver.kernel import Coalescer, Kernel
 from vrrpd.driver.logs import prefixes
 from vrrpd.driver.scripts import Scripts
 from vrrpd.driver.watch import Watchers, state_event
-from vrrpd.status import status_document
 
 log = logging.getLogger("vrrpd")
 TIMER_SLACK = 0.0015
@@ -87,6 +85,7 @@ class Agent:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self.view = plan.View()
+        self.commands = Commands(self)
         self.surface = Surface(
             self.command,
             lambda: metrics.render(self.node.statistics(), send_errors=self.executor.send_errors),
@@ -257,58 +256,8 @@ class Agent:
         await self.executor.join()  # the old instances' addresses are gone from their VMACs
         await self.kernel.remove_vmacs(config.instances)
 
-    async def command(
-        self, name: str, request: dict[str, Any] | None = None
-    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
-        if name == "status":
-            return self._status()
-        if name == "reload":
-            return {"result": await self.reload()}
-        if name == "watch":
-            return self.watchers.subscribe()
-        if name == "announce":
-            return self._announce([str(i) for i in (request or {}).get("instances") or []])
-        if name == "maintenance":
-            names = [str(i) for i in (request or {}).get("instances") or []]
-            return await self._maintenance(bool((request or {}).get("on")), names)
-        return {"error": f"unknown command {name!r}; known: status, reload, watch, announce"}
-
-    async def _maintenance(self, on: bool, names: list[str]) -> dict[str, Any]:
-        """Hand over (or come back) and answer once the handover is done or has failed."""
-        unknown = sorted(set(names) - set(self.states))
-        if unknown:
-            return {"error": f"no instance named {', '.join(unknown)}"}
-        wanted = names or list(self.states)
-        self.dispatch(MaintenanceRequested(on, tuple(names)))
-        if not on:
-            return {"result": f"maintenance off: {', '.join(wanted)}"}
-        stats = self.node.statistics().instances
-        limit = self.loop.time() + max(stats[n].master_down_interval for n in wanted) + 1.0
-        while any(stats[n].draining for n in wanted) and self.loop.time() < limit:
-            await asyncio.sleep(0.005)
-            stats = self.node.statistics().instances
-        failed = [n for n in wanted if not stats[n].maintenance]
-        if failed:
-            return {
-                "error": f"no backup took over {', '.join(failed)}: still MASTER, maintenance off"
-            }
-        handed = [
-            f"{n} (now following {stats[n].master})" if stats[n].master else n for n in wanted
-        ]
-        return {"result": f"maintenance on: {', '.join(handed)}"}
-
-    def _announce(self, names: list[str]) -> dict[str, Any]:
-        unknown = sorted(set(names) - set(self.states))
-        if unknown:
-            return {"error": f"no instance named {', '.join(unknown)}"}
-        self.dispatch(AnnounceRequested(tuple(names)))
-        masters = [n for n in (names or self.states) if self.states.get(n) == "MASTER"]
-        if not masters:
-            return {"error": "no instance asked for is MASTER here: nothing to announce"}
-        return {"result": f"announced the VIPs of {', '.join(masters)}", "announced": masters}
-
-    def _status(self) -> dict[str, Any]:
-        return status_document(self.node.statistics(), send_errors=self.executor.send_errors)
+    async def command(self, name: str, request: dict[str, Any] | None = None) -> Reply:
+        return await self.commands.run(name, request or {})
 
     # ------------------------------------------------------------------ words
 

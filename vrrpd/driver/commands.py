@@ -1,0 +1,77 @@
+"""What the control socket can ask of a running agent (``vrrpd status``, ``reload``,
+``watch``, ``announce``, ``maintenance``): requests in, replies out, through the agent's
+one ``dispatch`` (the core keeps one writer)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from vrrpd.control.server import Reply
+from vrrpd.core.events import AnnounceRequested, MaintenanceRequested
+from vrrpd.status import status_document
+
+if TYPE_CHECKING:
+    from vrrpd.driver.agent import Agent
+
+
+class Commands:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    async def run(self, name: str, request: dict[str, Any]) -> Reply:
+        names = [str(i) for i in request.get("instances") or []]
+        if name == "status":
+            return self.status()
+        if name == "reload":
+            return {"result": await self.agent.reload()}
+        if name == "watch":
+            return self.agent.watchers.subscribe()
+        if name == "announce":
+            return self.announce(names)
+        if name == "maintenance":
+            return await self.maintenance(bool(request.get("on")), names)
+        known = "status, reload, watch, announce, maintenance"
+        return {"error": f"unknown command {name!r}; known: {known}"}
+
+    def status(self) -> dict[str, Any]:
+        agent = self.agent
+        return status_document(agent.node.statistics(), send_errors=agent.executor.send_errors)
+
+    def _unknown(self, names: list[str]) -> dict[str, Any] | None:
+        unknown = sorted(set(names) - set(self.agent.states))
+        return {"error": f"no instance named {', '.join(unknown)}"} if unknown else None
+
+    async def maintenance(self, on: bool, names: list[str]) -> dict[str, Any]:
+        """Hand over (or come back) and answer once the handover is done or has failed."""
+        if (refused := self._unknown(names)) is not None:
+            return refused
+        agent = self.agent
+        wanted = names or list(agent.states)
+        agent.dispatch(MaintenanceRequested(on, tuple(names)))
+        if not on:
+            return {"result": f"maintenance off: {', '.join(wanted)}"}
+        stats = agent.node.statistics().instances
+        limit = agent.loop.time() + max(stats[n].master_down_interval for n in wanted) + 1.0
+        while any(stats[n].draining for n in wanted) and agent.loop.time() < limit:
+            await asyncio.sleep(0.005)
+            stats = agent.node.statistics().instances
+        failed = [n for n in wanted if not stats[n].maintenance]
+        if failed:
+            return {
+                "error": f"no backup took over {', '.join(failed)}: still MASTER, maintenance off"
+            }
+        handed = [
+            f"{n} (now following {stats[n].master})" if stats[n].master else n for n in wanted
+        ]
+        return {"result": f"maintenance on: {', '.join(handed)}"}
+
+    def announce(self, names: list[str]) -> dict[str, Any]:
+        if (refused := self._unknown(names)) is not None:
+            return refused
+        agent = self.agent
+        agent.dispatch(AnnounceRequested(tuple(names)))
+        masters = [n for n in (names or agent.states) if agent.states.get(n) == "MASTER"]
+        if not masters:
+            return {"error": "no instance asked for is MASTER here: nothing to announce"}
+        return {"result": f"announced the VIPs of {', '.join(masters)}", "announced": masters}
