@@ -69,3 +69,23 @@ def test_a_backup_in_maintenance_never_takes_over_until_it_is_off() -> None:
     lan.maintenance("b", False)
     lan.run_until(30.5)
     assert lan.holders(VIP) == ["b"]  # no master heard for long: at once
+
+
+def test_maintenance_survives_a_reload() -> None:
+    """Issue 9 §1: the drained node stays out across a reload (the router is kept)."""
+    from tests.builders import config, instance
+    from vrrpd.core.events import ConfigChanged, MaintenanceRequested
+    from vrrpd.core.node import Node
+
+    node = Node(config(instance(priority=150)))
+    from tests.harness import ME
+    from vrrpd.core.events import LinkChanged, Startup, TimerFired
+
+    node.handle(LinkChanged("eth0", True, (ME,)), now=0.0)
+    node.handle(Startup(), now=0.0)
+    node.handle(MaintenanceRequested(True), now=1.0)
+    node.handle(ConfigChanged(config(instance(priority=160))), now=2.0)  # a soft change
+    node.handle(TimerFired(), now=60.0)  # no master heard for a minute
+    stats = node.statistics().instances["web"]
+    assert stats.maintenance
+    assert str(stats.state) == "BACKUP"
