@@ -59,6 +59,15 @@ def _config_option(help_text: str = "configuration file") -> Callable[[_F], _F]:
     )
 
 
+_SOCKET = click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(),
+    help="control socket (default: global.control_socket)",
+)
+"""Every command that talks to a running agent takes it (or finds it with -c)."""
+
+
 def _load_or_exit(file: str, code: int) -> Config:
     """The config, after printing its warnings; or every error and exit ``code``.
     ``-`` reads standard input."""
@@ -145,12 +154,7 @@ def _ask(
 
 
 @main.command()
-@click.option(
-    "--socket",
-    "socket_path",
-    type=click.Path(),
-    help="control socket (default: global.control_socket)",
-)
+@_SOCKET
 @_config_option("find the control socket in this file (global.control_socket)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object instead of a table")
 def status(socket_path: str | None, file: str, as_json: bool) -> None:
@@ -165,12 +169,7 @@ def status(socket_path: str | None, file: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--socket",
-    "socket_path",
-    type=click.Path(),
-    help="control socket (default: global.control_socket)",
-)
+@_SOCKET
 @_config_option("find the control socket in this file (global.control_socket)")
 def reload(socket_path: str | None, file: str) -> None:
     """Same as SIGHUP: re-read the config; an invalid one is refused and the old one stays.
@@ -253,12 +252,7 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
 @main.command()
 @click.argument("state", type=click.Choice(["on", "off"]))
 @click.argument("instances", nargs=-1)
-@click.option(
-    "--socket",
-    "socket_path",
-    type=click.Path(),
-    help="control socket (default: global.control_socket)",
-)
+@_SOCKET
 @_config_option("find the control socket in this file (global.control_socket)")
 def maintenance(state: str, instances: tuple[str, ...], socket_path: str | None, file: str) -> None:
     """Hand mastership over without an outage (on), or take part in elections again (off).
@@ -277,12 +271,7 @@ def maintenance(state: str, instances: tuple[str, ...], socket_path: str | None,
 
 @main.command()
 @click.argument("instances", nargs=-1)
-@click.option(
-    "--socket",
-    "socket_path",
-    type=click.Path(),
-    help="control socket (default: global.control_socket)",
-)
+@_SOCKET
 @_config_option("find the control socket in this file (global.control_socket)")
 def announce(instances: tuple[str, ...], socket_path: str | None, file: str) -> None:
     """Send gratuitous ARP / unsolicited NA again for the VIPs of the INSTANCES (all when
@@ -295,12 +284,7 @@ def announce(instances: tuple[str, ...], socket_path: str | None, file: str) -> 
 
 
 @main.command()
-@click.option(
-    "--socket",
-    "socket_path",
-    type=click.Path(),
-    help="control socket (default: global.control_socket)",
-)
+@_SOCKET
 @_config_option("find the control socket in this file (global.control_socket)")
 def watch(socket_path: str | None, file: str) -> None:
     """Stream state changes, priority changes, check flips and faults as JSON lines.

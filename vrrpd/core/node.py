@@ -53,7 +53,7 @@ from vrrpd.core.tracking import (
 from vrrpd.core.virtual_router import VirtualRouter, same_identity
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 _MAX_ROUNDS = 64
 """Bound on timer rounds and sync-group propagation within one ``handle`` (a bug guard)."""
@@ -168,21 +168,9 @@ class Node:
         elif isinstance(event, ProcessesCounted):
             actions = self._processes_counted(event, now)
         elif isinstance(event, MaintenanceRequested):
-            wanted = set(event.instances) or set(self.routers)
-            actions = [
-                a
-                for name, r in self.routers.items()
-                if name in wanted
-                for a in r.set_maintenance(event.on, now)
-            ]
+            actions = self._each(event.instances, lambda r: r.set_maintenance(event.on, now))
         elif isinstance(event, AnnounceRequested):
-            wanted = set(event.instances) or set(self.routers)
-            actions = [
-                a
-                for name, r in self.routers.items()
-                if name in wanted
-                for a in r.dispatch(Stimulus.ANNOUNCE, now)
-            ]
+            actions = self._each(event.instances, lambda r: r.dispatch(Stimulus.ANNOUNCE, now))
         elif isinstance(event, AddressesRemoved):
             actions = [
                 a
@@ -199,6 +187,13 @@ class Node:
         actions = self._synchronize(actions, now)
         self._rearm()
         return actions
+
+    def _each(
+        self, names: tuple[str, ...], act: Callable[[VirtualRouter], list[Action]]
+    ) -> list[Action]:
+        """``act`` on the named instances (every one when none is named), in config order."""
+        wanted = set(names) or set(self.routers)
+        return [a for name, r in self.routers.items() if name in wanted for a in act(r)]
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of every instance and check (None: nothing armed)."""
