@@ -8,26 +8,19 @@ each agent used is printed for the record (the benchmark compares it to Keepaliv
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.lab.helpers import start
-from vrrpd.lab import Lab, wait_for
+from vrrpd.lab import Lab, cpu_seconds, wait_for
 from vrrpd.lab.peers import Peer
 
 pytestmark = pytest.mark.netns
 
 INSTANCES = 200
 WINDOW = 10.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _transitions(text: str) -> int:
@@ -48,9 +41,9 @@ def test_200_instances_with_a_backup_listening_hold_without_a_transition(lab: La
     wait_for(lambda: "vrrpd started" in backup.output(), timeout=15, what="the backup")
     time.sleep(2.0)
     before = (_transitions(master.output()), _transitions(backup.output()))
-    cpu = (_cpu_seconds(master.pid), _cpu_seconds(backup.pid))
+    cpu = (cpu_seconds(master), cpu_seconds(backup))
     time.sleep(WINDOW)
-    used = [(_cpu_seconds(p.pid) - c) / WINDOW for p, c in zip((master, backup), cpu, strict=True)]
+    used = [(cpu_seconds(p) - c) / WINDOW for p, c in zip((master, backup), cpu, strict=True)]
     after = (_transitions(master.output()), _transitions(backup.output()))
     print(
         f"\n200 instances at 0.1 s: master {used[0]:.1%} of a core, backup {used[1]:.1%} "

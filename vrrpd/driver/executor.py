@@ -51,7 +51,6 @@ class Executor:
         """Instance -> actions of it waiting in the kernel lane."""
         self.limits = RateLimit()
         self.send_errors = 0
-        self.address_errors = 0
 
     @property
     def idle(self) -> bool:
@@ -73,7 +72,6 @@ class Executor:
             try:
                 if isinstance(action, act.AddAddresses | act.RemoveAddresses):
                     for error in await self.kernel.change_addresses(action):
-                        self.address_errors += 1
                         log.error("[%s] %s", self.prefix(action.instance), error)
                 else:
                     self.run_now(action)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -24,8 +25,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
+
+import psutil
 
 T = TypeVar("T")
 REQUIRED_TOOLS = ("ip", "ping", "sysctl")
@@ -350,3 +354,31 @@ def wait_for(
         if time.monotonic() > deadline:
             raise LabError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------- measuring
+
+_REPLY = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)")
+
+
+def replies(probe: Process) -> list[float]:
+    """Wall-clock times of the replies a ``ping -D`` probe printed."""
+    return [float(m.group(1)) for line in probe.output().splitlines() if (m := _REPLY.match(line))]
+
+
+def outage(times: list[float], start: float, end: float) -> float:
+    """The longest silence the client saw between ``start`` and ``end`` (wall clock)."""
+    inside = [start, *(t for t in times if start <= t <= end), end]
+    return max(b - a for a, b in pairwise(inside))
+
+
+def cpu_seconds(process: Process) -> float:
+    """CPU time of a process and its children (Keepalived forks a VRRP child)."""
+    root = psutil.Process(process.pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+
+
+def rss(process: Process) -> int:
+    """Resident memory of a process and its children."""
+    root = psutil.Process(process.pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])

@@ -23,7 +23,7 @@ import psutil
 
 from vrrpd.adapters.trackers import count_processes
 from vrrpd.core.timers import master_down_interval, skew_time
-from vrrpd.lab import Lab, Process, handover, scale, wait_for
+from vrrpd.lab import Lab, Process, handover, rss, scale, wait_for
 from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
 
 VIP = "192.0.2.100"
@@ -32,12 +32,6 @@ STARTERS: dict[str, Callable[[Lab, Peer], Process]] = {
     "vrrpd": start_vrrpd,
     "keepalived": start_keepalived,
 }
-
-
-def rss(process: Process) -> int:
-    """Resident memory of a process and its children (Keepalived forks a VRRP child)."""
-    root = psutil.Process(process.pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
 
 
 def one_run(impl: str) -> tuple[float, int]:

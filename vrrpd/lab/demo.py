@@ -14,15 +14,13 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 
 from vrrpd.core.timers import master_down_interval, skew_time
-from vrrpd.lab import Lab, LabError, Process, wait_for
+from vrrpd.lab import Lab, LabError, Process, outage, replies, wait_for
 from vrrpd.lab.peers import Peer, start_vrrpd
 
 VIP = "192.0.2.100"
 PING_INTERVAL = 0.01
-_REPLY = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)")
 _STATE = re.compile(r"^(\S+ \d\d:\d\d:\d\d,\d+) INFO \[web eth0 v4\] (.*)$")
 
 
@@ -32,16 +30,6 @@ class Step:
     started: float
     ended: float = 0.0
     holder: str = ""
-
-
-def replies(probe: Process) -> list[float]:
-    return [float(m.group(1)) for line in probe.output().splitlines() if (m := _REPLY.match(line))]
-
-
-def outage(times: list[float], start: float, end: float) -> float:
-    """The longest silence the client saw between ``start`` and ``end`` (wall clock)."""
-    inside = [start, *(t for t in times if start <= t <= end), end]
-    return max(b - a for a, b in pairwise(inside))
 
 
 def holder(lab: Lab, unplugged: set[str]) -> str:

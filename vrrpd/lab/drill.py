@@ -13,8 +13,6 @@ longest gap the client saw. Needs root; everything is removed at the end.
 
 from __future__ import annotations
 
-import itertools
-import re
 import signal
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab import Lab, Process, outage, replies, wait_for
 from vrrpd.lab.peers import Peer, start_vrrpd
 
 NOTIFY = Path(__file__).resolve().parent.parent.parent / "scripts" / "notify_log.sh"
@@ -139,14 +137,11 @@ def run(files: list[str]) -> list[str]:
         )
         lab.signal(ping, signal.SIGINT)
         lab.wait(ping, 5)
-        stamps = [
-            float(m) for m in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", ping.output(), re.M)
-        ]
+        stamps = replies(ping)
         out += ["", f"master after the election: {master}; the client pings {vip} every {PROBE * 1000:g} ms",
                 f"  {'drill':40} longest gap the client saw"]  # fmt: skip
         for title, begin, end in rows:
-            inside = [t for t in stamps if begin - 0.5 <= t <= end]
-            gap = max((b - a for a, b in itertools.pairwise(inside)), default=float("inf"))
+            gap = outage(stamps, begin - 0.5, end)
             out.append(f"  {title:40} {max(0.0, gap - PROBE) * 1000:8.1f} ms")
         out += ["", "notify hooks recorded:"]
         for name in names:

@@ -12,14 +12,12 @@
 
 from __future__ import annotations
 
-import itertools
-import re
 import signal
 import sys
 import time
 from pathlib import Path
 
-from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab import Lab, Process, outage, replies, wait_for
 from vrrpd.lab.peers import Peer, start_nginx, start_vrrpd, vrrpd_binary
 
 VIP = "192.0.2.100"
@@ -68,10 +66,6 @@ def _lab() -> Lab:
     return lab
 
 
-def _longest_gap(stamps: list[float]) -> float:
-    return max((b - a for a, b in itertools.pairwise(stamps)), default=float("inf"))
-
-
 def handover(impl: str, interval: float) -> float:
     """Seconds of client outage for a planned handover of the master."""
     return handover_timed(impl, interval)[0]
@@ -98,10 +92,9 @@ def handover_timed(impl: str, interval: float) -> tuple[float, float]:
         took = time.monotonic() - began
         wait_for(lambda: "192.0.2.100" in lab.addresses("n2"), timeout=10, what="n2 taking over")
         lab.wait(ping, 10)
-        stamps = [
-            float(m) for m in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", ping.output(), re.M)
-        ]
-        return max(0.0, _longest_gap(stamps) - PROBE), took
+        stamps = replies(ping)
+        gap = outage(stamps, stamps[0], stamps[-1]) if stamps else float("inf")
+        return max(0.0, gap - PROBE), took
 
 
 _HTTP_PROBE = """
@@ -136,4 +129,4 @@ def check_failover(impl: str) -> float:
         stamps = [
             float(line.split()[0]) for line in probe.output().splitlines() if " served by " in line
         ]
-        return _longest_gap(stamps)
+        return outage(stamps, stamps[0], stamps[-1]) if stamps else float("inf")

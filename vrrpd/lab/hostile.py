@@ -352,7 +352,7 @@ def counters(status: dict[str, Any]) -> dict[str, int]:
 
 
 def drill(count: int, flood: int, *, rate: float = 2000, flood_rate: float = 5000) -> Report:
-    from vrrpd.lab import Lab, wait_for  # noqa: PLC0415
+    from vrrpd.lab import Lab, cpu_seconds, wait_for  # noqa: PLC0415
     from vrrpd.lab.peers import (  # noqa: PLC0415
         Peer,
         start_vrrpd,
@@ -385,14 +385,16 @@ def drill(count: int, flood: int, *, rate: float = 2000, flood_rate: float = 500
         before = {n: counters(status(n)) for n in agents}
         logs = {n: len(a.output().splitlines()) for n, a in agents.items()}
         transitions = {n: a.output().count(" -> ") for n, a in agents.items()}
-        cpu0 = {n: _cpu(a.pid) for n, a in agents.items()}
+        cpu0 = {n: cpu_seconds(a) for n, a in agents.items()}
         done = lab.exec(
             "cl", sys.executable, "-m", "vrrpd.lab.hostile", "--inject",
             "--count", str(count), "--rate", str(rate), "--flood", str(flood), "--flood-rate", str(flood_rate),
             timeout=count / rate + flood / flood_rate + 120,
         )  # fmt: skip
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        cpu = {n: (_cpu(a.pid) - cpu0[n]) / max(result["seconds"], 1e-9) for n, a in agents.items()}
+        cpu = {
+            n: (cpu_seconds(a) - cpu0[n]) / max(result["seconds"], 1e-9) for n, a in agents.items()
+        }
         time.sleep(0.5)
         after = {n: counters(status(n)) for n in agents}
         report = Report(
@@ -430,14 +432,6 @@ def drill(count: int, flood: int, *, rate: float = 2000, flood_rate: float = 500
         if gap is None or gap > 0.25:
             report.violations.append(f"the master's adverts stalled: longest gap {gap} s")
         return report
-
-
-def _cpu(pid: int) -> float:
-    import os  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 
-import psutil
-
-from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab import Lab, Process, cpu_seconds, rss, wait_for
 from vrrpd.lab.peers import Peer, start_vrrpd
 
 INTERVAL = 0.1
@@ -38,20 +36,6 @@ class Scale:
     transitions: int
     master_rss: int
     exit_after_sigterm: float
-
-
-def _cpu(process: Process) -> float:
-    root = psutil.Process(process.pid)
-    total = 0.0
-    for p in [root, *root.children(recursive=True)]:
-        times = p.cpu_times()
-        total += times.user + times.system
-    return total
-
-
-def _rss(process: Process) -> int:
-    root = psutil.Process(process.pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
 
 
 def keepalived_conf(node: str, priority: int, count: int) -> str:
@@ -106,11 +90,11 @@ def measure(impl: str, count: int = 200, window: float = 10.0) -> Scale:
         backup = _start(lab, impl, "n2", 100, count)
         time.sleep(3.0)
         before = len(re.findall(_ANY[impl], master.output() + backup.output()))
-        cpu = (_cpu(master), _cpu(backup))
+        cpu = (cpu_seconds(master), cpu_seconds(backup))
         time.sleep(window)
-        used = (_cpu(master) - cpu[0], _cpu(backup) - cpu[1])
+        used = (cpu_seconds(master) - cpu[0], cpu_seconds(backup) - cpu[1])
         after = len(re.findall(_ANY[impl], master.output() + backup.output()))
-        memory = _rss(master)
+        memory = rss(master)
         per_second = count / INTERVAL
         stopping = time.monotonic()
         lab.signal(master, 15)
