@@ -77,7 +77,7 @@ def test_check_config_takes_c_and_standard_input() -> None:
     result = CliRunner().invoke(main, ["check-config", "-"], input=text)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("<stdin>: OK: 1 instance(s)")
-    bad = CliRunner().invoke(main, ["check-config", "-c", "-"], input="instances: {}\n")
+    bad = CliRunner().invoke(main, ["check-config", "-c", "-"], input="global: {}\n")
     assert bad.exit_code == 1
 
 

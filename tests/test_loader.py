@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vrrpd.config.loader import ConfigInvalid, load, loads
+from vrrpd.config.loader import ConfigInvalid, load, loads, loads_checked
 from vrrpd.core.config import ChecksumMode
 
 GOOD = """\
@@ -212,6 +212,17 @@ def test_empty_and_instance_less_configs() -> None:
     assert errors("global: {router_id: x}\n") == [
         "c.yaml:1:1: instances: no instance configured: nothing to run"
     ]
+
+
+def test_instances_written_empty_run_idle_with_a_warning() -> None:
+    """The package's first /etc/vrrpd/vrrpd.yaml: the agent starts, holds nothing, and a
+    reload adds the instances."""
+    for text in ("global: {router_id: x}\ninstances: {}\n", "global: {router_id: x}\ninstances:\n"):
+        config, warned = loads_checked(text, "c.yaml")
+        assert config.instances == ()
+        assert [str(w) for w in warned] == [
+            "c.yaml:2:1: instances: warning: no instance: the agent runs idle until a reload adds one"
+        ]
 
 
 def test_structure_errors() -> None:

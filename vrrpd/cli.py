@@ -220,6 +220,8 @@ def summary(config: Config) -> str:
         for i in config.instances
     ]
     counts = f"{len(config.scripts)} script(s), {len(config.sync_groups)} sync group(s)"
+    if not parts:
+        return f"no instance (the agent runs idle); {counts}"
     return f"{len(config.instances)} instance(s): {', '.join(parts)}; {counts}"
 
 

@@ -383,7 +383,14 @@ def loads_checked(text: str, file: str = "<config>") -> tuple[Config, list[Confi
             assert cls is not None
             sections[key] = reader.named(cls, value, key)
     config = Config(**sections)
-    if not config.instances and not any(b.startswith("instances.") for b in reader.broken):
+    # `instances: {}` written out is a choice (the package's initial file: the agent runs
+    # idle until a reload adds one); a file without the section is a mistake.
+    idle = _explicitly_empty(root, "instances")
+    if (
+        not config.instances
+        and idle is None
+        and not any(b.startswith("instances.") for b in reader.broken)
+    ):
         reader.error(root, "instances", "no instance configured: nothing to run")
     for problem in schema.validate(config) + (script_problems(config) if not reader.errors else []):
         if problem.refers in reader.broken or any(_within(problem.path, b) for b in reader.broken):
@@ -397,7 +404,28 @@ def loads_checked(text: str, file: str = "<config>") -> tuple[Config, list[Confi
         ConfigError(_mark_for(reader, w.path), w.path, f"warning: {w.message}")
         for w in schema.warnings(config)
     ]
+    if idle is not None:
+        warned.insert(
+            0,
+            ConfigError(
+                reader.mark(idle),
+                "instances",
+                "warning: no instance: the agent runs idle until a reload adds one",
+            ),
+        )
     return config, warned
+
+
+def _explicitly_empty(root: yaml.Node, key: str) -> yaml.Node | None:
+    """The key node of ``key: {}`` (or ``key:`` with nothing) at the top of the document."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key_node, value in root.value:
+        if key_node.value == key:
+            empty_map = isinstance(value, yaml.MappingNode) and not value.value
+            null = isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null")
+            return key_node if empty_map or null else None
+    return None
 
 
 def _within(path: str, block: str) -> bool:
