@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and the demo need. Installed only when missing.
-APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light nftables util-linux
+APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light nftables util-linux \
+  binutils lintian debootstrap systemd-container
 STAMP := $(VENV)/.installed
 
-.PHONY: venv deps test lint typecheck unit demo demo-sim bench soak wheel clean apt diagram
+.PHONY: venv deps test lint typecheck unit demo demo-sim bench soak wheel deb clean apt diagram
 
 venv: $(STAMP)
 
@@ -70,6 +71,13 @@ soak: deps
 # The wheel for pip users (dist/vrrpd-<version>-py3-none-any.whl), scripts under share/vrrpd.
 wheel: venv
 	$(BIN)/python -m pip wheel --quiet --no-deps --disable-pip-version-check -w dist .
+
+# The Debian 12 package (dist/vrrpd_<version>_<arch>.deb): a private virtualenv under
+# /opt/vrrpd on Debian's python3, the unit, /etc/vrrpd/vrrpd.yaml. See packaging/deb/build.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+deb: apt wheel
+	packaging/deb/build dist/vrrpd-$(VERSION)-py3-none-any.whl dist
+	lintian --fail-on error,warning dist/vrrpd_$(VERSION)_$$(dpkg --print-architecture).deb
 
 clean:
 	rm -rf dist  $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

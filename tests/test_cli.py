@@ -106,3 +106,30 @@ def test_status_and_reload_find_the_socket_in_the_config_even_a_broken_one(
     result = CliRunner().invoke(main, ["status", "-c", str(half)])
     assert result.exit_code == 1
     assert "cannot reach vrrpd at /run/y.sock" in result.output
+
+
+def test_config_messages_carry_their_priority_when_stderr_is_the_journal(tmp_path: Path) -> None:
+    """ExecStartPre and ExecStart print the file's warnings and errors before logging is
+    set up: under systemd they still land at warning / error (`journalctl -p warning`)."""
+    import os
+    import subprocess
+    import sys
+
+    idle = tmp_path / "idle.yaml"
+    idle.write_text("global: {router_id: x}\ninstances: {}\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("global: {router_id: x}\n")
+    for config, mark, code in ((idle, "<4>", 0), (broken, "<3>", 1)):
+        err = tmp_path / f"{config.stem}.err"
+        with err.open("w") as stream:
+            info = os.fstat(stream.fileno())
+            env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}
+            done = subprocess.run(
+                [sys.executable, "-m", "vrrpd", "check-config", str(config)],
+                stderr=stream,
+                stdout=subprocess.DEVNULL,
+                env=env,
+                check=False,
+            )
+        assert done.returncode == code
+        assert err.read_text().startswith(f"{mark}{config}:"), err.read_text()

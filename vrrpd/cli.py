@@ -76,17 +76,21 @@ def _load_or_exit(file: str, code: int) -> Config:
         load_checked,
         loads_checked,
     )
+    from vrrpd.logsetup import to_journal  # noqa: PLC0415
 
+    # Under systemd (ExecStartPre, ExecStart) stderr is the journal: the syslog priority
+    # prefix files errors and warnings where `journalctl -p warning` looks.
+    error_mark, warning_mark = ("<3>", "<4>") if to_journal(sys.stderr) else ("", "")
     try:
         config, warned = (
             loads_checked(sys.stdin.read(), "<stdin>") if file == "-" else load_checked(file)
         )
     except ConfigInvalid as invalid:
         for error in invalid.errors:
-            click.echo(str(error), err=True)
+            click.echo(f"{error_mark}{error}", err=True)
         raise SystemExit(code) from None
     for warning in warned:
-        click.echo(str(warning), err=True)
+        click.echo(f"{warning_mark}{warning}", err=True)
     return config
 
 

@@ -1,0 +1,229 @@
+"""The package under real systemd: two booted Debian 12 machines, our .deb installed.
+
+What an operator does on a fresh pair of load balancers, and what they then see:
+`apt install ./vrrpd_*.deb` (enabled and running, idle), the config written and
+reloaded, nginx checked by check_http as `nobody` inside the unit's sandbox, the VIP
+moving when nginx stops, `systemctl reload` refusing a broken file, the warning in
+`journalctl -p warning`, and `systemctl stop` handing over with priority 0.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab.system import Machine, build_deb, debian_root
+from vrrpd.lab import Lab, LabError, wait_for
+
+pytestmark = pytest.mark.netns
+
+VIP = "192.0.2.100"
+PRIORITY = {"lb1": 150, "lb2": 120}
+SECURITY_EXPOSURE = 4.7
+"""`systemd-analyze security vrrpd` when this test was written: it must not get worse."""
+
+
+def config(name: str) -> str:
+    return f"""\
+global:
+  router_id: {name}
+  control_socket: /run/vrrpd/vrrpd.sock
+  script_user: nobody
+  script_security: true
+scripts:
+  chk_nginx:
+    command: /usr/share/vrrpd/scripts/check_http.sh http://127.0.0.1/ 200 1
+    interval: 0.5
+    timeout: 2
+    fall: 2
+    rise: 2
+    weight: -50
+  chk_nobody:                 # proves the user: fails unless it runs as nobody (65534)
+    command: /bin/sh -c 'test "$(id -u)" = 65534'
+    interval: 1
+    weight: -10
+instances:
+  web:
+    interface: eth0
+    vrid: 51
+    priority: {PRIORITY[name]}
+    advert_interval: 0.5
+    virtual_addresses: [{VIP}/24]
+    track_scripts: [chk_nginx, chk_nobody]
+"""
+
+
+class Cluster:
+    def __init__(self, lab: Lab, machines: dict[str, Machine]) -> None:
+        self.lab = lab
+        self.machines = machines
+
+    def status(self, name: str) -> dict[str, object]:
+        out = self.machines[name].run("vrrpd", "status", "--json").stdout
+        web: dict[str, object] = json.loads(out)["instances"]["web"]
+        return web
+
+    def transitions(self) -> dict[str, int]:
+        """How often each node became master (the agents' own counters)."""
+        return {
+            n: int(self.status(n)["counters"]["master_transitions"])  # type: ignore[index]
+            for n in self.machines
+        }
+
+    def holders(self) -> list[str]:
+        return self.lab.holders(VIP)
+
+    def served_by(self) -> str:
+        done = self.lab.exec(
+            "cl", "curl", "-s", "--max-time", "1", f"http://{VIP}/", check=False, timeout=5
+        )
+        return done.stdout.strip()
+
+    def wait_holder(self, name: str, timeout: float = 15) -> None:
+        try:
+            wait_for(
+                lambda: self.holders() == [name], timeout=timeout, what=f"{VIP} on {name} only"
+            )
+        except LabError as error:
+            raise LabError(f"{error}; holders {self.holders()}\n{self.diagnose()}") from None
+
+    def diagnose(self) -> str:
+        """Each machine's view, for a failure message: the agent's journal and status."""
+        parts = []
+        for name, machine in self.machines.items():
+            journal = machine.run(
+                "journalctl", "-u", "vrrpd", "-o", "short-monotonic", "--no-pager", check=False
+            )
+            status = machine.run("vrrpd", "status", check=False)
+            parts.append(f"--- {name}\n{journal.stdout[-3000:]}\n{status.stdout}{status.stderr}")
+        return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_deb(tmp_path_factory.mktemp("deb"))
+
+
+@pytest.fixture(scope="module")
+def cluster(deb: Path) -> Iterator[Cluster]:
+    root = debian_root()
+    machines: dict[str, Machine] = {}
+    with Lab() as lab:
+        try:
+            for name, i in (("lb1", 11), ("lb2", 12), ("cl", 50)):
+                lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
+            for name in PRIORITY:
+                machines[name] = Machine(
+                    name,
+                    root,
+                    lab.nodes[name].namespace,
+                    deb.parent,
+                    lab.workdir / f"{name}.console",
+                )
+            yield Cluster(lab, machines)
+        finally:
+            for machine in machines.values():
+                machine.stop()
+
+
+def test_lintian_finds_nothing_unexplained(deb: Path) -> None:
+    """Every tag lintian would raise is fixed or explained in packaging/deb/lintian-overrides."""
+    done = subprocess.run(
+        ["lintian", "--fail-on", "error,warning", str(deb)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    tags = [line for line in done.stdout.splitlines() if re.match(r"^[EWI]: ", line)]
+    assert not tags, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_apt_install_enables_and_starts_it_idle(cluster: Cluster, deb: Path) -> None:
+    for machine in cluster.machines.values():
+        machine.run(
+            "apt-get", "install", "-y", "-q", "--no-install-recommends", f"/mnt/share/{deb.name}"
+        )
+        assert machine.run("systemctl", "is-enabled", "vrrpd").stdout.strip() == "enabled"
+        assert machine.run("systemctl", "is-active", "vrrpd").stdout.strip() == "active"
+        assert json.loads(machine.run("vrrpd", "status", "--json").stdout)["instances"] == {}
+    assert not cluster.holders()
+    for name, machine in cluster.machines.items():
+        # Each node's nginx says who it is; the file as an operator writes it, then reload.
+        machine.write("/var/www/html/index.html", f"{name}\n")
+        machine.write("/etc/vrrpd/vrrpd.yaml", config(name))
+        machine.run("vrrpd", "check-config", "/etc/vrrpd/vrrpd.yaml")
+        machine.run("systemctl", "reload", "vrrpd")
+    cluster.wait_holder("lb1")
+    assert cluster.served_by() == "lb1"
+    assert cluster.status("lb2")["state"] == "BACKUP"
+
+
+def test_checks_run_as_nobody_inside_the_sandbox(cluster: Cluster) -> None:
+    lb1 = cluster.machines["lb1"]
+    unit = lb1.run(
+        "systemctl", "show", "vrrpd", "-p", "CapabilityBoundingSet", "-p", "NoNewPrivileges"
+    )
+    assert "NoNewPrivileges=yes" in unit.stdout
+    assert "cap_setuid" in unit.stdout
+    assert "cap_sys_admin" not in unit.stdout
+    checks = json.loads(lb1.run("vrrpd", "status", "--json").stdout)["checks"]
+    assert checks["chk_nginx"]["status"] == checks["chk_nobody"]["status"] == "UP", checks
+
+
+def test_nginx_stopping_moves_the_vip_and_back(cluster: Cluster) -> None:
+    lb1 = cluster.machines["lb1"]
+    lb1.run("systemctl", "stop", "nginx")
+    cluster.wait_holder("lb2")
+    assert cluster.served_by() == "lb2"
+    assert cluster.status("lb1")["effective_priority"] == 100
+    lb1.run("systemctl", "start", "nginx")
+    cluster.wait_holder("lb1")
+    assert cluster.served_by() == "lb1"
+
+
+def test_a_broken_file_fails_the_reload_and_nothing_flaps(cluster: Cluster) -> None:
+    lb1 = cluster.machines["lb1"]
+    before = cluster.transitions()
+    good = lb1.run("cat", "/etc/vrrpd/vrrpd.yaml").stdout
+    lb1.write("/etc/vrrpd/vrrpd.yaml", good.replace("vrid: 51", "vrid: 510"))
+    try:
+        reload = lb1.run("systemctl", "reload", "vrrpd", check=False)
+        assert reload.returncode != 0, "systemctl reload accepted a broken file"
+        time.sleep(1.5)  # three advert intervals: a flap would show by now
+        assert cluster.transitions() == before
+        assert cluster.holders() == ["lb1"]
+        assert lb1.run("systemctl", "is-active", "vrrpd").stdout.strip() == "active"
+        warnings = lb1.run("journalctl", "-u", "vrrpd", "-p", "warning", "-o", "cat", "--no-pager")
+        assert "reload refused" in warnings.stdout, warnings.stdout
+        assert "vrid" in warnings.stdout
+    finally:
+        lb1.write("/etc/vrrpd/vrrpd.yaml", good)
+
+
+def test_the_unit_verifies_and_is_no_less_confined(cluster: Cluster) -> None:
+    lb1 = cluster.machines["lb1"]
+    verify = lb1.run("systemd-analyze", "verify", "/lib/systemd/system/vrrpd.service", check=False)
+    assert verify.returncode == 0, verify.stderr
+    assert "vrrpd" not in verify.stderr, verify.stderr
+    security = lb1.run("systemd-analyze", "security", "vrrpd", "--no-pager", check=False).stdout
+    found = re.search(r"Overall exposure level for vrrpd.service: ([\d.]+)", security)
+    assert found, security
+    assert float(found.group(1)) <= SECURITY_EXPOSURE, security
+
+
+def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None:
+    lb1 = cluster.machines["lb1"]
+    lb1.run("systemctl", "stop", "vrrpd")
+    # Priority 0: lb2 takes over after its skew time, not the master-down interval.
+    cluster.wait_holder("lb2", timeout=1.5)
+    assert cluster.served_by() == "lb2"
+    assert cluster.lab.addresses("lb1").isdisjoint({f"{VIP}/24"})
+    log = lb1.run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager").stdout
+    assert "MASTER -> INIT" in log
