@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 
 import pytest
 
 from tests.lab.helpers import sole_holder, start
-from vrrpd.lab import Lab
+from vrrpd.lab import Lab, wait_for
 from vrrpd.lab.peers import Peer, vrrpd_binary
 
 pytestmark = pytest.mark.netns
@@ -69,3 +70,33 @@ def test_maintenance_hands_over_to_a_keepalived_backup(lab: Lab) -> None:
     sole_holder(lab, VIP, "n2", among=("n1", "n2"))
     assert _ask(lab, "n1", "maintenance", "off") == "maintenance off: web"
     sole_holder(lab, VIP, "n1", among=("n1", "n2"))
+
+
+def test_maintenance_is_kept_across_a_restart_so_an_upgrade_does_not_fail_back(lab: Lab) -> None:
+    """The upgrade procedure: maintenance on, the package's try-restart, maintenance off.
+    The restarted agent must not preempt the backup it handed over to."""
+    first = start(lab, Peer("n1", 150))
+    start(lab, Peer("n2", 100))
+    sole_holder(lab, VIP, "n1")
+    _ask(lab, "n1", "maintenance", "on")
+    sole_holder(lab, VIP, "n2", among=("n1", "n2"))
+    lab.signal(first, signal.SIGTERM)
+    assert lab.wait(first) == 0
+    start(lab, Peer("n1", 150))
+    wait_for(lambda: _status(lab, "n1").get("state") == "BACKUP", timeout=5, what="n1 as BACKUP")
+    assert _status(lab, "n1")["maintenance"] is True
+    time.sleep(1.5)  # several master-down intervals: a preempting n1 would hold it now
+    assert lab.holders(VIP) == ["n2"]
+    assert _ask(lab, "n1", "maintenance", "off") == "maintenance off: web"
+    sole_holder(lab, VIP, "n1", among=("n1", "n2"))
+    # Off is kept too: the next restart takes part in elections again.
+    assert not (lab.workdir / "n1.state.maintenance.json").exists()
+
+
+def _status(lab: Lab, node: str) -> dict[str, object]:
+    """The instance's status, or {} while the agent is not answering yet."""
+    said = _ask(lab, node, "status", "--json", check=False)
+    if not said.startswith("0 "):
+        return {}
+    status: dict[str, object] = json.loads(said[2:])["instances"]["web"]
+    return status

@@ -128,6 +128,7 @@ class Agent:
         # Sockets are open: ready. The instances' first states follow as STATUS= lines.
         systemd.notify("READY=1", f"STATUS={self._status_line()}")
         self.dispatch(Startup())
+        self.commands.restore_maintenance()
         log.info("vrrpd started: %d instance(s)", len(self.config.instances))
 
     async def _stop(self) -> None:

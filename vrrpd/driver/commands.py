@@ -5,6 +5,10 @@ one ``dispatch`` (the core keeps one writer)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vrrpd.control.server import Reply
@@ -13,6 +17,8 @@ from vrrpd.status import status_document
 
 if TYPE_CHECKING:
     from vrrpd.driver.agent import Agent
+
+log = logging.getLogger("vrrpd")
 
 
 class Commands:
@@ -50,12 +56,14 @@ class Commands:
         wanted = names or list(agent.states)
         agent.dispatch(MaintenanceRequested(on, tuple(names)))
         if not on:
+            self.keep_maintenance()
             return {"result": f"maintenance off: {', '.join(wanted)}"}
         stats = agent.node.statistics().instances
         limit = agent.loop.time() + max(stats[n].master_down_interval for n in wanted) + 1.0
         while any(stats[n].draining for n in wanted) and agent.loop.time() < limit:
             await asyncio.sleep(0.005)
             stats = agent.node.statistics().instances
+        self.keep_maintenance()
         failed = [n for n in wanted if not stats[n].maintenance]
         if failed:
             return {
@@ -75,3 +83,44 @@ class Commands:
         if not masters:
             return {"error": "no instance asked for is MASTER here: nothing to announce"}
         return {"result": f"announced the VIPs of {', '.join(masters)}", "announced": masters}
+
+    # Kept across restarts: an upgrade (`try-restart`) or a crash must not put a node an
+    # operator took out back into the election, where it would preempt the master. The
+    # file lives beside the VIP ledger (/run/vrrpd, kept by RuntimeDirectoryPreserve), so
+    # a reboot clears it: a rebooted node comes back in service.
+
+    def _maintenance_file(self) -> Path:
+        return Path(self.agent.config.global_.state_file).with_suffix(".maintenance.json")
+
+    def keep_maintenance(self) -> None:
+        stats = self.agent.node.statistics().instances
+        names = sorted(n for n, s in stats.items() if s.maintenance)
+        path = self._maintenance_file()
+        try:
+            if not names:
+                path.unlink(missing_ok=True)
+                return
+            part = path.with_name(f".{path.name}.new")
+            part.write_text(json.dumps({"instances": names}) + "\n")
+            os.replace(part, path)
+        except OSError as error:
+            log.warning("cannot keep the maintenance state in %s: %s", path, error)
+
+    def restore_maintenance(self) -> None:
+        """At start: the instances an operator had in maintenance stay there."""
+        path = self._maintenance_file()
+        try:
+            names = tuple(
+                n for n in json.loads(path.read_text())["instances"] if n in self.agent.states
+            )
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("ignoring the maintenance state in %s: %s", path, error)
+            return
+        if names:
+            log.warning(
+                "still in maintenance from before the restart: %s (`vrrpd maintenance off` resumes)",
+                ", ".join(names),
+            )
+            self.agent.dispatch(MaintenanceRequested(True, names))
