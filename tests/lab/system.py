@@ -123,6 +123,37 @@ def build_deb(outdir: Path) -> Path:
     return Path(built.stdout.strip().splitlines()[-1])
 
 
+def _cgroups_for_nspawn() -> list[str]:
+    """What to run nspawn under so it finds the cgroup hierarchies.
+
+    A chroot (the fresh-machine test) sees /sys without the cgroup file systems mounted
+    below it, and nspawn then fails ("Failed to determine whether the unified cgroups
+    hierarchy is used"). There nspawn runs in a mount namespace of its own with them
+    mounted as the host has them (hybrid: a v1 name=systemd hierarchy beside cgroup2),
+    which changes nothing outside it."""
+    if os.path.ismount("/sys/fs/cgroup"):
+        return []
+    hybrid = ":name=systemd:" in Path("/proc/self/cgroup").read_text()
+    mounts = (
+        "mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup"
+        " && mkdir /sys/fs/cgroup/unified /sys/fs/cgroup/systemd"
+        " && mount -t cgroup2 none /sys/fs/cgroup/unified"
+        " && mount -t cgroup -o none,name=systemd systemd /sys/fs/cgroup/systemd"
+        if hybrid
+        else "mount -t cgroup2 none /sys/fs/cgroup"
+    )
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        f'{mounts} && exec "$@"',
+        "sh",
+    ]
+
+
 class Machine:
     """A booted container: ``run`` is a command inside it, as its root."""
 
@@ -132,6 +163,7 @@ class Machine:
         with log.open("wb") as out:
             self.nspawn = subprocess.Popen(
                 [
+                    *_cgroups_for_nspawn(),
                     "systemd-nspawn",
                     "--quiet",
                     f"--directory={root}",
