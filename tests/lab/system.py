@@ -208,7 +208,8 @@ class Machine:
 
     def _booted(self) -> str:
         state = self.run("systemctl", "is-system-running", check=False).stdout.strip()
-        return "" if state in ("initializing", "starting", "") else state
+        # offline: systemctl cannot reach PID 1 yet (it has not opened its socket)
+        return "" if state in ("offline", "initializing", "starting", "") else state
 
     def run(
         self, *argv: str, check: bool = True, timeout: float = 60, stdin: str | None = None
