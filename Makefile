@@ -48,7 +48,7 @@ test: deps lint typecheck
 
 # The failover drill on real sockets in a network-namespace lab (needs root).
 demo: deps
-	$(BIN)/python -m vrrpd.lab.demo
+	$(BIN)/vrrpd lab demo
 
 # The same drill on the simulated LAN: no root, exact protocol time.
 demo-sim: venv

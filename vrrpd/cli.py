@@ -352,6 +352,17 @@ def lab() -> None:
     own interfaces, everything removed afterwards."""
 
 
+@lab.command("demo")
+def lab_demo() -> None:
+    """Our users' payment entry point, for real: a client at 200 HTTP requests/s -> the VIP
+    on two vrrpd load balancers -> nginx -> three application servers, through five
+    drills (a backend dies, nginx dies, the master crashes, a planned handover, a
+    graceful stop); availability, throughput and response times per drill. About 30 s."""
+    from vrrpd.lab import demo  # noqa: PLC0415
+
+    raise SystemExit(demo.main())
+
+
 @lab.command("drill")
 @click.argument("files", nargs=2, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.argument("more", nargs=-1, type=click.Path(exists=True, dir_okay=False))

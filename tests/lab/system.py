@@ -189,6 +189,9 @@ class Machine:
         try:
             self.pid1 = wait_for(self._init, timeout=30, interval=0.05, what=f"{name}'s PID 1")
             state = wait_for(self._booted, timeout=60, interval=0.2, what=f"{name} to boot")
+        except LabError as error:
+            self.stop()
+            raise LabError(f"{error}: {self.log.read_text()[-2000:]}") from None
         except BaseException:
             self.stop()
             raise
@@ -215,7 +218,9 @@ class Machine:
         self, *argv: str, check: bool = True, timeout: float = 60, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            ["nsenter", "-t", str(self.pid1), "-a", *argv],
+            # -r -w: its root and working directory too (inside a chroot, entering the
+            # mount namespace alone leaves the caller at the namespace's own root).
+            ["nsenter", "-t", str(self.pid1), "-a", "-r", "-w", *argv],
             input=stdin,
             capture_output=True,
             text=True,

@@ -1,132 +1,305 @@
-"""``make demo``: the failover drill on real sockets in a network-namespace lab.
+"""``make demo`` / ``vrrpd lab demo``: our users' payment entry point, run for real.
 
-Two vrrpd nodes (lb1 priority 150, lb2 priority 100, VRRPv3, 100 ms adverts) and a
-client that pings the VIP every 10 ms. Each step prints what the agents logged and
-the outage the client saw (the longest gap between two echo replies). Everything
-is removed at the end, also on failure or Ctrl-C.
+Clients -> a VIP held by vrrpd on two load balancers (lb1 priority 150, lb2 100,
+VRRPv3 every 100 ms) -> nginx on each, round-robin over three application servers
+(``proxy_next_upstream`` on errors) -> the application (app1..app3 answer with their
+name). A client sends HTTP requests to the VIP at a steady rate, one connection each.
+The drills: a backend dies; nginx dies on the master (check_http moves the VIP) and
+returns; the master node crashes and returns; a planned handover (``vrrpd
+maintenance``) and back; a graceful stop. Per drill and overall: requests sent and
+failed, the client-observed outage, availability (time in service / total time),
+throughput (responses/s) and mean and p99 response time. Everything is removed at
+the end, also on failure or Ctrl-C.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from vrrpd.core.timers import master_down_interval, skew_time
-from vrrpd.lab import Lab, LabError, Process, outage, replies, wait_for
-from vrrpd.lab.peers import Peer, start_vrrpd
+from vrrpd.lab import Lab, LabError, Process, wait_for
+from vrrpd.lab.loadgen import Result, parse
+from vrrpd.lab.peers import Peer, scripts_dir, start_nginx, start_vrrpd, vrrpd_binary
 
 VIP = "192.0.2.100"
-PING_INTERVAL = 0.01
-_STATE = re.compile(r"^(\S+ \d\d:\d\d:\d\d,\d+) INFO \[web eth0 v4\] (.*)$")
+RATE = 200.0
+"""Requests per second the client sends."""
+TIMEOUT = 1.0
+"""A request without a 200 within this is failed."""
+SETTLE = 2.0
+"""Seconds of steady service each drill's window keeps after the drill is over."""
+LBS = ("lb1", "lb2")
+APPS = {"app1": "192.0.2.21", "app2": "192.0.2.22", "app3": "192.0.2.23"}
+_LOG = re.compile(r"^(\S+ \d\d:\d\d:\d\d,\d+) \w+ (.*)$")
 
 
 @dataclass
-class Step:
+class Drill:
     title: str
     started: float
     ended: float = 0.0
-    holder: str = ""
 
 
-def holder(lab: Lab, unplugged: set[str]) -> str:
-    """Who holds the VIP among the nodes still on the wire."""
-    owners = [n for n in ("lb1", "lb2") if n not in unplugged and VIP in lab.addresses(n)]
-    return ",".join(owners) or "nobody"
+@dataclass
+class Figures:
+    """What the client saw in a window of time."""
+
+    sent: int
+    failed: int
+    outage: float
+    """Seconds: the longest time between two successful responses."""
+    availability: float
+    throughput: float
+    mean_ms: float
+    p99_ms: float
+
+    @staticmethod
+    def of(results: Sequence[Result], start: float, end: float) -> Figures:
+        window = sorted((r for r in results if start <= r.sent < end), key=lambda r: r.sent)
+        good = [r for r in window if r.ok]
+        done = sorted(r.sent + r.ms / 1000 for r in good)
+        edges = [start, *done, end]
+        longest = max((b - a for a, b in itertools.pairwise(edges)), default=end - start)
+        latencies = sorted(r.ms for r in good)
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
+        return Figures(
+            sent=len(window),
+            failed=len(window) - len(good),
+            outage=max(0.0, longest - 1 / RATE),
+            availability=availability(window, start, end),
+            throughput=len(good) / (end - start) if end > start else 0.0,
+            mean_ms=sum(latencies) / len(latencies) if latencies else 0.0,
+            p99_ms=p99,
+        )
 
 
-def log_events(process: Process, name: str) -> list[tuple[float, str, str]]:
-    """(epoch, node, text) of every state change an agent logged."""
-    events = []
-    for line in process.output().splitlines():
-        match = _STATE.match(line)
-        if match and "->" in match.group(2):
-            stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()  # noqa: DTZ007 - local, like the log
-            events.append((stamp, name, match.group(2)))
-    return events
+def availability(window: Sequence[Result], start: float, end: float) -> float:
+    """Time in service / total time: out of service from a failed request that follows a
+    success until the next request that succeeds (the client's own view, at the
+    resolution of its request rate)."""
+    down = 0.0
+    since: float | None = None
+    for r in window:
+        if not r.ok and since is None:
+            since = r.sent
+        elif r.ok and since is not None:
+            down += r.sent - since
+            since = None
+    if since is not None:
+        down += end - since
+    return 1.0 - down / (end - start) if end > start else 1.0
 
 
-def run() -> int:
-    out = sys.stdout
+@dataclass
+class Demo:
+    lab: Lab
+    out: Callable[[str], None]
+    origin: float = field(default_factory=time.time)
+    agents: dict[str, Process] = field(default_factory=dict)
+    nginx: dict[str, Process] = field(default_factory=dict)
+    drills: list[Drill] = field(default_factory=list)
+    shown: int = 0
+    """How many agent log lines have been printed."""
+    unplugged: set[str] = field(default_factory=set)
+    client: Process | None = None
+
+    def results(self) -> list[Result]:
+        lines = self.client.output().splitlines() if self.client else []
+        return [r for line in lines if (r := parse(line))]
+
+    def say(self, text: str) -> None:
+        self.out(f"[{time.time() - self.origin:7.2f} s] {text}")
+
+    def peer(self, name: str) -> Peer:
+        check = (
+            f"{{command: {scripts_dir()}/check_http.sh http://127.0.0.1/health 200 1, "
+            "interval: 0.2, timeout: 1, fall: 2, rise: 2, weight: -60}"
+        )
+        priority = 150 if name == "lb1" else 100
+        return Peer(
+            name, priority, scripts={"chk_nginx": check}, extra={"track_scripts": "[chk_nginx]"}
+        )
+
+    def start_lb(self, name: str) -> None:
+        self.nginx[name] = start_nginx(self.lab, name, list(APPS.values()))
+        self.agents[name] = start_vrrpd(self.lab, self.peer(name))
+
+    def holders(self) -> list[str]:
+        """Who holds the VIP among the nodes on the wire (a crashed node keeps it)."""
+        return [n for n in LBS if n not in self.unplugged and VIP in self.lab.addresses(n)]
+
+    def holder(self) -> str:
+        return ",".join(self.holders()) or "nobody"
+
+    def wait_holder(self, name: str) -> None:
+        wait_for(lambda: self.holders() == [name], timeout=20, what=f"{name} to hold {VIP}")
+
+    def show_events(self) -> None:
+        every = self.events()
+        for when, name, text in every[self.shown :]:
+            self.out(f"[{when - self.origin:7.2f} s]     {name}: {text}")
+        self.shown = len(every)
+
+    def events(self) -> list[tuple[float, str, str]]:
+        """Every state change and check flip the agents logged, (epoch, node, text)."""
+        out = []
+        for name in LBS:
+            for process in self.lab.nodes[name].processes:
+                if process.name != "vrrpd":
+                    continue
+                for line in process.output().splitlines():
+                    m = _LOG.match(line)
+                    if m and (
+                        " -> " in m.group(2)
+                        or "check " in m.group(2)
+                        or "maintenance" in m.group(2)
+                    ):
+                        when = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()  # noqa: DTZ007 - local, like the log
+                        out.append((when, name, m.group(2)))
+        return sorted(out)
+
+    def drill(self, title: str, act: Callable[[], None], settle: Callable[[], None]) -> None:
+        current = Drill(title, time.time())
+        self.say(f"drill {len(self.drills) + 1}: {title}")
+        act()
+        settle()
+        time.sleep(SETTLE)  # steady service again before the window closes
+        current.ended = time.time()
+        self.drills.append(current)
+        self.show_events()
+        window = [r for r in self.results() if current.started <= r.sent < current.ended]
+        f = Figures.of(window, current.started, current.ended)
+        answered: dict[str, int] = {}
+        for r in window:
+            if r.ok:
+                answered[r.app.removeprefix("served by ")] = (
+                    answered.get(r.app.removeprefix("served by "), 0) + 1
+                )
+        apps = ", ".join(f"{a} {answered.get(a, 0)}" for a in APPS)
+        self.say(
+            f"   the VIP is on {self.holder()}; {f.sent} requests, {f.failed} failed, longest without an "
+            f"answer {f.outage * 1000:.0f} ms; answers from {apps}"
+        )
+
+    def vrrpd(self, name: str, *args: str) -> str:
+        sock = str(self.lab.workdir / f"{name}.sock")
+        done = self.lab.exec(name, vrrpd_binary(), *args, "--socket", sock, check=False, timeout=20)
+        return (done.stdout + done.stderr).strip()
+
+
+def run(out: Callable[[str], None] = print) -> int:
     with Lab() as lab:
-        lab.add_node("lb1", "192.0.2.11", "2001:db8::11")
-        lab.add_node("lb2", "192.0.2.12", "2001:db8::12")
+        for name, address in (("lb1", "192.0.2.11"), ("lb2", "192.0.2.12"), *APPS.items()):
+            lab.add_node(name, address, f"2001:db8::{address.rsplit('.', 1)[1]}")
         lab.add_node("client", "192.0.2.50", "2001:db8::50")
-        lb1, lb2 = Peer("lb1", 150), Peer("lb2", 100)
-        mdi = master_down_interval(100, 10, 3)
-        out.write(
-            f"vrrpd failover drill in a network-namespace lab ({lab.prefix}-*): lb1 (priority 150) and\n"
-            f"lb2 (priority 100), VRRPv3 every 100 ms, VIP {VIP}; the client pings it every 10 ms.\n"
-            f"lb2's Master_Down_Interval is {mdi * 1000:.1f} ms, its Skew_Time {skew_time(100, 10, 3) * 1000:.1f} ms.\n\n"
+        lab.sysctl(lab.nodes["client"].namespace, "net.ipv4.ip_local_port_range", "1024 65000")
+        demo = Demo(lab, out)
+        out(
+            f"vrrpd demo in a network-namespace lab ({lab.prefix}-*): the payment entry point.\n"
+            f"  client ({RATE:g} HTTP requests/s, one connection each, {TIMEOUT:g} s timeout)\n"
+            f"    -> VIP {VIP} (vrrpd: lb1 priority 150, lb2 100, VRRPv3 every 100 ms;\n"
+            "       check_http on the local nginx every 0.2 s, fall 2, weight -60)\n"
+            "    -> nginx on lb1 / lb2 (round-robin, proxy_next_upstream error timeout)\n"
+            f"    -> app1, app2, app3\n"
         )
-        probe = lab.start(
+        apps = {name: start_nginx(lab, name) for name in APPS}
+        for name in LBS:
+            demo.start_lb(name)
+        demo.wait_holder("lb1")
+        wait_for(lambda: "UP" in demo.vrrpd("lb1", "status"), timeout=10, what="lb1's check up")
+        demo.say("both load balancers started (times before the client starts are negative)")
+        demo.origin = time.time()
+        demo.show_events()
+        client = demo.client = lab.start(
             "client",
-            ["ping", "-n", "-D", "-i", f"{PING_INTERVAL}", "-W", "0.05", VIP],
-            label="ping",
+            [sys.executable, "-m", "vrrpd.lab.loadgen", VIP, f"{RATE:g}", "0", f"{TIMEOUT:g}"],
+            label="client",
         )
-        steps: list[Step] = []
-        agents: dict[str, Process] = {}
-        unplugged: set[str] = set()
+        demo.say(f"the client starts; the VIP is on {demo.holder()}")
+        time.sleep(0.5)  # its first connections
+        baseline = Drill("steady state", time.time())
+        time.sleep(2.0)
+        baseline.ended = time.time()
 
-        def step(title: str, action: object, until: str) -> None:
-            current = Step(title, time.time())
-            if callable(action):
-                action()
-            wait_for(
-                lambda: holder(lab, unplugged) == until, timeout=15, what=f"{until} to hold the VIP"
-            )
-            time.sleep(1.0)  # let the client settle before measuring
-            current.ended, current.holder = time.time(), holder(lab, unplugged)
-            steps.append(current)
+        def restart_app2() -> None:
+            time.sleep(3.0)
+            apps["app2"] = start_nginx(lab, "app2")
 
-        def start_both() -> None:
-            agents["lb2"] = start_vrrpd(lab, lb2)
-            agents["lb1"] = start_vrrpd(lab, lb1)
+        demo.drill("app2 dies (nginx balances around it), back 3 s later",
+                   lambda: lab.crash(apps["app2"]), restart_app2)  # fmt: skip
+
+        def nginx_back() -> None:
+            demo.wait_holder("lb2")
+            time.sleep(1.0)
+            demo.nginx["lb1"] = start_nginx(lab, "lb1", list(APPS.values()))
+            demo.wait_holder("lb1")
+
+        demo.drill("nginx dies on lb1 (check fails: the VIP moves), back",
+                   lambda: lab.crash(demo.nginx["lb1"]), nginx_back)  # fmt: skip
 
         def crash() -> None:
-            unplugged.add("lb1")
-            lab.crash(agents["lb1"], unplug="lb1")
+            lab.crash(demo.nginx["lb1"])
+            demo.unplugged.add("lb1")
+            lab.crash(demo.agents["lb1"], unplug="lb1")
 
-        def come_back() -> None:
-            if VIP in lab.addresses("lb1"):  # the crash left it; a reboot would clear it
+        def reboot() -> None:
+            demo.wait_holder("lb2")
+            time.sleep(1.0)
+            if VIP in lab.addresses("lb1"):  # a reboot clears what the crash left
                 lab.ip(lab.nodes["lb1"].namespace, "addr", "del", f"{VIP}/24", "dev", "eth0")
             lab.plug("lb1")
-            unplugged.discard("lb1")
-            agents["lb1"] = start_vrrpd(lab, lb1)
+            demo.unplugged.discard("lb1")
+            demo.start_lb("lb1")
+            demo.wait_holder("lb1")
 
-        def graceful() -> None:
-            lab.signal(agents["lb1"], signal.SIGTERM)
+        demo.drill("lb1 crashes (frozen, killed, link cut), comes back",
+                   crash, reboot)  # fmt: skip
 
-        step("election (both start)", start_both, "lb1")
-        step("master crash (lb1 frozen, killed, unplugged)", crash, "lb2")
-        step("lb1 returns and preempts", come_back, "lb1")
-        step("graceful stop of lb1 (SIGTERM, priority 0)", graceful, "lb2")
+        def handover() -> None:
+            demo.say(f"   lb1: vrrpd maintenance on -> {demo.vrrpd('lb1', 'maintenance', 'on')}")
 
-        times = replies(probe)
-        origin = steps[0].started
-        out.write("timeline (seconds from the start):\n")
-        events = [
-            e
-            for name in ("lb1", "lb2")
-            for process in lab.nodes[name].processes
-            for e in log_events(process, name)
-        ]
-        events += [(s.started, "--", s.title) for s in steps]
-        for stamp, name, text in sorted(events):
-            out.write(f"  {stamp - origin:8.3f}  {name:3}  {text}\n")
-        out.write(f"\n  {'step':46} {'VIP holder':10} {'client outage':>13}\n")
-        for index, current in enumerate(steps):
-            if index == 0:
-                first = next((t for t in times if t >= current.started), None)
-                shown = f"first reply {first - current.started:.3f} s" if first else "no reply"
-            else:
-                shown = f"{outage(times, current.started, current.ended) * 1000:9.1f} ms"
-            out.write(f"  {current.title:46} {current.holder:10} {shown:>13}\n")
-        out.write(f"\n{len(times)} echo replies; lab removed.\n")
+        def hand_back() -> None:
+            demo.wait_holder("lb2")
+            time.sleep(1.0)
+            demo.say(f"   lb1: vrrpd maintenance off -> {demo.vrrpd('lb1', 'maintenance', 'off')}")
+            demo.wait_holder("lb1")
+
+        demo.drill("planned handover (vrrpd maintenance on), back (off)", handover, hand_back)
+        demo.drill("graceful stop of lb1 (SIGTERM: priority 0)",
+                   lambda: lab.signal(demo.agents["lb1"], signal.SIGTERM),
+                   lambda: demo.wait_holder("lb2"))  # fmt: skip
+        lab.signal(client, signal.SIGTERM)
+        lab.wait(client, 5)
+        report(out, demo.results(), [baseline, *demo.drills])
+    out("lab removed.")
     return 0
+
+
+def report(out: Callable[[str], None], results: Sequence[Result], drills: Sequence[Drill]) -> None:
+    head = f"  {'':58} {'sent':>6} {'failed':>6} {'outage':>9} {'avail.':>8} {'resp/s':>7} {'mean':>7} {'p99':>7}"
+    out("\n" + head)
+    rows = [(d.title, Figures.of(results, d.started, d.ended)) for d in drills]
+    start, end = drills[0].started, drills[-1].ended
+    overall = Figures.of(results, start, end)
+    for title, f in [*rows, ("overall", overall)]:
+        out(
+            f"  {title[:58]:58} {f.sent:6d} {f.failed:6d} {f.outage * 1000:7.1f}ms"
+            f" {f.availability * 100:7.3f}% {f.throughput:7.1f} {f.mean_ms:5.2f}ms {f.p99_ms:5.2f}ms"
+        )
+    served = {r.lb for r in results if r.ok}
+    apps = {r.app.removeprefix("served by ") for r in results if r.ok}
+    out(
+        f"\nThe entry point was in service {overall.availability * 100:.3f} % of {end - start:.1f} s: "
+        f"{overall.sent - overall.failed} of {overall.sent} requests answered "
+        f"({overall.failed} failed), by {', '.join(sorted(served))} from {', '.join(sorted(apps))}; "
+        f"the longest the client went without an answer: {overall.outage * 1000:.0f} ms."
+    )
 
 
 def main() -> int:
@@ -135,6 +308,9 @@ def main() -> int:
     except LabError as error:
         sys.stderr.write(f"demo failed: {error}\n")
         return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("demo interrupted; lab removed\n")
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,21 +98,38 @@ def _instance_yaml(peer: Peer, name: str, vrid: int, vips: tuple[str, ...]) -> l
     return lines
 
 
-def start_nginx(lab: Lab, node: str) -> Process:
-    """nginx serving "served by NODE" on port 80 of the node (its own files, in the workdir)."""
+def start_nginx(lab: Lab, node: str, upstreams: Sequence[str] = ()) -> Process:
+    """nginx on port 80 of the node (its own files, in the workdir).
+
+    Without ``upstreams`` it serves "served by NODE". With them it is a load balancer
+    as our users run it: round-robin over the upstreams, the next one tried on an error
+    or timeout (``proxy_next_upstream``), ``X-Served-By: NODE`` on every answer, and
+    ``/health`` answered locally for check_http."""
     root = lab.workdir / f"{node}-www"
     root.mkdir(exist_ok=True)
     (root / "index.html").write_text(f"served by {node}\n")
+    site = f"root {root};"
+    pool = ""
+    if upstreams:
+        servers = " ".join(f"server {u}:80 max_fails=1 fail_timeout=2s;" for u in upstreams)
+        pool = f"  upstream apps {{ {servers} }}\n"
+        site = (
+            f"add_header X-Served-By {node} always; "
+            'location = /health { return 200 "ok\\n"; } '
+            "location / { proxy_pass http://apps; proxy_next_upstream error timeout http_502 http_503; "
+            "proxy_connect_timeout 200ms; proxy_read_timeout 2s; }"
+        )
     conf = lab.workdir / f"{node}-nginx.conf"
     conf.write_text(
         "user root;\n"
         "worker_processes 1;\n"
         f"pid {lab.workdir}/{node}-nginx.pid;\n"
         f"error_log {lab.workdir}/{node}-nginx.error.log;\n"
-        "events { worker_connections 64; }\n"
+        "events { worker_connections 1024; }\n"
         "http {\n"
         "  access_log off;\n"
-        f"  server {{ listen 80; listen [::]:80; root {root}; }}\n"
+        f"{pool}"
+        f"  server {{ listen 80; listen [::]:80; {site} }}\n"
         "}\n"
     )
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -120,6 +138,18 @@ def start_nginx(lab: Lab, node: str) -> Process:
             "nginx is not installed: apt-get install nginx-light (make test installs it)"
         )
     return lab.start(node, [binary, "-c", str(conf), "-g", "daemon off;"], label="nginx")
+
+
+def scripts_dir() -> Path:
+    """The check scripts: this checkout's, else the package's, else the wheel's."""
+    for candidate in (
+        Path(__file__).resolve().parents[2] / "scripts",
+        Path("/usr/share/vrrpd/scripts"),
+        Path(sys.prefix) / "share/vrrpd/scripts",
+    ):
+        if (candidate / "check_http.sh").exists():
+            return candidate
+    raise LabError("the vrrpd scripts (check_http.sh) are not installed")
 
 
 def start_vrrpd(
