@@ -8,7 +8,7 @@ APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark syst
   binutils lintian debootstrap systemd-container
 STAMP := $(VENV)/.installed
 
-.PHONY: venv deps test lint typecheck unit demo demo-sim bench soak wheel deb clean apt diagram
+.PHONY: venv deps test lint typecheck unit demo demo-sim bench bench-smoke soak wheel deb clean apt diagram
 
 venv: $(STAMP)
 
@@ -58,9 +58,17 @@ demo-sim: venv
 diagram: venv
 	$(BIN)/python -m vrrpd.docgen
 
-# vrrpd next to Keepalived in one run (takeover latency, memory) and tracker costs. Needs root.
+# Every figure beside Keepalived in one run (failover at four intervals, handover, check
+# failover, cost at 1/50/200 instances, start-up, the core): bench/results/*.json and the
+# generated docs/benchmarks.md with plots (the `bench` extra: matplotlib). Needs root.
 bench: deps
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m vrrpd.lab.bench
+
+# The same harness in a minute or two (one interval, 3 runs, 20 instances), into a scratch
+# folder; `make test` runs it through tests/lab/test_bench_smoke.py.
+bench-smoke: deps
+	$(BIN)/python -m vrrpd.lab.bench --smoke --results /tmp/vrrpd-bench-smoke --page /tmp/vrrpd-bench-smoke/benchmarks.md
 
 # The long reliability runs (100,000 hostile frames, 100 kill -9 restarts, SOAK_SECONDS of
 # chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each.

@@ -84,6 +84,23 @@ def test_ledger_survives_a_restart(tmp_path: Path) -> None:
     assert Ledger(path).load() == set()
 
 
+def test_ledger_writes_an_addition_at_once_and_a_batch_of_removals_once(tmp_path: Path) -> None:
+    """Added: on disk before the address exists (crash cleanup depends on it). Removed in
+    a batch: written once at the end; a stale entry meanwhile only costs a no-op removal."""
+    path = tmp_path / "state.json"
+    ledger = Ledger(path)
+    for n in range(3):
+        ledger.add("eth0", f"192.0.2.{100 + n}/24")
+    assert len(Ledger(path).load()) == 3
+    version = ledger.version
+    ledger.discard("eth0", "192.0.2.100/24", write=False)
+    ledger.discard("eth0", "192.0.2.101/24", write=False)
+    assert len(Ledger(path).load()) == 3
+    assert ledger.version == version + 2
+    ledger.flush()
+    assert Ledger(path).load() == {("eth0", "192.0.2.102/24")}
+
+
 def test_status_document_and_table() -> None:
     h = Harness(config(instance(priority=150)))
     h.advance(10.0)

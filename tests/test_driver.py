@@ -292,3 +292,47 @@ def test_the_view_tells_the_core_only_what_changed_and_missing_vips_only_when_id
     ]
     # while our own address change is in flight, a missing VIP is not someone else's doing
     assert view.events(insts, down, own, added, {}, initial=False, idle=False) == []
+
+
+def test_removals_of_different_instances_go_to_netlink_together_and_order_holds() -> None:
+    """Shutdown of many masters: their VIP removals are in flight at once (one round trip,
+    not one per instance); what follows an instance's removal still waits for it."""
+
+    async def scenario() -> tuple[int, list[str]]:
+        kernel = FakeKernel()
+        in_flight = 0
+        most = 0
+
+        async def change(
+            action: act.AddAddresses | act.RemoveAddresses, *, flush: bool = True
+        ) -> list[str]:
+            nonlocal in_flight, most
+            in_flight += 1
+            most = max(most, in_flight)
+            await kernel.release.wait()
+            in_flight -= 1
+            kernel.done.append(f"{type(action).__name__} {action.instance}")
+            return []
+
+        kernel.change_addresses = change  # type: ignore[method-assign]
+        kernel.flush_ledger = lambda: kernel.done.append("ledger written")  # type: ignore[method-assign]
+        hooks: list[str] = []
+        executor = Executor(kernel, prefix=str, run_check=lambda a: None,
+                            run_hook=lambda a: hooks.append(a.instance), state_changed=lambda a: None)  # fmt: skip
+        lane = asyncio.get_running_loop().create_task(executor.forever())
+        names = ["a", "b", "c"]
+        executor.submit([act.RemoveAddresses(n, "eth0", VIP, "eth0") for n in names])
+        executor.submit([act.RunNotify("a", "/bin/true", "INIT", "why", 0)])
+        await asyncio.sleep(0.01)
+        assert hooks == []  # a's hook waits for a's removal
+        kernel.release.set()
+        await executor.join()
+        lane.cancel()
+        assert executor.idle
+        return most, [*kernel.done, *hooks]
+
+    most, order = asyncio.run(scenario())
+    assert most == 3
+    assert order == [
+        "RemoveAddresses a", "RemoveAddresses b", "RemoveAddresses c", "ledger written", "a"
+    ]  # fmt: skip

@@ -65,6 +65,9 @@ class Ledger:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.entries: set[tuple[str, str]] = set()
+        self.version = 0
+        """Bumped on every change, so a parsed view of the entries is cached safely."""
+        self._dirty = False
 
     def load(self) -> set[tuple[str, str]]:
         try:
@@ -76,20 +79,32 @@ class Ledger:
         return {(str(e["interface"]), str(e["address"])) for e in data.get("vips", [])}
 
     def _write(self) -> None:
+        self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         body = {"vips": [{"interface": i, "address": a} for i, a in sorted(self.entries)]}
         tmp.write_text(json.dumps(body, indent=1) + "\n")
         os.replace(tmp, self.path)
 
-    def add(self, interface: str, address: str) -> None:
+    def add(self, interface: str, address: str, *, write: bool = True) -> None:
         if (interface, address) not in self.entries:
             self.entries.add((interface, address))
-            self._write()
+            self.version += 1
+            if write:
+                self._write()
 
-    def discard(self, interface: str, address: str) -> None:
+    def discard(self, interface: str, address: str, *, write: bool = True) -> None:
+        """``write=False`` defers the file (``flush``): an entry left there for an address
+        already gone costs a restart nothing (its removal finds it gone)."""
         if (interface, address) in self.entries:
             self.entries.discard((interface, address))
+            self.version += 1
+            self._dirty = True
+            if write:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._dirty:
             self._write()
 
 
@@ -154,7 +169,12 @@ class Netlink:
         await self.ipr.addr("replace", **kwargs)
 
     async def remove_vip(
-        self, index: int | None, interface: str, address: IPv4Interface | IPv6Interface
+        self,
+        index: int | None,
+        interface: str,
+        address: IPv4Interface | IPv6Interface,
+        *,
+        write: bool = True,
     ) -> None:
         if index is not None:
             try:
@@ -164,7 +184,7 @@ class Netlink:
             except NetlinkError as error:
                 if error.code not in _GONE:
                     raise
-        self.ledger.discard(interface, str(address))
+        self.ledger.discard(interface, str(address), write=write)
 
     async def create_macvlan(self, name: str, parent_index: int, mac: str) -> int:
         """A bridge-mode macvlan with the virtual MAC, left down; replaces a stale one."""
@@ -198,7 +218,7 @@ class Netlink:
         for interface, text in sorted(self.ledger.load()):
             link = links.get(interface)
             address = ip_interface(text)
-            self.ledger.entries.add((interface, text))
+            self.ledger.add(interface, text, write=False)  # it is in the file already
             await self.remove_vip(link.index if link else None, interface, address)
             removed.append(f"{text} on {interface}")
         return removed

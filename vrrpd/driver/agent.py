@@ -198,6 +198,8 @@ class Agent:
 
     async def _refresh(self, *, initial: bool = False) -> None:
         """Re-read links and addresses; tell the core what changed; match the sockets."""
+        if self.stopping.is_set():
+            return  # our own VIP removals would only make it re-read the kernel each time
         kernel = self.kernel
         await kernel.refresh()
         instances = self.config.instances

@@ -66,22 +66,47 @@ class Executor:
                 self.run_now(action)
 
     async def forever(self) -> None:
-        """The kernel lane."""
+        """The kernel lane. Address removals of different instances queued back to back
+        (a shutdown, a sync group's release) go to netlink together, not one round trip
+        after the other: 200 masters stopping release their VIPs at once."""
+        carry: plan.Ordered | None = None
         while True:
-            action = await self.queue.get()
+            batch = [carry if carry is not None else await self.queue.get()]
+            carry = None
+            if isinstance(batch[0], act.RemoveAddresses):
+                while carry is None and not self.queue.empty():
+                    following = self.queue.get_nowait()
+                    distinct = following.instance not in {a.instance for a in batch}
+                    if isinstance(following, act.RemoveAddresses) and distinct:
+                        batch.append(following)
+                    else:
+                        carry = following
             try:
-                if isinstance(action, act.AddAddresses | act.RemoveAddresses):
-                    for error in await self.kernel.change_addresses(action):
-                        log.error("[%s] %s", self.prefix(action.instance), error)
+                if len(batch) > 1:
+                    removals = [a for a in batch if isinstance(a, act.RemoveAddresses)]
+                    changes = [self.kernel.change_addresses(a, flush=False) for a in removals]
+                    results = await asyncio.gather(*changes)
+                    self.kernel.flush_ledger()
+                    for removal, errors in zip(removals, results, strict=True):
+                        for error in errors:
+                            log.error("[%s] %s", self.prefix(removal.instance), error)
                 else:
-                    self.run_now(action)
+                    await self._run_ordered(batch[0])
             finally:
-                left = self.pending[action.instance] - 1
-                if left:
-                    self.pending[action.instance] = left
-                else:
-                    del self.pending[action.instance]
-                self.queue.task_done()
+                for done in batch:
+                    left = self.pending[done.instance] - 1
+                    if left:
+                        self.pending[done.instance] = left
+                    else:
+                        del self.pending[done.instance]
+                    self.queue.task_done()
+
+    async def _run_ordered(self, action: plan.Ordered) -> None:
+        if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+            for error in await self.kernel.change_addresses(action):
+                log.error("[%s] %s", self.prefix(action.instance), error)
+        else:
+            self.run_now(action)
 
     async def join(self) -> None:
         await self.queue.join()

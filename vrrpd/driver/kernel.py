@@ -58,6 +58,8 @@ class Kernel:
         self._link_layer = link_layer
         self.vmacs = VirtualMacs(self.netlink)
         self.links: dict[str, Link] = {}
+        self._added: set[tuple[str, IPAddress]] = set()
+        self._added_version = -1
         self.addresses: list[Address] = []
         self.sockets: dict[plan.SocketKey, VrrpSocket] = {}
         self.joined: dict[plan.SocketKey, bool] = {}
@@ -83,7 +85,13 @@ class Kernel:
         self.addresses = await self.netlink.addresses()
 
     def added(self) -> set[tuple[str, IPAddress]]:
-        return plan.ours(self.netlink.ledger.entries)
+        """The ledger's entries parsed, once per change of the ledger (every address
+        action and every refresh asks: with 200 VIPs, parsing each time was quadratic)."""
+        ledger = self.netlink.ledger
+        if self._added_version != ledger.version:
+            self._added = plan.ours(ledger.entries)
+            self._added_version = ledger.version
+        return self._added
 
     async def events(self, mark: Callable[[], None]) -> None:
         """Forever: every link or address event marks the view dirty."""
@@ -137,8 +145,11 @@ class Kernel:
 
     # ------------------------------------------------------------------ addresses and VMACs
 
-    async def change_addresses(self, action: act.AddAddresses | act.RemoveAddresses) -> list[str]:
-        """Apply one address action; the errors, as sentences (never raises)."""
+    async def change_addresses(
+        self, action: act.AddAddresses | act.RemoveAddresses, *, flush: bool = True
+    ) -> list[str]:
+        """Apply one address action; the errors, as sentences (never raises). Without
+        ``flush`` the ledger's file is left for ``flush_ledger`` (a batch of removals)."""
         errors: list[str] = []
         adding = isinstance(action, act.AddAddresses)
         if action.vmac and adding:
@@ -161,14 +172,23 @@ class Kernel:
                 elif (dev, ip) in added:
                     index = link.index if link else None
                     await asyncio.wait_for(
-                        self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
+                        self.netlink.remove_vip(index, dev, vip.address, write=False),
+                        NETLINK_TIMEOUT,
                     )
             except Exception as error:  # netlink raises its own error types; log, never crash
                 verb = "add" if adding else "remove"
                 errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {error or 'timeout'}")
         if action.vmac and not adding:
             errors += await self._set_up(action.vmac, up=False)
+        if flush:
+            self.flush_ledger()
         return errors
+
+    def flush_ledger(self) -> None:
+        try:
+            self.netlink.ledger.flush()
+        except OSError as error:
+            log.error("cannot write the VIP ledger %s: %s", self.netlink.ledger.path, error)
 
     async def _set_up(self, name: str, *, up: bool) -> list[str]:
         link = self.links.get(name)

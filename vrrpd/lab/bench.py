@@ -1,164 +1,234 @@
-"""``make bench``: vrrpd next to Keepalived in one run, reported as ratios.
+"""``make bench``: every figure beside Keepalived, in one run, with its target.
 
-* takeover latency: two nodes of one implementation, VRRPv3 every 100 ms; the
-  master is frozen, unplugged and killed; the sniffer on the switch timestamps
-  the master's last advert and the backup's first. Latency = that gap minus
-  Master_Down_Interval (what the RFC makes every implementation wait).
-* resident memory of the agent (all its processes) once it is master.
-* the CPU cost of one round of process tracking (psutil over /proc), which
-  vrrpd does once a second per agent when ``track_processes`` is used.
+vrrpd and Keepalived (Debian's package) alternate in the same network-namespace lab;
+each figure is repeated (5 runs, 10 at the 0.01 s interval) and kept as median, min
+and max. Results go to ``bench/results/<date>-<commit>.json`` (the record) and
+``docs/benchmarks.md`` (generated from it, with plots when matplotlib is there).
 
-Root is needed (labs). Runs take about a minute; ``--runs N`` for more.
+* failover (``vrrpd.lab.failover``) at VRRPv3 advert intervals 1, 0.1, 0.05 and
+  0.01 s: node crash (last advert -> VIP on the backup, client outage), the master's
+  return (preemption outage), graceful stop (priority-0 advert -> VIP, outage, exit);
+* planned handover (vrrpd ``maintenance on``; Keepalived's way is SIGTERM) and the
+  nginx check failover (``vrrpd.lab.handover``);
+* cost (``vrrpd.lab.scale``): 1, 50 and 200 instances at 0.1 s, master alone and
+  with a backup: CPU per 1000 adverts/s, RSS, transitions, start-up, exit;
+* start-up of one node: exec -> first advert, exec -> VIP held;
+* the pure core's cost per received advert (K = 1, 50, 200), vrrpd only.
+
+``--smoke``: one interval, 3 runs, 20 instances, a minute or two (``make test`` runs it
+so the harness cannot rot). Needs root.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-import psutil
+from vrrpd import __version__
+from vrrpd.lab import failover, handover, scale
+from vrrpd.lab.report import write
 
-from vrrpd.adapters.trackers import count_processes
-from vrrpd.core.timers import master_down_interval, skew_time
-from vrrpd.lab import Lab, Process, handover, rss, scale, wait_for
-from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
-
-VIP = "192.0.2.100"
-SOURCES = {"n1": "192.0.2.11", "n2": "192.0.2.12"}
-STARTERS: dict[str, Callable[[Lab, Peer], Process]] = {
-    "vrrpd": start_vrrpd,
-    "keepalived": start_keepalived,
-}
+IMPLS = ("vrrpd", "keepalived")
+PROJECT = Path(__file__).resolve().parents[2]
 
 
-def one_run(impl: str) -> tuple[float, int]:
-    """(takeover latency beyond Master_Down_Interval in seconds, master's RSS in bytes)."""
-    with Lab() as lab:
-        for name, i in (("n1", 11), ("n2", 12)):
-            lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
-        sniffer = lab.start_sniffer(sys.executable)
-        master = STARTERS[impl](lab, Peer("n1", 150))
-        STARTERS[impl](lab, Peer("n2", 100))
-        wait_for(
-            lambda: VIP in lab.addresses("n1") and VIP not in lab.addresses("n2"),
-            timeout=15,
-            what="n1 master",
-        )
-        time.sleep(1.0)
-        memory = rss(master)
-        lab.crash(master, unplug="n1")
-        wait_for(lambda: VIP in lab.addresses("n2"), timeout=10, what="takeover")
-        time.sleep(0.3)
-        records = [r for r in lab.adverts(sniffer) if "error" not in r]
-        last = max(r["t"] for r in records if r["src"] == SOURCES["n1"] and r["priority"] > 0)
-        first = min(r["t"] for r in records if r["src"] == SOURCES["n2"] and r["t"] > last)
-        return first - last - master_down_interval(100, 10, 3), memory
+def _summary(values: Sequence[float]) -> dict[str, Any]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "values": [round(v, 6) for v in values],
+    }
 
 
-def process_poll_cost(rounds: int = 50) -> float:
-    """CPU seconds for one round of counting processes by name and command line."""
-    start = time.process_time()
-    for _ in range(rounds):
-        count_processes(["haproxy", "/usr/sbin/nginx -g"])
-    return (time.process_time() - start) / rounds
+class Bench:
+    def __init__(self, runs: int, log: Callable[[str], None]) -> None:
+        self.runs = runs
+        self.log = log
+        self.figures: list[dict[str, Any]] = []
+
+    def add(self, fid: str, group: str, title: str, unit: str,
+            values: Mapping[str, Sequence[float]], **more: Any) -> dict[str, Any]:  # fmt: skip
+        figure: dict[str, Any] = {"id": fid, "group": group, "title": title, "unit": unit}
+        for impl, got in values.items():
+            figure[impl] = _summary(got)
+        v, k = (figure.get(i, {}).get("median") for i in IMPLS)
+        figure["ratio"] = v / k if v is not None and k else None
+        figure.update(more)
+        self.figures.append(figure)
+        shown = ", ".join(f"{i} {figure[i]['median']:.3f}" for i in IMPLS if i in figure)
+        ratio = f", ratio {figure['ratio']:.2f}" if figure["ratio"] is not None else ""
+        met = {True: "; target met", False: "; TARGET MISSED", None: ""}[figure.get("met")]
+        self.log(f"  {title}: {shown} {unit}{ratio}{met}")
+        return figure
+
+    def failover(self, intervals: Sequence[float]) -> None:
+        for interval in intervals:
+            runs = max(self.runs, 10) if interval <= 0.01 and self.runs >= 5 else self.runs
+            self.log(f"failover at {interval:g} s adverts, {runs} cycles each ...")
+            cycles = {impl: [failover.cycle(impl, interval) for _ in range(runs)] for impl in IMPLS}
+            mdi = failover.rfc_master_down(interval) * 1000
+
+            def ms(
+                name: str, cycles: dict[str, list[failover.Cycle]] = cycles
+            ) -> dict[str, list[float]]:
+                return {i: [getattr(c, name) * 1000 for c in cycles[i]] for i in IMPLS}
+
+            group = "Failover (VRRPv3, priorities 150/100)"
+            at = f"at {interval:g} s"
+            crash = ms("crash_to_vip")
+            v = statistics.median(crash["vrrpd"])
+            self.add(f"crash_to_vip_{interval:g}", group, f"crash: last advert -> VIP on the backup, {at}",
+                     "ms", crash, interval=interval, rfc=mdi, target="median <= Master_Down_Interval + 1 ms",
+                     met=v <= mdi + 1.0)  # fmt: skip
+            for name, title in (("crash_outage", "crash: client outage"),
+                                ("stop_outage", "graceful stop (SIGTERM): client outage")):  # fmt: skip
+                got = ms(name)
+                ratio = statistics.median(got["vrrpd"]) / max(
+                    statistics.median(got["keepalived"]), 1e-9
+                )
+                self.add(f"{name}_{interval:g}", group, f"{title}, {at}", "ms", got, interval=interval,
+                         rfc=mdi if name == "crash_outage" else None, target="ratio <= 1.0",
+                         met=ratio <= 1.0)  # fmt: skip
+            self.add(f"stop_to_vip_{interval:g}", group, f"graceful stop: priority-0 advert -> VIP, {at}",
+                     "ms", ms("stop_to_vip"), interval=interval)  # fmt: skip
+            pre = ms("preempt_outage")
+            self.add(f"preempt_outage_{interval:g}", group, f"preemption (the master returns): client outage, {at}",
+                     "ms", pre, interval=interval, target="0 ms (at the probe's 2 ms resolution)",
+                     met=statistics.median(pre["vrrpd"]) <= 2.0)  # fmt: skip
+            exits = ms("exit_after_sigterm")
+            self.add(f"exit_{interval:g}", group, f"SIGTERM -> exit, one instance, {at}", "ms", exits,
+                     interval=interval)  # fmt: skip
+
+    def planned(self) -> None:
+        group = "Planned handover and check failover"
+        self.log(f"planned handover at 0.1 s, {self.runs} runs each ...")
+        got = {i: [handover.handover(i, 0.1) * 1000 for _ in range(self.runs)] for i in IMPLS}
+        self.add("handover_0.1", group, "planned handover (vrrpd: maintenance on; Keepalived: SIGTERM), "
+                 "client outage, at 0.1 s", "ms", got, target="ratio <= 1.0",
+                 met=statistics.median(got["vrrpd"]) <= statistics.median(got["keepalived"]))  # fmt: skip
+        self.log(f"nginx check failover, {self.runs} runs each ...")
+        got = {i: [handover.check_failover(i) * 1000 for _ in range(self.runs)] for i in IMPLS}
+        self.add("check_failover", group, "nginx killed on the master (check 1 s, fall 2, weight -50, "
+                 "adverts 1 s): HTTP outage", "ms", got)  # fmt: skip
+
+    def cost(self, counts: Sequence[int], window: float) -> None:
+        group = "Cost (instances at 0.1 s adverts)"
+        for count in counts:
+            for backup in (False, True):
+                self.log(f"{count} instances, {'with' if backup else 'without'} a backup ...")
+                runs = {i: scale.measure(i, count, window, backup=backup) for i in IMPLS}
+                label = f"{count} instances{' + backup' if backup else ''}"
+                sent = {i: [runs[i].master_cpu_per_1000 * 100] for i in IMPLS}
+                ratio = sent["vrrpd"][0] / max(sent["keepalived"][0], 1e-9)
+                self.add(f"cpu_master_{count}_{int(backup)}", group, f"master CPU per 1000 adverts/s sent, {label}",
+                         "%", sent, instances=count,
+                         **({"target": "ratio <= 2.0 (goal 1.5)", "met": ratio <= 2.0} if count >= 200 and backup else {}))  # fmt: skip
+                self.add(f"transitions_{count}_{int(backup)}", group, f"state transitions in {window:g} s, {label}",
+                         "transitions", {i: [runs[i].transitions] for i in IMPLS},
+                         target="0", met=runs["vrrpd"].transitions == 0)  # fmt: skip
+                if not backup:
+                    self.add(f"rss_{count}", group, f"master RSS, {count} instances", "MiB",
+                             {i: [runs[i].master_rss / 2**20] for i in IMPLS}, instances=count,
+                             **({"target": "<= 40 MB (38.1 MiB)", "met": runs["vrrpd"].master_rss <= 40e6,
+                                 "why": "pyroute2 alone is ~13 MB of it"} if count >= 200 else {}))  # fmt: skip
+                    self.add(f"start_{count}", group, f"start to all {count} master", "s",
+                             {i: [runs[i].start_to_all_master] for i in IMPLS},
+                             **({"target": "<= 1 s", "met": runs["vrrpd"].start_to_all_master <= 1.0} if count >= 200 else {}))  # fmt: skip
+                    self.add(f"exit_{count}", group, f"exit after SIGTERM, {count} instances as master", "s",
+                             {i: [runs[i].exit_after_sigterm] for i in IMPLS},
+                             **({"target": "<= 0.2 s", "met": runs["vrrpd"].exit_after_sigterm <= 0.2,
+                                 "why": "each instance's priority-0 advert and VIP removal go out one by one"}
+                                if count >= 200 else {}))  # fmt: skip
+                else:
+                    got = {i: [runs[i].backup_cpu_per_1000 * 100] for i in IMPLS}
+                    ratio = got["vrrpd"][0] / max(got["keepalived"][0], 1e-9)
+                    self.add(f"cpu_backup_{count}", group, f"backup CPU per 1000 adverts/s received, {label}",
+                             "%", got, instances=count,
+                             **({"target": "ratio <= 3.0 (goal 1.5)", "met": ratio <= 3.0} if count >= 200 else {}))  # fmt: skip
+
+    def startup(self, runs: int) -> None:
+        group = "Start-up (one node alone, 0.1 s adverts)"
+        self.log(f"start-up, {runs} runs each ...")
+        got = {i: [failover.startup(i) for _ in range(runs)] for i in IMPLS}
+        self.add("startup_advert", group, "exec -> first advert", "ms",
+                 {i: [a * 1000 for a, _ in got[i]] for i in IMPLS})  # fmt: skip
+        self.add("startup_vip", group, "exec -> VIP held", "ms",
+                 {i: [b * 1000 for _, b in got[i]] for i in IMPLS})  # fmt: skip
+
+    def core(self, sizes: Sequence[int]) -> None:
+        group = "The pure core, per received advert (vrrpd only)"
+        for k in sizes:
+            self.add(f"core_repeat_{k}", group, f"repeat advert, backup of {k} instances", "us",
+                     {"vrrpd": [scale.core_cost(k) * 1e6 for _ in range(3)]})  # fmt: skip
+            self.add(f"core_full_{k}", group, f"advert decoded in full, backup of {k} instances", "us",
+                     {"vrrpd": [scale.core_cost(k, repeat=False) * 1e6 for _ in range(3)]})  # fmt: skip
+
+
+def _keepalived_version() -> str:
+    done = subprocess.run(["keepalived", "--version"], capture_output=True, text=True, check=False)
+    return (done.stderr or done.stdout).splitlines()[0] if (done.stderr or done.stdout) else "?"
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return done.stdout.strip() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--instances", type=int, default=200, help="for the scale run")
+    parser.add_argument("--smoke", action="store_true", help="one interval, 3 runs, 20 instances")
+    parser.add_argument("--results", type=Path, default=PROJECT / "bench/results")
+    parser.add_argument("--page", type=Path, default=PROJECT / "docs/benchmarks.md")
     args = parser.parse_args(argv)
-    results: dict[str, tuple[list[float], list[int]]] = {}
-    for impl in STARTERS:
-        latencies, memories = [], []
-        for _ in range(args.runs):
-            latency, memory = one_run(impl)
-            latencies.append(latency)
-            memories.append(memory)
-        results[impl] = (latencies, memories)
-
-    def ms(values: list[float]) -> str:
-        return (
-            f"median {statistics.median(values) * 1000:6.2f} ms, max {max(values) * 1000:6.2f} ms"
-        )
-
-    mdi = master_down_interval(100, 10, 3) * 1000
-    print(
-        f"takeover after the master's last advert, beyond Master_Down_Interval ({mdi:.1f} ms), {args.runs} runs each:"
-    )
-    for impl, (latencies, _) in results.items():
-        print(f"  {impl:10} {ms(latencies)}")
-    v, k = (statistics.median(results[i][0]) for i in ("vrrpd", "keepalived"))
-    print(
-        f"  ratio vrrpd/keepalived (median extra latency): {v / k:.2f}"
-        if k > 0
-        else "  keepalived median is 0"
-    )
-    print("resident memory of the agent as master:")
-    for impl, (_, memories) in results.items():
-        print(f"  {impl:10} median {statistics.median(memories) / 2**20:6.1f} MiB")
-    vm, km = (statistics.median(results[i][1]) for i in ("vrrpd", "keepalived"))
-    print(f"  ratio vrrpd/keepalived: {vm / km:.2f}")
-    cost = process_poll_cost()
-    count = len(psutil.pids())
-    print(f"process tracking: {cost * 1000:.2f} ms CPU per round over {count} processes "
-          f"= {cost * 100:.2f} % of one core at one round per second")  # fmt: skip
-    print_scale(args.instances)
-    print_outages(args.runs)
-    return 0
-
-
-def print_outages(runs: int) -> None:
-    """Issue 9's targets, beside Keepalived in this same run."""
-    print(f"planned handover, client ping every 2 ms, median of {runs} (vrrpd: maintenance on; "
-          "keepalived: SIGTERM):")  # fmt: skip
-    for interval in (1.0, 0.1, 0.01):
-        timed = {
-            impl: [handover.handover_timed(impl, interval) for _ in range(runs)]
-            for impl in STARTERS
-        }
-        v = statistics.median(o for o, _ in timed["vrrpd"])
-        k = statistics.median(o for o, _ in timed["keepalived"])
-        done = statistics.median(t for _, t in timed["vrrpd"])
-        bound = skew_time(100, round(interval * 100), 3) + interval
-        print(f"  adverts every {interval:g} s: vrrpd {v * 1000:7.1f} ms, keepalived {k * 1000:7.1f} ms; "
-              f"vrrpd's handover done in {done:.3f} s (Skew_Time + one interval: {bound:.3f} s, "
-              "plus the command's own start-up)")  # fmt: skip
-    got = {
-        impl: statistics.median(handover.check_failover(impl) for _ in range(runs))
-        for impl in STARTERS
+    began = time.monotonic()
+    bench = Bench(3 if args.smoke else args.runs, print)
+    if args.smoke:
+        bench.failover([0.1])
+        bench.cost([20], window=2.0)
+        bench.startup(3)
+        bench.core([1, 50])
+    else:
+        bench.failover([1.0, 0.1, 0.05, 0.01])
+        bench.planned()
+        bench.cost([1, 50, 200], window=10.0)
+        bench.startup(10)
+        bench.core([1, 50, 200])
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    commit = _commit()
+    args.results.mkdir(parents=True, exist_ok=True)
+    result_file = args.results / f"{stamp}-{commit}{'-smoke' if args.smoke else ''}.json"
+    result = {
+        "meta": {
+            "file": str(
+                result_file.relative_to(PROJECT)
+                if result_file.is_relative_to(PROJECT)
+                else result_file
+            ),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "commit": commit,
+            "vrrpd": __version__,
+            "keepalived": _keepalived_version(),
+            "machine": f"{platform.machine()}, {scale.machine()}, Linux {platform.release()}",
+            "runs": "smoke: 3" if args.smoke else f"{args.runs} (10 at 0.01 s)",
+            "seconds": round(time.monotonic() - began, 1),
+        },
+        "figures": bench.figures,
     }
-    ratio = got["vrrpd"] / got["keepalived"] if got["keepalived"] else float("nan")
-    print(f"nginx killed on the master (check 1 s, fall 2, weight -50, adverts 1 s), HTTP outage: "
-          f"vrrpd {got['vrrpd']:.3f} s, keepalived {got['keepalived']:.3f} s, ratio {ratio:.2f} "
-          "(target <= 0.6)")  # fmt: skip
-
-
-def print_scale(count: int) -> None:
-    """Issue 10's load, beside Keepalived in this same run, and the core's own cost."""
-    print(f"{count} instances at {scale.INTERVAL:g} s adverts, a backup listening, a 10 s window:")
-    runs = {impl: scale.measure(impl, count) for impl in STARTERS}
-    for impl, r in runs.items():
-        print(f"  {impl:10} CPU per 1000 adverts/s: master {r.master_cpu_per_1000:.2%} sent, "
-              f"backup {r.backup_cpu_per_1000:.2%} received; transitions {r.transitions}; "
-              f"RSS {r.master_rss / 2**20:.1f} MiB; start to all master {r.start_to_all_master:.2f} s; "
-              f"exit after SIGTERM {r.exit_after_sigterm:.3f} s")  # fmt: skip
-    v, k = runs["vrrpd"], runs["keepalived"]
-    for what, a, b in (
-        ("CPU per 1000 adverts/s sent", v.master_cpu_per_1000, k.master_cpu_per_1000),
-        ("CPU per 1000 adverts/s received", v.backup_cpu_per_1000, k.backup_cpu_per_1000),
-        ("RSS", v.master_rss, k.master_rss),
-        ("start to all master", v.start_to_all_master, k.start_to_all_master),
-        ("exit after SIGTERM", v.exit_after_sigterm, k.exit_after_sigterm),
-    ):
-        print(f"  ratio vrrpd/keepalived, {what}: {a / b:.2f}" if b else f"  {what}: keepalived 0")
-    print("the core alone, per received advert (handle + next_deadline), a backup of K instances:")
-    for k_ in (1, 50, 200):
-        print(f"  K={k_:3}: repeat {scale.core_cost(k_) * 1e6:5.1f} us, "
-              f"decoded in full {scale.core_cost(k_, repeat=False) * 1e6:5.1f} us")  # fmt: skip
+    result_file.write_text(json.dumps(result, indent=1) + "\n")
+    write(result_file, args.page)
+    print(f"wrote {result_file} and {args.page} in {time.monotonic() - began:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":

@@ -74,7 +74,8 @@ _ANY = {
 }
 
 
-def measure(impl: str, count: int = 200, window: float = 10.0) -> Scale:
+def measure(impl: str, count: int = 200, window: float = 10.0, *, backup: bool = True) -> Scale:
+    """Without ``backup`` the master alone (its received figure is then 0)."""
     with Lab() as lab:
         for name, i in (("n1", 11), ("n2", 12)):
             lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
@@ -87,13 +88,20 @@ def measure(impl: str, count: int = 200, window: float = 10.0) -> Scale:
             what=f"{impl}: all {count} instances MASTER",
         )
         all_master = time.monotonic() - started
-        backup = _start(lab, impl, "n2", 100, count)
+        second = _start(lab, impl, "n2", 100, count) if backup else None
+
+        def logs() -> str:
+            return master.output() + (second.output() if second else "")
+
+        def cpu() -> tuple[float, float]:
+            return cpu_seconds(master), cpu_seconds(second) if second else 0.0
+
         time.sleep(3.0)
-        before = len(re.findall(_ANY[impl], master.output() + backup.output()))
-        cpu = (cpu_seconds(master), cpu_seconds(backup))
+        before = len(re.findall(_ANY[impl], logs()))
+        at_start = cpu()
         time.sleep(window)
-        used = (cpu_seconds(master) - cpu[0], cpu_seconds(backup) - cpu[1])
-        after = len(re.findall(_ANY[impl], master.output() + backup.output()))
+        used = tuple(b - a for a, b in zip(at_start, cpu(), strict=True))
+        after = len(re.findall(_ANY[impl], logs()))
         memory = rss(master)
         per_second = count / INTERVAL
         stopping = time.monotonic()
