@@ -51,7 +51,7 @@ class Cycle:
 
 def rfc_master_down(interval: float, priority: int = 100) -> float:
     """The RFC's Master_Down_Interval of the backup (what every implementation waits)."""
-    return master_down_interval(round(interval * 100), priority, 3)
+    return master_down_interval(priority, round(interval * 100), 3)
 
 
 def _lab() -> Lab:
