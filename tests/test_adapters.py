@@ -80,13 +80,28 @@ def test_ledger_survives_a_restart(tmp_path: Path) -> None:
     ledger.add("eth0", "192.0.2.101/24")
     ledger.discard("eth0", "192.0.2.101/24")
     assert Ledger(path).load() == {("eth0", "192.0.2.100/24")}
+    ledger.close()  # a clean stop leaves only what is held
+    assert path.read_text() == "+ eth0 192.0.2.100/24\n"
     path.write_text("{broken")
     assert Ledger(path).load() == set()
 
 
-def test_ledger_writes_an_addition_at_once_and_a_batch_of_removals_once(tmp_path: Path) -> None:
-    """Added: on disk before the address exists (crash cleanup depends on it). Removed in
-    a batch: written once at the end; a stale entry meanwhile only costs a no-op removal."""
+def test_ledger_reads_a_line_cut_short_and_an_older_vrrpds_json(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(
+        "+ eth0 192.0.2.100/24\n+ eth0 192.0.2.101/24\n- eth0 192.0.2.100/24\n+ eth0 192.0.2.1"
+    )
+    assert Ledger(path).load() == {("eth0", "192.0.2.101/24")}  # killed mid-line: ignored
+    path.write_text("+ eth0 not-an-address\ngarbage\n+ eth1 2001:db8::1/64\n")
+    assert Ledger(path).load() == {("eth1", "2001:db8::1/64")}
+    path.write_text('{"vips": [{"interface": "eth0", "address": "192.0.2.100/24"}]}\n')
+    assert Ledger(path).load() == {("eth0", "192.0.2.100/24")}  # vrrpd 0.1.0's format
+
+
+def test_ledger_appends_an_addition_at_once_and_a_batch_of_removals_once(tmp_path: Path) -> None:
+    """Added: on disk before the address exists (crash cleanup depends on it), one
+    appended line. Removed in a batch: one write at the end; a stale entry meanwhile
+    only costs a no-op removal. Long files are rewritten compact."""
     path = tmp_path / "state.json"
     ledger = Ledger(path)
     for n in range(3):
@@ -98,6 +113,12 @@ def test_ledger_writes_an_addition_at_once_and_a_batch_of_removals_once(tmp_path
     assert len(Ledger(path).load()) == 3
     assert ledger.version == version + 2
     ledger.flush()
+    assert Ledger(path).load() == {("eth0", "192.0.2.102/24")}
+    ledger.COMPACT_AFTER = 10
+    for _ in range(10):
+        ledger.add("eth0", "192.0.2.200/24")
+        ledger.discard("eth0", "192.0.2.200/24")
+    assert len(path.read_text().splitlines()) < 10
     assert Ledger(path).load() == {("eth0", "192.0.2.102/24")}
 
 

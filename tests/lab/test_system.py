@@ -227,3 +227,5 @@ def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None
     assert cluster.lab.addresses("lb1").isdisjoint({f"{VIP}/24"})
     log = lb1.run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager").stdout
     assert "MASTER -> INIT" in log
+    heard = cluster.machines["lb2"].run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager")
+    assert "master 192.0.2.11 released (priority 0)" in heard.stdout, heard.stdout[-2000:]

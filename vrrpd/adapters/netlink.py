@@ -1,4 +1,4 @@
-"""pyroute2: the VIPs, and what the kernel says about links and addresses.
+"""The VIPs (``rtnl``), and what the kernel says about links and addresses (pyroute2).
 
 * VIPs are added with ``replace`` (idempotent), IPv6 ones with ``nodad`` (a VIP
   must not sit tentative while clients wait), and removing an absent one counts
@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface
 from pathlib import Path
-from typing import Any
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from vrrpd.adapters.rtnl import Rtnl, RtnlError
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
 
@@ -60,52 +60,111 @@ class LinkEvent:
 
 
 class Ledger:
-    """The VIPs this agent added, persisted so a restart can clean up after a crash."""
+    """The VIPs this agent added, persisted so a restart can clean up after a crash.
+
+    An append-only journal: ``+ IFACE ADDRESS`` before an address is added, ``- IFACE
+    ADDRESS`` after it is removed; one ``write`` to an ``O_APPEND`` file each. The
+    takeover waits for the ``+`` line, so it must cost microseconds, not the
+    rewrite-and-rename of a whole file (0.7 ms measured in the lab). Nothing is synced:
+    a killed process loses nothing it wrote, and a power cut clears /run along with the
+    addresses. A line cut short by a kill is ignored; the file is rewritten compact once
+    it grows long and when the agent stops. An older vrrpd's JSON file is read too.
+    """
+
+    COMPACT_AFTER = 4096
+    """Lines appended before the file is rewritten with only what is still held."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.entries: set[tuple[str, str]] = set()
         self.version = 0
         """Bumped on every change, so a parsed view of the entries is cached safely."""
-        self._dirty = False
+        self._fd: int | None = None
+        self._lines = 0
+        self._pending: list[str] = []
 
     def load(self) -> set[tuple[str, str]]:
         try:
-            data = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return set()
-        except (OSError, ValueError):
-            return set()  # unreadable: nothing can be claimed as ours
-        return {(str(e["interface"]), str(e["address"])) for e in data.get("vips", [])}
-
-    def _write(self) -> None:
-        self._dirty = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        body = {"vips": [{"interface": i, "address": a} for i, a in sorted(self.entries)]}
-        tmp.write_text(json.dumps(body, indent=1) + "\n")
-        os.replace(tmp, self.path)
+            text = self.path.read_text()
+        except OSError:
+            return set()  # absent or unreadable: nothing can be claimed as ours
+        if text.lstrip().startswith("{"):
+            return _load_json(text)
+        entries: set[tuple[str, str]] = set()
+        for line in text.split("\n")[:-1]:  # the last piece is "" or a line cut short
+            parts = line.split()
+            if len(parts) != 3 or parts[0] not in ("+", "-") or not _address(parts[2]):
+                continue
+            if parts[0] == "+":
+                entries.add((parts[1], parts[2]))
+            else:
+                entries.discard((parts[1], parts[2]))
+        return entries
 
     def add(self, interface: str, address: str, *, write: bool = True) -> None:
+        """``write=False``: already in the file (re-recorded from ``load``)."""
         if (interface, address) not in self.entries:
             self.entries.add((interface, address))
             self.version += 1
             if write:
-                self._write()
+                self._append(f"+ {interface} {address}\n")
 
     def discard(self, interface: str, address: str, *, write: bool = True) -> None:
-        """``write=False`` defers the file (``flush``): an entry left there for an address
-        already gone costs a restart nothing (its removal finds it gone)."""
+        """``write=False`` defers the line (``flush``): an entry left there a moment for an
+        address already gone costs a restart nothing (its removal finds it gone)."""
         if (interface, address) in self.entries:
             self.entries.discard((interface, address))
             self.version += 1
-            self._dirty = True
+            self._pending.append(f"- {interface} {address}\n")
             if write:
                 self.flush()
 
     def flush(self) -> None:
-        if self._dirty:
-            self._write()
+        if self._pending:
+            lines, self._pending = "".join(self._pending), []
+            self._append(lines)
+
+    def close(self) -> None:
+        """At a clean stop: the file keeps only what is still held (normally nothing)."""
+        self.flush()
+        self.compact()
+
+    def compact(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(f"+ {i} {a}\n" for i, a in sorted(self.entries)))
+        os.replace(tmp, self.path)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._lines = len(self.entries)
+
+    def _append(self, text: str) -> None:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+            self._fd = os.open(self.path, flags, 0o644)
+        os.write(self._fd, text.encode())
+        self._lines += text.count("\n")
+        if self._lines > self.COMPACT_AFTER:
+            self.compact()
+
+
+def _address(text: str) -> bool:
+    try:
+        ip_interface(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_json(text: str) -> set[tuple[str, str]]:
+    """The ledger of vrrpd 0.1.0 and earlier (an upgrade starts with one)."""
+    try:
+        data = json.loads(text)
+        return {(str(e["interface"]), str(e["address"])) for e in data.get("vips", [])}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return set()
 
 
 class Netlink:
@@ -116,15 +175,21 @@ class Netlink:
         self._stack = contextlib.AsyncExitStack()
         self._requests: AsyncIPRoute | None = None
         self._events: AsyncIPRoute | None = None
+        self.rtnl = Rtnl()
+        """VIP adds and removals: the takeover's hot path (see ``rtnl``)."""
 
     async def open(self) -> None:
         events = await self._stack.enter_async_context(AsyncIPRoute())
         await events.bind()
         self._events = events
         self._requests = await self._stack.enter_async_context(AsyncIPRoute())
+        self.rtnl.open()
+        self._stack.callback(self.rtnl.close)
 
     async def close(self) -> None:
         await self._stack.aclose()
+        with contextlib.suppress(OSError):  # a read-only /run was already reported
+            self.ledger.close()
 
     @property
     def ipr(self) -> AsyncIPRoute:
@@ -157,16 +222,10 @@ class Netlink:
     async def add_vip(self, index: int, interface: str, vip: VirtualAddress) -> None:
         address = vip.address
         self.ledger.add(interface, str(address))
-        kwargs: dict[str, Any] = {
-            "index": index,
-            "address": str(address.ip),
-            "prefixlen": address.network.prefixlen,
-        }
         if isinstance(address, IPv6Interface):
-            kwargs["IFA_FLAGS"] = IFA_F_NODAD
-        elif vip.label:
-            kwargs["label"] = vip.label
-        await self.ipr.addr("replace", **kwargs)
+            await self.rtnl.replace(index, address, ifa_flags=IFA_F_NODAD)
+        else:
+            await self.rtnl.replace(index, address, label=vip.label)
 
     async def remove_vip(
         self,
@@ -178,10 +237,8 @@ class Netlink:
     ) -> None:
         if index is not None:
             try:
-                await self.ipr.addr(
-                    "del", index=index, address=str(address.ip), prefixlen=address.network.prefixlen
-                )
-            except NetlinkError as error:
+                await self.rtnl.delete(index, address)
+            except RtnlError as error:
                 if error.code not in _GONE:
                     raise
         self.ledger.discard(interface, str(address), write=write)

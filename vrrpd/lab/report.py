@@ -66,6 +66,9 @@ def render(result: dict[str, Any], plots: list[str]) -> str:
                      + (f", ratio {f['ratio']:.2f}" if f.get("ratio") is not None else "")
                      + (f". {f['why']}" if f.get("why") else "."))  # fmt: skip
     lines.append("")
+    history = Path(__file__).resolve().parents[2] / "bench" / "history.md"
+    if history.exists():
+        lines += [history.read_text().rstrip(), ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots] + [""]
     else:
