@@ -70,8 +70,8 @@ bench: deps
 bench-smoke: deps
 	$(BIN)/python -m vrrpd.lab.bench --smoke --results /tmp/vrrpd-bench-smoke --page /tmp/vrrpd-bench-smoke/benchmarks.md
 
-# The long reliability runs (100,000 hostile frames, 100 kill -9 restarts, SOAK_SECONDS of
-# chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each.
+# The long reliability runs (100,000 hostile frames, 100 kill -9 restarts, 200 instances on
+# three nodes for 5 minutes beside Keepalived, SOAK_SECONDS of chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each.
 SOAK_SECONDS ?= 1800
 soak: deps
 	$(BIN)/python -m vrrpd.lab.reliability --seconds $(SOAK_SECONDS)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vrrpd.lab import hostile, soak
+from vrrpd.lab import hostile, scale, soak
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = ROOT / "docs" / "reliability.md"
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=1800, help="chaos soak, in all")
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--restarts", type=int, default=100)
+    parser.add_argument("--scale-seconds", type=float, default=300,
+                        help="200 instances on three nodes, each implementation")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     commit = subprocess.run(
@@ -56,6 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     sections += ["## kill -9 restarts of the master", "", "```", *drill.lines(), "```", ""]
     total += len(drill.violations)
     print("\n".join(drill.lines()), flush=True)
+
+    lines = [f"200 instances at {scale.INTERVAL:g} s adverts on three nodes (priorities 150/100/50), "
+             f"{args.scale_seconds:g} s after all settled:"]  # fmt: skip
+    for impl in ("vrrpd", "keepalived"):
+        run = scale.three_nodes(impl, 200, args.scale_seconds)
+        _save(f"scale-three-{impl}", run.__dict__)
+        lines.append(
+            f"  {impl:10} transitions {run.transitions}; CPU per 1000 adverts/s "
+            + ", ".join(f"{n} {c:.2%}" for n, c in run.cpu_per_1000.items())
+        )
+        if impl == "vrrpd":
+            total += sum(run.transitions.values())
+    sections += ["## Scale: 200 instances, three nodes", "", "```", *lines, "```", ""]
+    print("\n".join(lines), flush=True)
 
     for name, keepalived in (("soak-vrrpd", False), ("soak-keepalived", True)):
         report = soak.soak(args.seconds / 2, keepalived=keepalived, seed=int(time.time()))

@@ -115,6 +115,44 @@ def measure(impl: str, count: int = 200, window: float = 10.0, *, backup: bool =
         )  # fmt: skip
 
 
+@dataclass
+class Cluster:
+    """Three nodes of one implementation, ``count`` instances each, for a long window."""
+
+    impl: str
+    instances: int
+    seconds: float
+    transitions: dict[str, int]
+    """Per node, state changes during the window (after all settled): must be 0."""
+    cpu_per_1000: dict[str, float]
+    """Per node, fraction of a core per 1000 adverts/s on the wire."""
+
+
+def three_nodes(impl: str, count: int = 200, seconds: float = 180.0) -> Cluster:
+    """``make soak``'s scale run: priorities 150/100/50, every instance on all three."""
+    nodes = {"n1": 150, "n2": 100, "n3": 50}
+    with Lab() as lab:
+        for i, name in enumerate(nodes, start=11):
+            lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
+        agents = {
+            name: _start(lab, impl, name, priority, count) for name, priority in nodes.items()
+        }
+        wait_for(
+            lambda: len(re.findall(_MASTER[impl], agents["n1"].output())) >= count,
+            timeout=60, interval=0.05, what=f"{impl}: n1 master of all {count}",
+        )  # fmt: skip
+        time.sleep(5.0)
+        before = {n: len(re.findall(_ANY[impl], a.output())) for n, a in agents.items()}
+        cpu = {n: cpu_seconds(a) for n, a in agents.items()}
+        time.sleep(seconds)
+        per_second = count / INTERVAL
+        return Cluster(
+            impl, count, seconds,
+            {n: len(re.findall(_ANY[impl], a.output())) - before[n] for n, a in agents.items()},
+            {n: (cpu_seconds(a) - cpu[n]) / seconds / (per_second / 1000) for n, a in agents.items()},
+        )  # fmt: skip
+
+
 # ---------------------------------------------------------------- the core alone
 
 
