@@ -4,7 +4,8 @@ What an operator does on a fresh pair of load balancers, and what they then see:
 `apt install ./vrrpd_*.deb` (enabled and running, idle), the config written and
 reloaded, nginx checked by check_http as `nobody` inside the unit's sandbox, the VIP
 moving when nginx stops, `systemctl reload` refusing a broken file, the warning in
-`journalctl -p warning`, and `systemctl stop` handing over with priority 0.
+`journalctl -p warning`, `systemctl stop` handing over with priority 0, the upgrade
+procedure (one planned handover, no failback), and `apt purge`.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ class Cluster:
         self.machines = machines
 
     def status(self, name: str) -> dict[str, object]:
-        out = self.machines[name].run("vrrpd", "status", "--json").stdout
-        web: dict[str, object] = json.loads(out)["instances"]["web"]
+        """The instance's status, or {} while the agent is not answering."""
+        done = self.machines[name].run("vrrpd", "status", "--json", check=False)
+        if done.returncode != 0:
+            return {}
+        web: dict[str, object] = json.loads(done.stdout)["instances"]["web"]
         return web
 
     def transitions(self) -> dict[str, int]:
@@ -229,3 +233,43 @@ def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None
     assert "MASTER -> INIT" in log
     heard = cluster.machines["lb2"].run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager")
     assert "master 192.0.2.11 released (priority 0)" in heard.stdout, heard.stdout[-2000:]
+
+
+def test_the_upgrade_procedure_moves_the_vip_once_and_purge_removes_everything(
+    cluster: Cluster, deb: Path
+) -> None:
+    """docs/operations.md's order: the backup first (its try-restart moves nothing), then
+    the master handed over with `vrrpd maintenance on`, upgraded (maintenance is kept across
+    its restart, so it does not take the VIP back), and `maintenance off`."""
+    lb1, lb2 = cluster.machines["lb1"], cluster.machines["lb2"]
+    lb1.run("systemctl", "start", "vrrpd")
+    cluster.wait_holder("lb1")
+
+    def reinstall(machine: Machine) -> str:
+        before = machine.run("systemctl", "show", "-p", "MainPID", "--value", "vrrpd").stdout
+        machine.run("apt-get", "install", "-y", "-q", "--reinstall", f"/mnt/share/{deb.name}")
+        after = machine.run("systemctl", "show", "-p", "MainPID", "--value", "vrrpd").stdout
+        assert after.strip() not in ("0", before.strip()), "try-restart did not restart it"
+        return after
+
+    reinstall(lb2)
+    wait_for(lambda: cluster.status("lb2").get("state") == "BACKUP", timeout=10, what="lb2 back")
+    assert cluster.holders() == ["lb1"]
+    assert "router_id: lb2" in lb2.run("cat", "/etc/vrrpd/vrrpd.yaml").stdout  # conffile kept
+
+    before = cluster.transitions()["lb2"]
+    assert "maintenance on" in lb1.run("vrrpd", "maintenance", "on").stdout
+    cluster.wait_holder("lb2")
+    reinstall(lb1)
+    wait_for(lambda: cluster.status("lb1").get("maintenance") is True, timeout=10, what="lb1 up")
+    time.sleep(1.5)  # three advert intervals: a preempting lb1 would hold the VIP by now
+    assert cluster.holders() == ["lb2"]
+    assert cluster.transitions()["lb2"] == before + 1  # the one planned handover
+    lb1.run("vrrpd", "maintenance", "off")
+    cluster.wait_holder("lb1")
+
+    lb2.run("apt-get", "purge", "-y", "-q", "vrrpd")
+    assert lb2.run("test", "-e", "/etc/vrrpd", check=False).returncode != 0
+    assert lb2.run("test", "-e", "/opt/vrrpd", check=False).returncode != 0
+    state = lb2.run("systemctl", "is-active", "vrrpd", check=False).stdout.strip()
+    assert state in ("inactive", "unknown"), state
