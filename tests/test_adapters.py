@@ -98,22 +98,20 @@ def test_ledger_reads_a_line_cut_short_and_an_older_vrrpds_json(tmp_path: Path) 
     assert Ledger(path).load() == {("eth0", "192.0.2.100/24")}  # vrrpd 0.1.0's format
 
 
-def test_ledger_appends_an_addition_at_once_and_a_batch_of_removals_once(tmp_path: Path) -> None:
+def test_ledger_appends_a_line_per_change_and_compacts_when_long(tmp_path: Path) -> None:
     """Added: on disk before the address exists (crash cleanup depends on it), one
-    appended line. Removed in a batch: one write at the end; a stale entry meanwhile
-    only costs a no-op removal. Long files are rewritten compact."""
+    appended line; removed: one line. Long files are rewritten with what is held."""
     path = tmp_path / "state.json"
     ledger = Ledger(path)
     for n in range(3):
         ledger.add("eth0", f"192.0.2.{100 + n}/24")
     assert len(Ledger(path).load()) == 3
     version = ledger.version
-    ledger.discard("eth0", "192.0.2.100/24", write=False)
-    ledger.discard("eth0", "192.0.2.101/24", write=False)
-    assert len(Ledger(path).load()) == 3
+    ledger.discard("eth0", "192.0.2.100/24")
+    ledger.discard("eth0", "192.0.2.101/24")
     assert ledger.version == version + 2
-    ledger.flush()
     assert Ledger(path).load() == {("eth0", "192.0.2.102/24")}
+    assert len(path.read_text().splitlines()) == 5
     ledger.COMPACT_AFTER = 10
     for _ in range(10):
         ledger.add("eth0", "192.0.2.200/24")

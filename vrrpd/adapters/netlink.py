@@ -23,6 +23,7 @@ from pathlib import Path
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from vrrpd.adapters.files import replace_file
 from vrrpd.adapters.rtnl import Rtnl, RtnlError
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
@@ -81,7 +82,6 @@ class Ledger:
         """Bumped on every change, so a parsed view of the entries is cached safely."""
         self._fd: int | None = None
         self._lines = 0
-        self._pending: list[str] = []
 
     def load(self) -> set[tuple[str, str]]:
         try:
@@ -109,31 +109,18 @@ class Ledger:
             if write:
                 self._append(f"+ {interface} {address}\n")
 
-    def discard(self, interface: str, address: str, *, write: bool = True) -> None:
-        """``write=False`` defers the line (``flush``): an entry left there a moment for an
-        address already gone costs a restart nothing (its removal finds it gone)."""
+    def discard(self, interface: str, address: str) -> None:
         if (interface, address) in self.entries:
             self.entries.discard((interface, address))
             self.version += 1
-            self._pending.append(f"- {interface} {address}\n")
-            if write:
-                self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            lines, self._pending = "".join(self._pending), []
-            self._append(lines)
+            self._append(f"- {interface} {address}\n")
 
     def close(self) -> None:
         """At a clean stop: the file keeps only what is still held (normally nothing)."""
-        self.flush()
         self.compact()
 
     def compact(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(f"+ {i} {a}\n" for i, a in sorted(self.entries)))
-        os.replace(tmp, self.path)
+        replace_file(self.path, "".join(f"+ {i} {a}\n" for i, a in sorted(self.entries)))
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -232,8 +219,6 @@ class Netlink:
         index: int | None,
         interface: str,
         address: IPv4Interface | IPv6Interface,
-        *,
-        write: bool = True,
     ) -> None:
         if index is not None:
             try:
@@ -241,7 +226,7 @@ class Netlink:
             except RtnlError as error:
                 if error.code not in _GONE:
                     raise
-        self.ledger.discard(interface, str(address), write=write)
+        self.ledger.discard(interface, str(address))
 
     async def create_macvlan(self, name: str, parent_index: int, mac: str) -> int:
         """A bridge-mode macvlan with the virtual MAC, left down; replaces a stale one."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import socket
 import struct
@@ -37,14 +38,8 @@ _ATTR = struct.Struct("=HH")  # rtattr: len, type
 
 class RtnlError(OSError):
     def __init__(self, code: int) -> None:
-        super().__init__(code, f"netlink: {code} ({_name(code)})")
+        super().__init__(code, f"netlink: {code} ({errno.errorcode.get(code, 'unknown')})")
         self.code = code
-
-
-def _name(code: int) -> str:
-    import errno  # noqa: PLC0415 - only on the error path
-
-    return errno.errorcode.get(code, "unknown")
 
 
 def _attr(kind: int, payload: bytes) -> bytes:
@@ -116,7 +111,7 @@ class Rtnl:
             self._sock = None
         for future in self._waiting.values():
             if not future.done():
-                future.set_exception(RtnlError(9))  # EBADF: closed under it
+                future.set_exception(RtnlError(errno.EBADF))  # closed under it
         self._waiting.clear()
 
     async def replace(
@@ -162,7 +157,7 @@ class Rtnl:
             except OSError as error:  # ENOBUFS: answers lost; fail what waits, not the agent
                 for future in self._waiting.values():
                     if not future.done():
-                        future.set_exception(RtnlError(error.errno or 105))
+                        future.set_exception(RtnlError(error.errno or errno.ENOBUFS))
                 return
             for seq, code in acks(data):
                 answered = self._waiting.get(seq)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vrrpd.adapters.files import replace_file
 from vrrpd.control.server import Reply
 from vrrpd.core.events import AnnounceRequested, MaintenanceRequested
 from vrrpd.status import status_document
@@ -100,9 +100,7 @@ class Commands:
             if not names:
                 path.unlink(missing_ok=True)
                 return
-            part = path.with_name(f".{path.name}.new")
-            part.write_text(json.dumps({"instances": names}) + "\n")
-            os.replace(part, path)
+            replace_file(path, json.dumps({"instances": names}) + "\n")
         except OSError as error:
             log.warning("cannot keep the maintenance state in %s: %s", path, error)
 

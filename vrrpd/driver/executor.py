@@ -84,9 +84,8 @@ class Executor:
             try:
                 if len(batch) > 1:
                     removals = [a for a in batch if isinstance(a, act.RemoveAddresses)]
-                    changes = [self.kernel.change_addresses(a, flush=False) for a in removals]
+                    changes = [self.kernel.change_addresses(a) for a in removals]
                     results = await asyncio.gather(*changes)
-                    self.kernel.flush_ledger()
                     for removal, errors in zip(removals, results, strict=True):
                         for error in errors:
                             log.error("[%s] %s", self.prefix(removal.instance), error)

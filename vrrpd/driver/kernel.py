@@ -145,11 +145,8 @@ class Kernel:
 
     # ------------------------------------------------------------------ addresses and VMACs
 
-    async def change_addresses(
-        self, action: act.AddAddresses | act.RemoveAddresses, *, flush: bool = True
-    ) -> list[str]:
-        """Apply one address action; the errors, as sentences (never raises). Without
-        ``flush`` the ledger's file is left for ``flush_ledger`` (a batch of removals)."""
+    async def change_addresses(self, action: act.AddAddresses | act.RemoveAddresses) -> list[str]:
+        """Apply one address action; the errors, as sentences (never raises)."""
         errors: list[str] = []
         adding = isinstance(action, act.AddAddresses)
         if action.vmac and adding:
@@ -172,23 +169,14 @@ class Kernel:
                 elif (dev, ip) in added:
                     index = link.index if link else None
                     await asyncio.wait_for(
-                        self.netlink.remove_vip(index, dev, vip.address, write=False),
-                        NETLINK_TIMEOUT,
+                        self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
                     )
             except Exception as error:  # netlink raises its own error types; log, never crash
                 verb = "add" if adding else "remove"
                 errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {error or 'timeout'}")
         if action.vmac and not adding:
             errors += await self._set_up(action.vmac, up=False)
-        if flush:
-            self.flush_ledger()
         return errors
-
-    def flush_ledger(self) -> None:
-        try:
-            self.netlink.ledger.flush()
-        except OSError as error:
-            log.error("cannot write the VIP ledger %s: %s", self.netlink.ledger.path, error)
 
     async def _set_up(self, name: str, *, up: bool) -> list[str]:
         link = self.links.get(name)

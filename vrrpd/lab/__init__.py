@@ -335,6 +335,18 @@ class Lab:
         self.close()
 
 
+def pair_and_client() -> Lab:
+    """The failover measurements' lab: n1 and n2 (.11, .12) and a client ``cl`` (.50)."""
+    lab = Lab()
+    try:
+        for name, i in (("n1", 11), ("n2", 12), ("cl", 50)):
+            lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
+    except BaseException:
+        lab.close()
+        raise
+    return lab
+
+
 def run(argv: list[str]) -> str:
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -19,6 +19,7 @@ import re
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -175,12 +176,7 @@ class Demo:
         self.show_events()
         window = [r for r in self.results() if current.started <= r.sent < current.ended]
         f = Figures.of(window, current.started, current.ended)
-        answered: dict[str, int] = {}
-        for r in window:
-            if r.ok:
-                answered[r.app.removeprefix("served by ")] = (
-                    answered.get(r.app.removeprefix("served by "), 0) + 1
-                )
+        answered = Counter(r.app.removeprefix("served by ") for r in window if r.ok)
         apps = ", ".join(f"{a} {answered.get(a, 0)}" for a in APPS)
         self.say(
             f"   the VIP is on {self.holder()}; {f.sent} requests, {f.failed} failed, longest without an "

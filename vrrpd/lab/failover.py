@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vrrpd.core.timers import master_down_interval
-from vrrpd.lab import Lab, Process, outage, replies, wait_for
+from vrrpd.lab import Lab, Process, outage, pair_and_client, replies, wait_for
 from vrrpd.lab.peers import Peer, start_keepalived, start_vrrpd
 
 VIP = "192.0.2.100"
@@ -54,13 +54,6 @@ def rfc_master_down(interval: float, priority: int = 100) -> float:
     return master_down_interval(priority, round(interval * 100), 3)
 
 
-def _lab() -> Lab:
-    lab = Lab()
-    for name, i in (("n1", 11), ("n2", 12), ("cl", 50)):
-        lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
-    return lab
-
-
 def _vip_added(monitor: Process, after: float) -> float:
     """When ``ip -ts monitor address`` saw the VIP added, first time after ``after``."""
     for line in monitor.output().splitlines():
@@ -75,7 +68,7 @@ def _vip_added(monitor: Process, after: float) -> float:
 def cycle(impl: str, interval: float) -> Cycle:
     start = STARTERS[impl]
     n1, n2 = Peer("n1", 150, interval=interval), Peer("n2", 100, interval=interval)
-    with _lab() as lab:
+    with pair_and_client() as lab:
         sniffer = lab.start_sniffer(sys.executable)
         monitor = lab.start("n2", ["ip", "-ts", "monitor", "address"], label="ipmon")
         master = start(lab, n1)
@@ -134,7 +127,7 @@ def cycle(impl: str, interval: float) -> Cycle:
 
 def startup(impl: str, interval: float = 0.1) -> tuple[float, float]:
     """(exec -> first advert, exec -> VIP held) for one node alone."""
-    with _lab() as lab:
+    with pair_and_client() as lab:
         sniffer = lab.start_sniffer(sys.executable)
         monitor = lab.start("n1", ["ip", "-ts", "monitor", "address"], label="ipmon")
         time.sleep(0.2)  # the monitor is listening

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from vrrpd.lab import Lab, Process, outage, replies, wait_for
+from vrrpd.lab import Lab, Process, outage, pair_and_client, replies, wait_for
 from vrrpd.lab.peers import Peer, start_nginx, start_vrrpd, vrrpd_binary
 
 VIP = "192.0.2.100"
@@ -59,13 +59,6 @@ def _vrrpd(lab: Lab, node: str, priority: int, interval: float, check: bool) -> 
     return start_vrrpd(lab, peer)
 
 
-def _lab() -> Lab:
-    lab = Lab()
-    for name, i in (("n1", 11), ("n2", 12), ("cl", 50)):
-        lab.add_node(name, f"192.0.2.{i}", f"2001:db8::{i}")
-    return lab
-
-
 def handover(impl: str, interval: float) -> float:
     """Seconds of client outage for a planned handover of the master."""
     return handover_timed(impl, interval)[0]
@@ -74,7 +67,7 @@ def handover(impl: str, interval: float) -> float:
 def handover_timed(impl: str, interval: float) -> tuple[float, float]:
     """(client outage, seconds until the handover was complete: for vrrpd, until
     ``maintenance on`` returned, i.e. the old master heard the new one)."""
-    with _lab() as lab:
+    with pair_and_client() as lab:
         start = _vrrpd if impl == "vrrpd" else _keepalived
         master = start(lab, "n1", 150, interval, False)
         start(lab, "n2", 100, interval, False)
@@ -112,7 +105,7 @@ while time.time() < end:
 
 def check_failover(impl: str) -> float:
     """Seconds of HTTP outage when nginx dies on the master and its check moves the VIP."""
-    with _lab() as lab:
+    with pair_and_client() as lab:
         nginx = {n: start_nginx(lab, n) for n in ("n1", "n2")}
         start = _vrrpd if impl == "vrrpd" else _keepalived
         start(lab, "n1", 150, 1.0, True)
