@@ -235,6 +235,81 @@ def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None
     assert "master 192.0.2.11 released (priority 0)" in heard.stdout, heard.stdout[-2000:]
 
 
+def test_200_instances_with_a_backup_hold_under_the_unit_and_stop_hands_all_over(
+    cluster: Cluster,
+) -> None:
+    """As it ships, at the scale our users run: 199 more instances (VRIDs 1..200 but web's
+    51, at 0.1 s) beside web on both machines, under the unit, from the package. No
+    transition for 5 s once settled; `systemctl stop` on the master hands all 200 over and
+    removes its VIPs; reloading back to one instance is quick."""
+    lb1, lb2 = cluster.machines["lb1"], cluster.machines["lb2"]
+    good = {
+        name: m.run("cat", "/etc/vrrpd/vrrpd.yaml").stdout for name, m in cluster.machines.items()
+    }
+    vrids = [v for v in range(1, 201) if v != 51]  # 51 is web's
+    vips = [f"198.51.100.{v}" if v < 255 else f"203.0.113.{v - 254}" for v in vrids]
+
+    def scaled(text: str, priority: int) -> str:
+        lines = [
+            f"  i{v}: {{interface: eth0, vrid: {v}, priority: {priority}, advert_interval: 0.1, "
+            f"virtual_addresses: [{vip}/24]}}"
+            for v, vip in zip(vrids, vips, strict=True)
+        ]
+        return text + "\n".join(lines) + "\n"
+
+    def masters(machine: Machine) -> int:
+        out = json.loads(machine.run("vrrpd", "status", "--json").stdout)["instances"]
+        return sum(1 for i in out.values() if i["state"] == "MASTER")
+
+    def became_master() -> int:
+        return sum(
+            int(i["counters"]["master_transitions"])
+            for m in cluster.machines.values()
+            for i in json.loads(m.run("vrrpd", "status", "--json").stdout)["instances"].values()
+        )
+
+    lb1.run("systemctl", "start", "vrrpd")
+    cluster.wait_holder("lb1")
+    try:
+        for name, machine in cluster.machines.items():
+            machine.write("/etc/vrrpd/vrrpd.yaml", scaled(good[name], PRIORITY[name]))
+            machine.run("systemctl", "reload", "vrrpd")
+        wait_for(lambda: masters(lb1) == 200, timeout=30, what="lb1 master of all 200")
+        time.sleep(1.0)
+        before = became_master()
+        time.sleep(5.0)
+        assert became_master() == before, "an instance changed hands with nothing failing"
+        assert masters(lb2) == 0
+        lb1.run("systemctl", "stop", "vrrpd")
+        wait_for(lambda: masters(lb2) == 200, timeout=10, what="lb2 master of all 200")
+        held = cluster.lab.addresses("lb1")
+        assert not held & set(vips), f"lb1 kept {sorted(held & set(vips))[:5]}"
+        try:
+            wait_for(
+                lambda: set(vips) <= cluster.lab.addresses("lb2"), timeout=10, what="VIPs on lb2"
+            )
+        except LabError:
+            missing = sorted(set(vips) - cluster.lab.addresses("lb2"))
+            errors = lb2.run(
+                "journalctl", "-u", "vrrpd", "-p", "warning", "-o", "cat", "--no-pager"
+            ).stdout
+            raise AssertionError(
+                f"{len(missing)} VIPs missing on lb2, e.g. {missing[:3]}\n{errors[-3000:]}"
+            ) from None
+    finally:
+        for name, machine in cluster.machines.items():
+            machine.write("/etc/vrrpd/vrrpd.yaml", good[name])
+            if (
+                machine.run("systemctl", "is-active", "vrrpd", check=False).stdout.strip()
+                == "active"
+            ):
+                began = time.monotonic()
+                machine.run("systemctl", "reload", "vrrpd")
+                assert time.monotonic() - began < 10, (
+                    f"{name}: reload took {time.monotonic() - began:.1f} s"
+                )
+
+
 def test_the_upgrade_procedure_moves_the_vip_once_and_purge_removes_everything(
     cluster: Cluster, deb: Path
 ) -> None:
