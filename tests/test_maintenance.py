@@ -181,3 +181,37 @@ def test_the_maintenance_state_is_written_before_the_drain_begins(tmp_path: Path
         assert not kept.exists()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("restored", ["before-startup", "after-startup"])
+@pytest.mark.parametrize("interval", [1.0, 0.1])
+def test_an_owner_restarted_in_maintenance_stays_out_without_an_outage(
+    interval: float, restored: str
+) -> None:
+    """Issue 14 item 4: the owner restarted in maintenance became MASTER, the backup
+    yielded, and the owner then "handed over" to it (to the backup's last advert):
+    589 ms without a holder. Restored before the start, the owner never becomes MASTER;
+    restored just after it (the agent's order), it hands back without an outage."""
+    lan = lan_of({"a": 255, "b": 100}, advert_interval=interval)
+    lan.start("a", "b")
+    lan.run_until(10.0)
+    assert lan.holders(VIP) == ["a"]
+    lan.maintenance("a", True)
+    lan.run_until(20.0)
+    assert lan.holders(VIP) == ["b"]
+    lan.stop("a")
+    lan.run_until(25.0)
+    if restored == "before-startup":
+        lan.start("a", maintenance=True)
+    else:
+        lan.start("a")
+        lan.maintenance("a", True)
+    lan.run_until(40.0)
+    assert lan.holders(VIP) == ["b"]
+    if restored == "before-startup":
+        assert lan.became("a", "web", State.MASTER, after=20.0) is None
+    assert outages(lan, VIP, 9.0, 40.0) == []
+    lan.maintenance("a", False)
+    lan.run_until(50.0)
+    assert lan.holders(VIP) == ["a"]
+    assert outages(lan, VIP, 9.0, 50.0) == []

@@ -117,13 +117,16 @@ class Lan:
         self.hosts[name] = host
         return host
 
-    def start(self, *names: str) -> None:
-        """Boot agents: each fresh core learns its link, then starts."""
+    def start(self, *names: str, maintenance: bool = False) -> None:
+        """Boot agents: each fresh core learns its link, then starts. ``maintenance``: it
+        was in maintenance before (the agent restores that before the start)."""
         for name in names:
             host = self.hosts[name]
             host.node = Node(host.config)
-            self._log(name, "agent started")
+            self._log(name, "agent started" + (" in maintenance" if maintenance else ""))
             self._handle(host, LinkChanged(host.interface, True, host.addresses))
+            if maintenance:
+                self._handle(host, MaintenanceRequested(True))
             self._handle(host, Startup())
 
     def kill(self, name: str) -> None:

@@ -102,6 +102,7 @@ class VirtualRouter:
         self._vips_go_at: float | None = None
         """After yielding to a better master: when our VIPs go (see ``_leave_master``)."""
         self._drain_until: float | None = None
+        self._drain_started = 0.0
         """While handing over: when to give up waiting for a new master and carry on."""
         self._lower_heard: dict[IPAddress, float] = {}
         """Lower-priority masters heard while MASTER, and when last: one whose adverts went
@@ -272,6 +273,7 @@ class VirtualRouter:
         if not on:
             return self._resume(now, "maintenance off") if self.draining else []
         self._drain_until = now + self.master_down_interval
+        self._drain_started = now
         self.adver_at = self.garp_at = self.garp_refresh_at = None
         notice = Notice(
             self.name,
@@ -561,6 +563,14 @@ class VirtualRouter:
         if self.draining:
             if advert.priority == PRIORITY_RELEASE:
                 return []  # another router leaving too; we are already handing over
+            earliest = self._drain_started + skew_time(
+                advert.priority, self.config.interval_cs, self.config.version
+            )
+            if advert.priority <= self.priority and now < earliest - 1e-9:
+                # Sent before it could have heard our priority 0 and waited its
+                # Skew_Time: a yielding backup's last advert, or a master that has not
+                # heard us; not the router that takes over. Keep the VIPs.
+                return []
             # The new master speaks: only now do the VIPs go (make-before-break).
             actions = self._enter_backup(f"maintenance: handed over to {src}", now)
             self._follow(advert, src, now)
