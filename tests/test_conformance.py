@@ -9,8 +9,11 @@ A case file has ``title``, ``reference``, ``config`` (YAML text), ``steps`` and 
 expected ``transitions`` (every state change of the run, in order: ``[at, old, new,
 reason substring]``) and optionally ``counters``. A step happens ``at`` a time: an
 ``event`` (startup, shutdown), an ``advert`` (``src``, ``priority``, and any other
-field; ``every``/``until`` repeat it), or nothing but the clock; ``emits`` lists the
-kinds of the actions of that instant, ``state`` the state after it.
+field; ``every``/``until`` repeat it), a ``reload`` (YAML text of the new config), or
+nothing but the clock; ``emits`` lists the kinds of the actions of that instant,
+``sent`` the priorities of the adverts sent then (the payload, not only the kind),
+``state`` the state after it. Events: startup, shutdown,
+maintenance_on, maintenance_off, link_down, link_up.
 """
 
 from __future__ import annotations
@@ -22,13 +25,27 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness import Harness, kinds
+from tests.harness import ME, ME6, Harness, kinds, sent_priorities
 from vrrpd.config.loader import loads
 from vrrpd.core.actions import Action, StateChanged
-from vrrpd.core.events import Shutdown, Startup
+from vrrpd.core.events import (
+    ConfigChanged,
+    Event,
+    LinkChanged,
+    MaintenanceRequested,
+    Shutdown,
+    Startup,
+)
 
 CASES = sorted((Path(__file__).parent / "conformance").glob("*.yaml"))
-EVENTS = {"startup": Startup, "shutdown": Shutdown}
+EVENTS: dict[str, Event] = {
+    "startup": Startup(),
+    "shutdown": Shutdown(),
+    "maintenance_on": MaintenanceRequested(True),
+    "maintenance_off": MaintenanceRequested(False),
+    "link_down": LinkChanged("eth0", False, (ME, ME6)),
+    "link_up": LinkChanged("eth0", True, (ME, ME6)),
+}
 
 
 def _timeline(steps: list[dict[str, Any]]) -> list[tuple[float, dict[str, Any]]]:
@@ -58,12 +75,14 @@ def test_case(path: Path) -> None:
         # The clock's own deadlines up to ``at``, then the step's event or advert.
         emitted = h.advance(at)
         seen += emitted
-        if "event" in step or "advert" in step:
-            emitted = _apply(h, step, at)
+        if "event" in step or "advert" in step or "reload" in step:
+            emitted = _apply(h, step, at, path)
             seen += emitted
         where = f"{path.name} at {at}"
         if "emits" in step:
             assert kinds(emitted) == step["emits"], where
+        if "sent" in step:
+            assert sent_priorities(emitted) == step["sent"], where
         if "state" in step:
             assert str(h.state) == step["state"], where
     transitions = [a for a in seen if isinstance(a, StateChanged)]
@@ -79,9 +98,11 @@ def test_case(path: Path) -> None:
         assert {k: got[k] for k in counters} == counters
 
 
-def _apply(h: Harness, step: dict[str, Any], at: float) -> list[Action]:
+def _apply(h: Harness, step: dict[str, Any], at: float, path: Path) -> list[Action]:
     if "event" in step:
-        return h.feed(EVENTS[step["event"]](), at=at)
+        return h.feed(EVENTS[step["event"]], at=at)
+    if "reload" in step:
+        return h.feed(ConfigChanged(loads(step["reload"], str(path))), at=at)
     fields = dict(step["advert"])
     src = ip_address(fields.pop("src"))
     return h.receive(int(fields.pop("priority")), src=src, at=at, **fields)

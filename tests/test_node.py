@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.builders import config, instance
-from tests.harness import ME, ME6, PEER, changes
+from tests.harness import ME, ME6, PEER, changes, kinds
 from vrrpd.core.actions import PacketDropped, RunNotify, StateChanged
 from vrrpd.core.config import NotifyConfig, SyncGroupConfig
 from vrrpd.core.constants import Family
@@ -447,3 +447,19 @@ def test_announce_requested_reaches_only_the_named_masters() -> None:
     assert {a.instance for a in one if isinstance(a, SendGratuitousArp)} == {"db"}
     backup = _started(config(instance("web")))
     assert backup.handle(AnnounceRequested(), now=1.0) == []  # a backup holds nothing
+
+
+def test_a_group_forced_master_takes_the_old_masters_trailing_advert_for_no_split_brain() -> None:
+    """Issue 14 item 9: db, forced MASTER by web, hears db's old master once more (it has
+    not heard us yet). Before, that was a "split brain healed": a second ARP burst."""
+    node = _started(_group(), "eth0", "eth1")
+    db_advert = _advert(52, addresses=("198.51.100.10",))
+    node.handle(DatagramReceived("eth1", Family.V4, PEER, MCAST, 255, db_advert), now=0.5)
+    node.handle(TimerFired(), now=3.5)
+    assert node.routers["db"].state is State.MASTER
+    trailing = _advert(52, priority=100, addresses=("198.51.100.10",))
+    actions = node.handle(DatagramReceived("eth1", Family.V4, PEER, MCAST, 255, trailing), now=3.6)
+    assert kinds(actions) == ["SendAdvert"]
+    # a lower master heard again after it went quiet is a split brain, healed
+    actions = node.handle(DatagramReceived("eth1", Family.V4, PEER, MCAST, 255, trailing), now=30.0)
+    assert "SendGratuitousArp" in kinds(actions)

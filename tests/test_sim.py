@@ -279,3 +279,100 @@ def test_sync_group_moves_together_on_the_lan() -> None:
     lan.kill("a")
     lan.run_for(10)
     assert lan.masters("web") == lan.masters("db") == ["b"]
+
+
+# ---------------------------------------------------------------- mixed clusters (issue 14)
+
+
+def _mixed(c_fast: bool, *, interval: float = 1.0, kind: str = "keepalived") -> Lan:
+    """vrrpd 120 with a check of -20, an RFC-strict peer at 110, vrrpd 105."""
+    lan = Lan()
+    lan.add_host("a", checked(120, weight=-20, advert_interval=interval), V4["a"])
+    lan.add_host("k", config(instance(priority=110, advert_interval=interval)), V4["b"], kind=kind)
+    lan.add_host(
+        "c", config(instance(priority=105, advert_interval=interval, fast_preempt=c_fast)), V4["c"]
+    )
+    lan.start("a", "k", "c")
+    lan.run_for(10)
+    assert lan.holders("192.0.2.100") == ["a"]
+    return lan
+
+
+def _flaps(lan: Lan, down: float, up: float, times: int) -> list[str]:
+    takers = []
+    for _ in range(times):
+        start = lan.now
+        lan.set_check("a", "chk", False)
+        lan.run_for(down)
+        lan.set_check("a", "chk", True)
+        lan.run_for(up)
+        takers += [h for t, h, c in lan.transitions if t > start and c.new is State.MASTER]
+    return takers
+
+
+@pytest.mark.parametrize("kind", ["keepalived", "frr"])
+@pytest.mark.parametrize("interval", [1.0, 0.1])
+def test_mixed_cluster_one_handover_when_the_node_below_the_rfc_peer_keeps_the_rfc_timer(
+    interval: float, kind: str
+) -> None:
+    """The decision (docs/architecture.md, fast preemption): a node with an RFC-strict
+    router above it keeps RFC 5798's timer; the top vrrpd node keeps fast preemption.
+    Each failure: one handover to the peer; each recovery: one back; 105 never holds."""
+    lan = _mixed(False, interval=interval, kind=kind)
+    for _ in range(5):
+        start = lan.now
+        lan.set_check("a", "chk", False)
+        lan.run_for(6 * interval + 2)
+        assert lan.holders("192.0.2.100") == ["k"]
+        lan.set_check("a", "chk", True)
+        lan.run_for(6 * interval + 2)
+        assert lan.holders("192.0.2.100") == ["a"]
+        takers = [h for t, h, c in lan.transitions if t > start and c.new is State.MASTER]
+        assert takers == ["k", "a"]
+        assert outages(lan, "192.0.2.100", start, lan.now) == []
+    assert lan.became("c", "web", State.MASTER) is None
+
+
+def test_mixed_cluster_fast_preemption_below_an_rfc_peer_is_the_double_handover() -> None:
+    """Why the rule: with fast preemption on the 105 node (which cannot hear the silent
+    110 peer), it takes over first and the peer takes over from it: two handovers per
+    failure (the issue's lab: 5 of 5)."""
+    lan = _mixed(True)
+    lan.set_check("a", "chk", False)
+    lan.run_for(10)
+    takers = [h for t, h, c in lan.transitions if t > 10 and c.new is State.MASTER]
+    assert takers == ["c", "k"]
+
+
+def test_mixed_cluster_a_flapping_check_moves_the_vip_once_per_fall_and_rise() -> None:
+    """Issue 14 item 2: a check flapping 0.8 s down / 0.8 s up gave 10 takeovers by the
+    105 node in 10 flaps; with the rule, none by it."""
+    lan = _mixed(False)
+    takers = _flaps(lan, 0.8, 0.8, 10)
+    assert "c" not in takers
+    assert len(takers) <= 20
+
+
+def test_peer_models_keep_the_rfc_timer_and_drop_vrrpd_extensions() -> None:
+    lan = Lan()
+    lan.add_host("k", checked(150, weight=-60), V4["a"], kind="keepalived")
+    lan.add_host("f", config(instance(priority=120)), V4["b"], kind="frr")
+    lan.add_host("x", config(instance(priority=100)), V4["c"])
+    with pytest.raises(ValueError, match="unknown peer kind"):
+        lan.add_host("y", config(instance()), "192.0.2.14", kind="bird")
+    lan.start("k", "f", "x")
+    lan.run_for(10)
+    assert lan.holders("192.0.2.100") == ["k"]
+    lan.set_check("k", "chk", False)
+    lan.run_for(10)
+    # the RFC-strict backup waited out Master_Down_Interval from the last 150 advert
+    took = lan.became("f", "web", State.MASTER, after=10.0)
+    assert took is not None
+    last = max(d.time for d in lan.deliveries if d.receiver == "f" and d.priority == 150)
+    assert took == pytest.approx(last + master_down_interval(120, 100, 3))
+    assert took - 10.0 > 2.0  # not after Skew_Time: no fast preemption
+    # the yielding keepalived master: no last advert, its VIP gone at once
+    yielded = lan.became("k", "web", State.BACKUP, after=10.0)
+    assert yielded is not None
+    assert [d for d in lan.deliveries if d.sender == "k" and d.time == yielded] == []
+    assert (yielded, "k", ip_address("192.0.2.100"), False) in lan.vip_log

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from vrrpd.core.actions import (
@@ -66,12 +66,36 @@ class Entry:
     text: str
 
 
+PEER_KINDS = ("vrrpd", "keepalived", "frr")
+"""What runs on a simulated host. ``keepalived`` and ``frr`` are models of RFC-strict
+peers as Keepalived 2.2.7 and FRR 8.4 behave, built from the vrrpd core with what they
+do differently (so mixed clusters are tested as cheaply as vrrpd-only ones):
+
+* no fast preemption: a backup discards a lower-priority advert and waits out its
+  Master_Down_Interval (3 x Master_Adver_Interval + Skew_Time, RFC 5798 6.4.2);
+* priority 0 -> take over after Skew_Time; the owner (255) is MASTER at start;
+* a master that yields removes its VIPs at once, and sends no last advert first
+  (both are vrrpd's make-before-break extensions);
+* ``frr`` only: a master ignores a lower-priority advert (RFC 5798 6.4.3 discards it;
+  Keepalived, like vrrpd, answers it at once with an advert).
+"""
+
+
+def rfc_strict(config: Config) -> Config:
+    """A peer's configuration in vrrpd terms: the RFC's timers, no vrrpd extension."""
+    return replace(
+        config, instances=tuple(replace(i, fast_preempt=False) for i in config.instances)
+    )
+
+
 @dataclass
 class Host:
     name: str
     config: Config
     addresses: tuple[IPAddress, ...]
     interface: str = "eth0"
+    kind: str = "vrrpd"
+    """One of ``PEER_KINDS``."""
     node: Node | None = None
     check_results: dict[str, bool] = field(default_factory=dict)
     """Check name -> whether it succeeds (default: succeeds)."""
@@ -112,18 +136,30 @@ class Lan:
 
     # ------------------------------------------------------------------ topology
 
-    def add_host(self, name: str, config: Config, *addresses: str, interface: str = "eth0") -> Host:
-        host = Host(name, config, tuple(ip_address(a) for a in addresses), interface)
+    def add_host(
+        self,
+        name: str,
+        config: Config,
+        *addresses: str,
+        interface: str = "eth0",
+        kind: str = "vrrpd",
+    ) -> Host:
+        if kind not in PEER_KINDS:
+            raise ValueError(f"unknown peer kind {kind!r}; known: {', '.join(PEER_KINDS)}")
+        host = Host(name, config, tuple(ip_address(a) for a in addresses), interface, kind)
         self.hosts[name] = host
         return host
 
-    def start(self, *names: str) -> None:
-        """Boot agents: each fresh core learns its link, then starts."""
+    def start(self, *names: str, maintenance: bool = False) -> None:
+        """Boot agents: each fresh core learns its link, then starts. ``maintenance``: it
+        was in maintenance before (the agent restores that before the start)."""
         for name in names:
             host = self.hosts[name]
-            host.node = Node(host.config)
-            self._log(name, "agent started")
+            host.node = Node(host.config if host.kind == "vrrpd" else rfc_strict(host.config))
+            self._log(name, f"{host.kind} started" + (" in maintenance" if maintenance else ""))
             self._handle(host, LinkChanged(host.interface, True, host.addresses))
+            if maintenance:
+                self._handle(host, MaintenanceRequested(True))
             self._handle(host, Startup())
 
     def kill(self, name: str) -> None:
@@ -262,8 +298,44 @@ class Lan:
                     decoded.advert.priority,
                 )
             )
-        for action in host.node.handle(event, now=self.now):
+        before = {n: r.state for n, r in host.node.routers.items()}
+        actions = host.node.handle(event, now=self.now)
+        if host.kind != "vrrpd":
+            actions = self._as_peer(host, event, before, actions)
+        for action in actions:
             self._execute(host, action)
+
+    @staticmethod
+    def _as_peer(
+        host: Host, event: Event, before: dict[str, State], actions: list[Action]
+    ) -> list[Action]:
+        """What an RFC-strict peer does instead of vrrpd's extensions (see ``PEER_KINDS``)."""
+        assert host.node is not None
+        out: list[Action] = []
+        for n, action in enumerate(actions):
+            nxt = actions[n + 1] if n + 1 < len(actions) else None
+            yields = isinstance(nxt, StateChanged) and nxt.old is State.MASTER
+            if isinstance(action, SendAdvert) and yields and nxt.new is State.BACKUP:  # type: ignore[union-attr]
+                continue  # no last advert before yielding
+            out.append(action)
+            if isinstance(action, StateChanged) and action.old is State.MASTER:
+                cfg = host.node.routers[action.instance].config
+                out.append(
+                    RemoveAddresses(
+                        action.instance,
+                        cfg.interface,
+                        cfg.virtual_addresses,
+                        cfg.device,
+                        cfg.vmac_device,
+                    )
+                )
+        if host.kind == "frr" and isinstance(event, DatagramReceived):
+            still = {n for n, r in host.node.routers.items() if r.state is State.MASTER}
+            if still and all(before.get(n) is State.MASTER for n in still):
+                # a master hearing a lower priority: discarded, nothing sent or announced
+                out = [a for a in out if not isinstance(a, SendAdvert | SendGratuitousArp
+                       | SendNeighborAdvert | Notice | RunNotify)]  # fmt: skip
+        return out
 
     def _execute(self, host: Host, action: Action) -> None:
         if isinstance(action, SendAdvert):

@@ -168,7 +168,8 @@ class Node:
         elif isinstance(event, ProcessesCounted):
             actions = self._processes_counted(event, now)
         elif isinstance(event, MaintenanceRequested):
-            actions = self._each(event.instances, lambda r: r.set_maintenance(event.on, now))
+            scope = self.maintenance_scope(event.instances)
+            actions = self._each(scope, lambda r: r.set_maintenance(event.on, now))
         elif isinstance(event, AnnounceRequested):
             actions = self._each(event.instances, lambda r: r.dispatch(Stimulus.ANNOUNCE, now))
         elif isinstance(event, AddressesRemoved):
@@ -194,6 +195,16 @@ class Node:
         """``act`` on the named instances (every one when none is named), in config order."""
         wanted = set(names) or set(self.routers)
         return [a for name, r in self.routers.items() if name in wanted for a in act(r)]
+
+    def maintenance_scope(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The instances a maintenance request for ``names`` moves (empty: every one). A
+        sync group hands over as a whole: a member alone would be pulled back to MASTER
+        by its siblings, its maintenance flag still set, so naming one names its group."""
+        wanted = set(names)
+        for group in self.config.sync_groups:
+            if wanted & set(group.instances):
+                wanted |= set(group.instances)
+        return tuple(name for name in self.routers if name in wanted)
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of every instance and check (None: nothing armed)."""

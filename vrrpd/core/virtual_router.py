@@ -93,13 +93,16 @@ class VirtualRouter:
         self._preempt_at: float | None = None
         self._lower_master: tuple[IPAddress, int] | None = None
         self._released_by: IPAddress | None = None
-        self._preempted: tuple[IPAddress, float] | None = None
-        """(address, until): the master we just preempted; its trailing adverts are no split brain."""
+        self._preempted: tuple[IPAddress | None, float] | None = None
+        """(address, until): the master we just preempted; its trailing adverts are no split
+        brain. None: any (we became master without waiting for a master to go quiet: an
+        owner's start, a sync group's force; whichever master there was has not heard us yet)."""
         self.maintenance = False
         """Set by ``vrrpd maintenance on``: hand over, and take no part in elections."""
         self._vips_go_at: float | None = None
         """After yielding to a better master: when our VIPs go (see ``_leave_master``)."""
         self._drain_until: float | None = None
+        self._drain_started = 0.0
         """While handing over: when to give up waiting for a new master and carry on."""
         self._lower_heard: dict[IPAddress, float] = {}
         """Lower-priority masters heard while MASTER, and when last: one whose adverts went
@@ -193,10 +196,8 @@ class VirtualRouter:
     def _on_startup(self, now: float) -> list[Action]:
         if self.faults:
             return self._enter_fault(self._fault_summary(), now)
-        if self.config.owner:
-            return self._enter_master(
-                "startup as address owner (priority 255)", now, NewMasterReason.PRIORITY
-            )
+        if self.config.owner and not self.maintenance:
+            return self._enter_master_unannounced("startup as address owner (priority 255)", now)
         return self._enter_backup("startup", now)
 
     def _on_shutdown(self, now: float) -> list[Action]:
@@ -242,12 +243,15 @@ class VirtualRouter:
         return self._enter_fault(self._fault_summary(), now)
 
     def _on_cleared(self, now: float, cleared: str) -> list[Action]:
-        if self.config.owner:
-            return self._enter_master(f"{cleared}; address owner", now, NewMasterReason.PRIORITY)
+        if self.config.owner and not self.maintenance:
+            return self._enter_master_unannounced(f"{cleared}; address owner", now)
         return self._enter_backup(cleared, now)
 
     def _master_priority_changed(self, now: float) -> list[Action]:
-        """Tell the backups at once rather than at the next interval."""
+        """Tell the backups at once rather than at the next interval (unless handing over:
+        we released with priority 0, and the real priority again would abort the drain)."""
+        if self.draining:
+            return []
         self.adver_at = now + self.advert_interval
         return self._advertise(self.priority)
 
@@ -269,6 +273,7 @@ class VirtualRouter:
         if not on:
             return self._resume(now, "maintenance off") if self.draining else []
         self._drain_until = now + self.master_down_interval
+        self._drain_started = now
         self.adver_at = self.garp_at = self.garp_refresh_at = None
         notice = Notice(
             self.name,
@@ -292,7 +297,7 @@ class VirtualRouter:
         return [notice, *self._announce(self.config.garp.repeat)]
 
     def _on_group_master(self, now: float, reason: str) -> list[Action]:
-        return self._enter_master(reason, now, NewMasterReason.PRIORITY)
+        return self._enter_master_unannounced(reason, now)
 
     def _on_group_backup(self, now: float, reason: str) -> list[Action]:
         return self._enter_backup(reason, now)
@@ -320,6 +325,8 @@ class VirtualRouter:
                 self._addresses(AddAddresses, added),
             ]
             actions += self._announce(self.config.garp.repeat, added)
+        if self.draining:
+            return actions  # released with priority 0: the real one again would abort it
         if advertise:
             actions += self._advertise(self.priority)
         self.adver_at = now + self.advert_interval
@@ -496,6 +503,12 @@ class VirtualRouter:
 
     def _backup_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.2, Backup: ADVERTISEMENT received."""
+        if self.maintenance and advert.priority != PRIORITY_RELEASE:
+            # Taking part in no election: follow whoever is master, and arm no
+            # preempt_delay (it starts when maintenance is off, with the next lower advert).
+            self._follow(advert, src, now)
+            self._preempt_at = None
+            return []
         if advert.priority == PRIORITY_RELEASE:
             # The master is leaving: take over after Skew_Time, highest priority first.
             self._released_by = src
@@ -507,6 +520,13 @@ class VirtualRouter:
             # A master at least as good as us: a later lower-priority master gets the
             # whole preempt_delay again (Keepalived restarts it too).
             self._preempt_at = None
+            return []
+        if self.master_address is not None and src != self.master_address:
+            # Not the master we follow (a yielding master's last advert, one crossing a
+            # takeover): discard it, as RFC 5798 6.4.2 says; our timer runs on the master
+            # we follow, and fast preemption reacts to that one only. (Following none yet,
+            # just started: the first master heard is the one we follow; a better RFC
+            # backup would have preempted it already.)
             return []
         # Preempt and a lower-priority master: discard, so Master_Down_Timer runs out.
         self._lower_master = (src, advert.priority)
@@ -543,6 +563,14 @@ class VirtualRouter:
         if self.draining:
             if advert.priority == PRIORITY_RELEASE:
                 return []  # another router leaving too; we are already handing over
+            earliest = self._drain_started + skew_time(
+                advert.priority, self.config.interval_cs, self.config.version
+            )
+            if advert.priority <= self.priority and now < earliest - 1e-9:
+                # Sent before it could have heard our priority 0 and waited its
+                # Skew_Time: a yielding backup's last advert, or a master that has not
+                # heard us; not the router that takes over. Keep the VIPs.
+                return []
             # The new master speaks: only now do the VIPs go (make-before-break).
             actions = self._enter_backup(f"maintenance: handed over to {src}", now)
             self._follow(advert, src, now)
@@ -570,7 +598,9 @@ class VirtualRouter:
         self.adver_at = now + self.advert_interval
         actions = self._advertise(self.priority)
         just_preempted = (
-            self._preempted is not None and self._preempted[0] == src and now <= self._preempted[1]
+            self._preempted is not None
+            and self._preempted[0] in (None, src)
+            and now <= self._preempted[1]
         )
         last = self._lower_heard.get(src)
         self._lower_heard[src] = now
@@ -607,6 +637,15 @@ class VirtualRouter:
         self.garp_at = now + garp.delay if garp.delay > 0 else None
         self.garp_refresh_at = now + garp.refresh if garp.refresh > 0 else None
         return actions + self._notify(State.MASTER, reason)
+
+    def _enter_master_unannounced(self, reason: str, now: float) -> list[Action]:
+        """MASTER without waiting for a master to go quiet (an owner's start or a cleared
+        fault, a sync group's force): a master still there sends adverts until it hears
+        ours; those are its trailing adverts, not a split brain to heal (no second hook
+        run, no second ARP burst). One heard after they stop is healed as usual."""
+        actions = self._enter_master(reason, now, NewMasterReason.PRIORITY)
+        self._preempted = (None, now + 3 * self.advert_interval)
+        return actions
 
     def _enter_backup(self, reason: str, now: float) -> list[Action]:
         old = self.state

@@ -53,10 +53,12 @@ class Commands:
         if (refused := self._unknown(names)) is not None:
             return refused
         agent = self.agent
-        wanted = names or list(agent.states)
+        # A sync group hands over as a whole: naming one member names its group.
+        wanted = list(agent.node.maintenance_scope(tuple(names))) or list(agent.states)
         agent.dispatch(MaintenanceRequested(on, tuple(names)))
+        # Written before the drain: a crash or restart during it keeps the node out.
+        self.keep_maintenance()
         if not on:
-            self.keep_maintenance()
             return {"result": f"maintenance off: {', '.join(wanted)}"}
         stats = agent.node.statistics().instances
         limit = agent.loop.time() + max(stats[n].master_down_interval for n in wanted) + 1.0
