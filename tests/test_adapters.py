@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from ipaddress import IPv4Interface, IPv6Interface, ip_address
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tests.builders import config, instance
 from tests.harness import Harness
 from vrrpd.adapters import scripts, systemd
-from vrrpd.adapters.netlink import Ledger
+from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import parse_ipv4
 from vrrpd.control import protocol
 from vrrpd.driver.logs import RateLimit
@@ -163,3 +164,89 @@ def test_rate_limit_counts_what_it_holds_back() -> None:
 def test_sd_notify_without_systemd_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert systemd.notify("READY=1") is False
+
+
+class _FakeKernel:
+    """Links and addresses as a dump shows them; the deletes asked for."""
+
+    def __init__(self, links: dict[str, Link], addresses: list[Address]) -> None:
+        self.links_now = links
+        self.addresses_now = addresses
+        self.deleted: list[tuple[int, str]] = []
+
+    def attach(self, netlink: Netlink) -> None:
+        async def links() -> dict[str, Link]:
+            return self.links_now
+
+        async def addresses() -> list[Address]:
+            return self.addresses_now
+
+        async def delete(index: int, address: IPv4Interface | IPv6Interface) -> None:
+            self.deleted.append((index, str(address)))
+
+        netlink.links = links  # type: ignore[method-assign]
+        netlink.addresses = addresses  # type: ignore[method-assign]
+        netlink.rtnl.delete = delete  # type: ignore[method-assign]
+
+
+def test_a_stale_vip_is_removed_by_index_after_a_rename(tmp_path: Path) -> None:
+    """kill -9, then eth0 (index 3) renamed eth1 and another device (index 7) called eth0
+    holding the same address: the VIP goes from index 3, index 7 is not touched."""
+    path = tmp_path / "state"
+    Ledger(path).add("eth0", "192.0.2.100/24", 3)
+    kernel = _FakeKernel(
+        {"eth1": Link("eth1", 3, True, ""), "eth0": Link("eth0", 7, True, "")},
+        [
+            Address(3, ip_address("192.0.2.100"), 24, True),
+            Address(7, ip_address("192.0.2.100"), 24, True),
+        ],
+    )
+    netlink = Netlink(Ledger(path))
+    kernel.attach(netlink)
+    removed = asyncio.run(netlink.remove_stale())
+    assert kernel.deleted == [(3, "192.0.2.100/24")]
+    assert removed == ["192.0.2.100/24 on eth0 (now eth1)"]
+    assert Ledger(path).load() == set()
+
+
+def test_a_stale_vip_already_gone_is_forgotten_not_reported_and_nothing_touched(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state"
+    Ledger(path).add("eth0", "192.0.2.100/24", 3)
+    kernel = _FakeKernel(
+        {"eth0": Link("eth0", 7, True, "")}, [Address(7, ip_address("192.0.2.100"), 24, True)]
+    )
+    netlink = Netlink(Ledger(path))
+    kernel.attach(netlink)
+    assert asyncio.run(netlink.remove_stale()) == []
+    assert kernel.deleted == []
+    assert Ledger(path).load() == set()
+
+
+def test_an_older_ledger_without_indexes_goes_by_name_only_where_the_device_holds_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state"
+    path.write_text("+ eth0 192.0.2.100/24\n+ eth0 192.0.2.101/24\n")
+    assert Ledger(path).load_indexed() == {
+        ("eth0", "192.0.2.100/24"): None,
+        ("eth0", "192.0.2.101/24"): None,
+    }
+    kernel = _FakeKernel(
+        {"eth0": Link("eth0", 5, True, "")}, [Address(5, ip_address("192.0.2.100"), 24, True)]
+    )
+    netlink = Netlink(Ledger(path))
+    kernel.attach(netlink)
+    assert asyncio.run(netlink.remove_stale()) == ["192.0.2.100/24 on eth0"]
+    assert kernel.deleted == [(5, "192.0.2.100/24")]
+
+
+def test_ledger_lines_carry_the_interface_index(tmp_path: Path) -> None:
+    path = tmp_path / "state"
+    ledger = Ledger(path)
+    ledger.add("eth0", "192.0.2.100/24", 3)
+    assert path.read_text() == "+ eth0 192.0.2.100/24 3\n"
+    assert Ledger(path).load_indexed() == {("eth0", "192.0.2.100/24"): 3}
+    ledger.close()
+    assert path.read_text() == "+ eth0 192.0.2.100/24 3\n"

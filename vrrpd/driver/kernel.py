@@ -99,7 +99,7 @@ class Kernel:
             mark()
 
     async def remove_stale(self) -> list[str]:
-        return await self.netlink.remove_stale(self.links)
+        return await self.netlink.remove_stale()
 
     # ------------------------------------------------------------------ sockets
 
@@ -167,7 +167,9 @@ class Kernel:
                         self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
                     )
                 elif (dev, ip) in added:
-                    index = link.index if link else None
+                    index = self.netlink.ledger.index_of(dev, str(vip.address))
+                    if index is None:  # an entry of an older vrrpd: by name
+                        index = link.index if link else None
                     await asyncio.wait_for(
                         self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
                     )
