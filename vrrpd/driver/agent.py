@@ -212,6 +212,7 @@ class Agent:
             kernel.parents(),
             initial=initial,
             idle=self.executor.idle,
+            held=plan.master_vips(instances, self.states),
         ):
             if isinstance(event, LinkChanged) and event.interface not in kernel.links:
                 log.warning("interface %s does not exist (yet): waiting for it", event.interface)

@@ -64,6 +64,12 @@ class Kernel:
         self.sockets: dict[plan.SocketKey, VrrpSocket] = {}
         self.joined: dict[plan.SocketKey, bool] = {}
         self._layers: dict[str, LinkLayer] = {}
+        self._changes = 0
+        """Address changes of ours acknowledged so far."""
+        self._dumped_at = 0
+        """``_changes`` when the last address dump started: a change acknowledged after
+        that may be missing from ``addresses`` (or an address we removed still in it)."""
+        self._changed: dict[tuple[int, IPAddress], int] = {}
 
     async def open(self) -> None:
         await self.netlink.open()
@@ -82,7 +88,21 @@ class Kernel:
 
     async def refresh(self) -> None:
         self.links = await self.netlink.links()
+        await self._dump_addresses()
+
+    async def _dump_addresses(self) -> None:
+        started = self._changes
         self.addresses = await self.netlink.addresses()
+        self._dumped_at = max(self._dumped_at, started)
+
+    def _stale(self, index: int, ip: IPAddress) -> bool:
+        """Did we change this address after the last dump started?"""
+        return self._changed.get((index, ip), -1) > self._dumped_at
+
+    def _did_change(self, index: int | None, ip: IPAddress) -> None:
+        self._changes += 1
+        if index is not None:
+            self._changed[(index, ip)] = self._changes
 
     def added(self) -> set[tuple[str, IPAddress]]:
         """The ledger's entries parsed, once per change of the ledger (every address
@@ -162,17 +182,27 @@ class Kernel:
                     if link is None:
                         raise OSError(f"interface {dev} does not exist")
                     if (link.index, ip) in present and (dev, ip) not in added:
-                        continue  # already configured, and not by us: not ours to own
-                    await asyncio.wait_for(
-                        self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
-                    )
+                        if self._stale(link.index, ip):  # maybe our own removal, not seen yet
+                            await asyncio.wait_for(self._dump_addresses(), NETLINK_TIMEOUT)
+                            present = {(a.interface_index, a.address) for a in self.addresses}
+                        if (link.index, ip) in present:
+                            continue  # already configured, and not by us: not ours to own
+                    try:
+                        await asyncio.wait_for(
+                            self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
+                        )
+                    finally:
+                        self._did_change(link.index, ip)
                 elif (dev, ip) in added:
                     index = self.netlink.ledger.index_of(dev, str(vip.address))
                     if index is None:  # an entry of an older vrrpd: by name
                         index = link.index if link else None
-                    await asyncio.wait_for(
-                        self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
-                    )
+                    try:
+                        await asyncio.wait_for(
+                            self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
+                        )
+                    finally:
+                        self._did_change(index, ip)
             except Exception as error:  # netlink raises its own error types; log, never crash
                 verb = "add" if adding else "remove"
                 errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {error or 'timeout'}")
