@@ -19,6 +19,7 @@ from vrrpd.control import protocol
 from vrrpd.core import actions as act
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
+from vrrpd.driver import kernel as kernel_module
 from vrrpd.driver.kernel import Kernel
 from vrrpd.driver.logs import RateLimit
 from vrrpd.status import status_document, status_table
@@ -270,6 +271,9 @@ class _SimNetlink:
     async def links(self) -> dict[str, Link]:
         return {"eth0": Link("eth0", 2, True, "")}
 
+    async def close(self) -> None:
+        pass
+
     async def addresses(self) -> list[Address]:
         self.dumps += 1
         return [Address(i, ip, 24, True) for i, ip in sorted(self.held, key=str)]
@@ -357,3 +361,54 @@ def test_missing_vips_cover_every_vip_a_master_should_hold_not_only_the_ledger()
     assert not [e for e in after if isinstance(e, AddressesRemoved)]
     # on a device that does not exist there is nothing to repair from here
     assert plan.missing_vips(set(), {}, [], {}, held) == {}
+
+
+def test_a_failed_vip_removal_is_retried_with_a_counter_and_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defect 14.12: a failed removal was only logged; the backup kept the VIP until its
+    next transition."""
+    monkeypatch.setattr(kernel_module, "RETRY_DELAYS", (0.001, 0.002))
+
+    async def scenario() -> None:
+        kernel, sim = _sim_kernel(tmp_path)
+        await kernel.change_addresses(act.AddAddresses("web", "eth0", _VIP, "eth0"))
+        sim.fail_removals = 2
+        errors = await kernel.change_addresses(act.RemoveAddresses("web", "eth0", _VIP, "eth0"))
+        assert errors == [
+            "cannot remove VIP 192.0.2.100/24 on eth0: [Errno 16] Device or resource busy; retrying"
+        ]
+        assert sim.held  # still there after the failure
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if not sim.held:
+                break
+        assert sim.held == set()
+        assert sim.ledger.entries == set()
+        assert kernel.removal_retries == 2
+        await kernel.close()
+
+    with caplog.at_level("WARNING", logger="vrrpd"):
+        asyncio.run(scenario())
+    assert "removal attempt 2 failed" in caplog.text
+    assert "VIP 192.0.2.100/24 removed from eth0 at attempt 3" in caplog.text
+
+
+def test_a_retry_stops_when_the_vip_is_wanted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kernel_module, "RETRY_DELAYS", (0.01,))
+
+    async def scenario() -> None:
+        kernel, sim = _sim_kernel(tmp_path)
+        add = act.AddAddresses("web", "eth0", _VIP, "eth0")
+        await kernel.change_addresses(add)
+        sim.fail_removals = 1
+        await kernel.change_addresses(act.RemoveAddresses("web", "eth0", _VIP, "eth0"))
+        await kernel.change_addresses(add)  # MASTER again before the retry
+        await asyncio.sleep(0.05)
+        assert sim.held == {(2, ip_address("192.0.2.100"))}
+        assert kernel.removal_retries == 0
+        await kernel.close()
+
+    asyncio.run(scenario())

@@ -88,7 +88,11 @@ class Agent:
         self.commands = Commands(self)
         self.surface = Surface(
             self.command,
-            lambda: metrics.render(self.node.statistics(), send_errors=self.executor.send_errors),
+            lambda: metrics.render(
+                self.node.statistics(),
+                send_errors=self.executor.send_errors,
+                removal_retries=self.kernel.removal_retries,
+            ),
         )
 
     # ------------------------------------------------------------------ lifecycle

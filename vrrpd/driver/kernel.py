@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,12 +21,15 @@ from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
-from vrrpd.core.config import InstanceConfig
+from vrrpd.core.config import InstanceConfig, VirtualAddress
 from vrrpd.core.constants import IPAddress
 from vrrpd.driver import plan
 
 log = logging.getLogger("vrrpd")
 NETLINK_TIMEOUT = 5.0
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds before each retry of a failed VIP removal; the last repeats until it works
+(a backup must not keep a VIP until its next transition), or the VIP is wanted again."""
 
 
 class Coalescer:
@@ -70,11 +74,18 @@ class Kernel:
         """``_changes`` when the last address dump started: a change acknowledged after
         that may be missing from ``addresses`` (or an address we removed still in it)."""
         self._changed: dict[tuple[int, IPAddress], int] = {}
+        self._retrying: dict[tuple[str, str], asyncio.Task[None]] = {}
+        """(device, address) -> the task retrying its failed removal."""
+        self.removal_retries = 0
+        """VIP removals retried (each attempt after a failure or a timeout)."""
 
     async def open(self) -> None:
         await self.netlink.open()
 
     async def close(self) -> None:
+        for task in self._retrying.values():
+            task.cancel()
+        self._retrying.clear()
         for key in list(self.sockets):
             self._close_socket(key)
         for layer in self._layers.values():
@@ -179,6 +190,7 @@ class Kernel:
             ip = vip.address.ip
             try:
                 if adding:
+                    self._stop_retrying(dev, str(vip.address))  # wanted again: keep it
                     if link is None:
                         raise OSError(f"interface {dev} does not exist")
                     if (link.index, ip) in present and (dev, ip) not in added:
@@ -194,21 +206,69 @@ class Kernel:
                     finally:
                         self._did_change(link.index, ip)
                 elif (dev, ip) in added:
-                    index = self.netlink.ledger.index_of(dev, str(vip.address))
-                    if index is None:  # an entry of an older vrrpd: by name
-                        index = link.index if link else None
-                    try:
-                        await asyncio.wait_for(
-                            self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
-                        )
-                    finally:
-                        self._did_change(index, ip)
+                    await self._remove(dev, vip)
             except Exception as error:  # netlink raises its own error types; log, never crash
                 verb = "add" if adding else "remove"
-                errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {error or 'timeout'}")
+                reason = f"{error or 'timeout'}"
+                if not adding:
+                    self._retry_removal(action.instance, dev, vip)
+                    reason += "; retrying"
+                errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {reason}")
         if action.vmac and not adding:
             errors += await self._set_up(action.vmac, up=False)
         return errors
+
+    async def _remove(self, dev: str, vip: VirtualAddress) -> None:
+        """Remove one VIP we added, from the device the ledger says it was added to."""
+        link = self.links.get(dev)
+        index = self.netlink.ledger.index_of(dev, str(vip.address))
+        if index is None:  # an entry of an older vrrpd: by name
+            index = link.index if link else None
+        try:
+            await asyncio.wait_for(
+                self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
+            )
+        finally:
+            self._did_change(index, vip.address.ip)
+
+    def _retry_removal(self, instance: str, dev: str, vip: VirtualAddress) -> None:
+        key = (dev, str(vip.address))
+        if key not in self._retrying:
+            task = asyncio.get_running_loop().create_task(self._retry(instance, dev, vip))
+            self._retrying[key] = task
+
+    def _stop_retrying(self, dev: str, address: str) -> None:
+        task = self._retrying.pop((dev, address), None)
+        if task is not None:
+            task.cancel()
+
+    async def _retry(self, instance: str, dev: str, vip: VirtualAddress) -> None:
+        """Retry a failed removal with a bounded backoff until it works, the ledger no
+        longer holds the VIP (someone removed it), or an add wants it again."""
+        key = (dev, str(vip.address))
+        try:
+            for attempt in itertools.count(1):
+                await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1])
+                if key not in self.netlink.ledger.entries:
+                    return
+                self.removal_retries += 1
+                try:
+                    await self._remove(dev, vip)
+                except Exception as error:  # netlink's own error types; retry, never crash
+                    if attempt <= 3 or attempt % 12 == 0:
+                        log.warning(
+                            "[%s] VIP %s still on %s: removal attempt %d failed: %s",
+                            instance, vip.address, dev, attempt + 1, error or "timeout",
+                        )  # fmt: skip
+                else:
+                    log.warning(
+                        "[%s] VIP %s removed from %s at attempt %d",
+                        instance, vip.address, dev, attempt + 1,
+                    )  # fmt: skip
+                    return
+        finally:
+            if self._retrying.get(key) is asyncio.current_task():
+                del self._retrying[key]
 
     async def _set_up(self, name: str, *, up: bool) -> list[str]:
         link = self.links.get(name)
