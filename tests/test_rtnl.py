@@ -6,12 +6,15 @@ import asyncio
 import errno
 import socket
 import struct
+import tempfile
 from ipaddress import ip_interface
 
 import pytest
 
+from vrrpd.adapters.netlink import Ledger, Netlink
 from vrrpd.adapters.rtnl import (
     IFA_ADDRESS,
+    IFA_CACHEINFO,
     IFA_FLAGS,
     IFA_LABEL,
     IFA_LOCAL,
@@ -27,6 +30,7 @@ from vrrpd.adapters.rtnl import (
     acks,
     address_message,
 )
+from vrrpd.core.config import VirtualAddress
 
 
 def _attrs(body: bytes) -> dict[int, bytes]:
@@ -146,3 +150,31 @@ def test_after_enobufs_a_request_superseded_by_a_later_one_is_not_sent_again() -
         assert raised.value.code == errno.EEXIST
 
     asyncio.run(scenario())
+
+
+def test_ipv6_vips_are_added_deprecated_for_source_selection() -> None:
+    """Defect 14.13: an IPv6 VIP with an infinite preferred lifetime became the source of
+    the master's own connections, which broke when the VIP moved."""
+    msg = address_message(
+        RTM_NEWADDR, 1, 2, ip_interface("2001:db8::100/64"), ifa_flags=0x02, preferred_lft=0
+    )
+    assert struct.unpack("=IIII", _attrs(msg[24:])[IFA_CACHEINFO]) == (0, 0xFFFFFFFF, 0, 0)
+    assert IFA_CACHEINFO not in _attrs(
+        address_message(RTM_NEWADDR, 1, 2, ip_interface("192.0.2.1/24"))[24:]
+    )
+
+    calls: list[dict[str, object]] = []
+
+    async def replace(index: int, address: object, **kwargs: object) -> None:
+        calls.append(kwargs)
+
+    async def scenario(tmp: str) -> None:
+        netlink = Netlink(Ledger(f"{tmp}/state"))
+        netlink.rtnl.replace = replace  # type: ignore[method-assign]
+        await netlink.add_vip(2, "eth0", VirtualAddress(ip_interface("2001:db8::100/64")))
+        await netlink.add_vip(2, "eth0", VirtualAddress(ip_interface("192.0.2.100/24")))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(scenario(tmp))
+    assert calls[0] == {"ifa_flags": 0x02, "preferred_lft": 0}
+    assert "preferred_lft" not in calls[1]

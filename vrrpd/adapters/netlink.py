@@ -1,8 +1,9 @@
 """The VIPs (``rtnl``), and what the kernel says about links and addresses (pyroute2).
 
 * VIPs are added with ``replace`` (idempotent), IPv6 ones with ``nodad`` (a VIP
-  must not sit tentative while clients wait), and removing an absent one counts
-  as done.
+  must not sit tentative while clients wait) and a preferred lifetime of 0 (not a
+  source address for the host's own connections), and removing an absent one
+  counts as done.
 * Every VIP is written to the ownership ledger *before* it is added, and struck
   off after it is removed, so after ``kill -9`` the next start removes exactly
   what this agent had added: never an address it does not own.
@@ -235,7 +236,9 @@ class Netlink:
         address = vip.address
         self.ledger.add(interface, str(address), index)
         if isinstance(address, IPv6Interface):
-            await self.rtnl.replace(index, address, ifa_flags=IFA_F_NODAD)
+            # deprecated (preferred lifetime 0): never the source of the master's own
+            # connections, which would break when the VIP moves at a failover
+            await self.rtnl.replace(index, address, ifa_flags=IFA_F_NODAD, preferred_lft=0)
         else:
             await self.rtnl.replace(index, address, label=vip.label)
 

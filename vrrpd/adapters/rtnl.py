@@ -37,7 +37,9 @@ NLM_F_CREATE = 0x400
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_LABEL = 3
+IFA_CACHEINFO = 6
 IFA_FLAGS = 8
+INFINITY_LIFE_TIME = 0xFFFFFFFF
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: len, type, flags, seq, pid
 _IFADDR = struct.Struct("=BBBBI")  # ifaddrmsg: family, prefixlen, flags, scope, index
 _ATTR = struct.Struct("=HH")  # rtattr: len, type
@@ -66,8 +68,13 @@ def address_message(
     *,
     label: str | None = None,
     ifa_flags: int = 0,
+    preferred_lft: int | None = None,
 ) -> bytes:
-    """One RTM_NEWADDR (create or replace) or RTM_DELADDR request, acked."""
+    """One RTM_NEWADDR (create or replace) or RTM_DELADDR request, acked.
+
+    ``preferred_lft`` (seconds; the valid lifetime stays infinite): 0 makes an IPv6
+    address deprecated, so the kernel never picks it as a source of its own.
+    """
     family = socket.AF_INET if isinstance(address, IPv4Interface) else socket.AF_INET6
     raw = address.ip.packed
     body = _IFADDR.pack(family, address.network.prefixlen, 0, 0, index)
@@ -76,6 +83,9 @@ def address_message(
         body += _attr(IFA_LABEL, label.encode() + b"\0")
     if ifa_flags:
         body += _attr(IFA_FLAGS, struct.pack("=I", ifa_flags))
+    if preferred_lft is not None:
+        cacheinfo = struct.pack("=IIII", preferred_lft, INFINITY_LIFE_TIME, 0, 0)
+        body += _attr(IFA_CACHEINFO, cacheinfo)
     flags = NLM_F_REQUEST | NLM_F_ACK
     if kind == RTM_NEWADDR:
         flags |= NLM_F_CREATE | NLM_F_REPLACE
@@ -141,23 +151,33 @@ class Rtnl:
         *,
         label: str | None = None,
         ifa_flags: int = 0,
+        preferred_lft: int | None = None,
     ) -> None:
-        await self._request(RTM_NEWADDR, index, address, label, ifa_flags)
+        await self._request(
+            RTM_NEWADDR,
+            index,
+            address,
+            label=label,
+            ifa_flags=ifa_flags,
+            preferred_lft=preferred_lft,
+        )
 
     async def delete(self, index: int, address: IPv4Interface | IPv6Interface) -> None:
-        await self._request(RTM_DELADDR, index, address, None, 0)
+        await self._request(RTM_DELADDR, index, address)
 
     async def _request(
         self,
         kind: int,
         index: int,
         address: IPv4Interface | IPv6Interface,
-        label: str | None,
-        ifa_flags: int,
+        *,
+        label: str | None = None,
+        ifa_flags: int = 0,
+        preferred_lft: int | None = None,
     ) -> None:
         assert self._sock is not None, "open() first"
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        request = _Request(kind, index, address, label, ifa_flags, future)
+        request = _Request(kind, index, address, label, ifa_flags, preferred_lft, future)
         try:
             self._send(request)
             await future
@@ -184,6 +204,7 @@ class Rtnl:
                 request.address,
                 label=request.label,
                 ifa_flags=request.ifa_flags,
+                preferred_lft=request.preferred_lft,
             )
         )
 
@@ -242,6 +263,7 @@ class _Request:
     address: IPv4Interface | IPv6Interface
     label: str | None
     ifa_flags: int
+    preferred_lft: int | None
     future: asyncio.Future[None]
     seqs: list[int] = field(default_factory=list)
     """Every sequence number it was sent with (the last is the live one)."""
