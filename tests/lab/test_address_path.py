@@ -3,9 +3,12 @@ the hand-written rtnetlink path buys over pyroute2 (issue 17)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
+import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -99,3 +102,86 @@ def test_after_kill_and_rename_the_stale_vip_goes_by_index_and_the_new_eth0_keep
     assert "192.0.2.100/24 on eth0 (now old0)" in again.output()
     lab.signal(again, signal.SIGTERM)
     lab.wait(again)
+
+
+VMAC = "00:00:5e:00:01:33"
+ARP_PROBE = textwrap.dedent(
+    """
+    import socket, struct, sys, time
+    from ipaddress import IPv4Address
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind(("eth0", 0))
+    mac = sock.getsockname()[4]
+    vip = IPv4Address(sys.argv[1]).packed
+    me = IPv4Address(sys.argv[2]).packed
+    frame = (b"\\xff" * 6 + mac + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+             + mac + me + b"\\0" * 6 + vip)
+    end = time.monotonic() + float(sys.argv[3])
+    while time.monotonic() < end:
+        sock.send(frame)
+        time.sleep(0.0005)
+    """
+)
+
+
+def _tshark(lab: Lab, port: str, capture_filter: str, seconds: float) -> subprocess.Popen[str]:
+    """A bounded capture on a switch port (frames from that node), started by us."""
+    if shutil.which("tshark") is None:
+        pytest.fail("tshark is missing: apt-get install tshark (in the Makefile's APT_PACKAGES)")
+    argv = ["ip", "netns", "exec", lab.switch, "tshark", "-l", "-n", "-i", port, "-f",
+            capture_filter, "-a", f"duration:{seconds:g}", "-T", "fields", "-e",
+            "frame.time_epoch", "-e", "eth.src", "-e", "ip.src", "-e", "vrrp.prio",
+            "-e", "arp.opcode"]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _frames(capture: subprocess.Popen[str]) -> list[list[str]]:
+    out, _ = capture.communicate(timeout=30)
+    return [line.split("\t") for line in out.splitlines() if line.strip()]
+
+
+def test_use_vmac_adverts_come_from_the_virtual_mac_and_the_old_master_is_quiet(
+    lab: Lab,
+) -> None:
+    """Defect 14.10: with use_vmac the adverts went out from the parent's MAC (RFC 5798
+    7.2/7.3 want the virtual MAC, so switches learn it from them), and during the yield
+    window the old master's macvlan still answered ARP for the VIP beside the new one."""
+    n1 = start(lab, Peer("n1", 150, use_vmac=True))
+
+    def holders() -> list[str]:
+        return [n for n in ("n1", "n2") if "192.0.2.100" in lab.addresses(n, "vrrp.51")]
+
+    wait_for(lambda: holders() == ["n1"], timeout=10, what="n1 master")
+    time.sleep(0.3)
+    port1, port2 = lab.nodes["n1"].port, lab.nodes["n2"].port
+    adverts = _tshark(lab, port1, "ip proto 112", 1.5)
+    time.sleep(1.8)
+    sent = [f for f in _frames(adverts) if f[2] == "192.0.2.11"]
+    assert len(sent) >= 8, sent
+    assert {f[1] for f in sent} == {VMAC}, f"adverts from { ({f[1] for f in sent}) }"
+    # the handover: n2 (200) preempts; a client asks for the VIP every 0.5 ms meanwhile
+    arp_from_n1 = _tshark(lab, port1, "arp", 4)
+    adverts_n2 = _tshark(lab, port2, "ip proto 112", 4)
+    time.sleep(1.5)  # both captures running (tshark takes a moment to start)
+    probe = lab.start("cl", [sys.executable, "-c", ARP_PROBE, "192.0.2.100", "192.0.2.50", "2"])
+    time.sleep(0.3)
+    start(lab, Peer("n2", 200, use_vmac=True))
+    wait_for(lambda: holders() == ["n2"], timeout=10, what="n2 alone master")
+    lab.wait(probe)
+    first_n2 = min(float(f[0]) for f in _frames(adverts_n2) if f[2] == "192.0.2.12")
+    arp = _frames(arp_from_n1)
+    print(
+        "ARP replies from n1 around n2's first advert (ms):",
+        [
+            round((float(f[0]) - first_n2) * 1000, 2)
+            for f in arp
+            if f[4] == "2" and abs(float(f[0]) - first_n2) < 0.05
+        ],
+    )
+    replies = [f for f in arp if f[4] == "2"]
+    assert [f for f in replies if float(f[0]) < first_n2], "n1 answered no ARP while master"
+    late = [
+        round((float(f[0]) - first_n2) * 1000, 2) for f in replies if float(f[0]) > first_n2 + 0.002
+    ]
+    assert late == [], f"the old master answered ARP {late} ms after the new master's first advert"
+    assert n1.alive()

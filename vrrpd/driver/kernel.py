@@ -22,7 +22,7 @@ from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
 from vrrpd.core.config import InstanceConfig, VirtualAddress
-from vrrpd.core.constants import IPAddress
+from vrrpd.core.constants import Family, IPAddress
 from vrrpd.driver import plan
 
 log = logging.getLogger("vrrpd")
@@ -68,6 +68,8 @@ class Kernel:
         self.sockets: dict[plan.SocketKey, VrrpSocket] = {}
         self.joined: dict[plan.SocketKey, bool] = {}
         self._layers: dict[str, LinkLayer] = {}
+        self._vmac_sockets: dict[tuple[str, int], VrrpSocket] = {}
+        """Send-only sockets on the macvlans: adverts from the virtual MAC."""
         self._changes = 0
         """Address changes of ours acknowledged so far."""
         self._dumped_at = 0
@@ -88,6 +90,9 @@ class Kernel:
         self._retrying.clear()
         for key in list(self.sockets):
             self._close_socket(key)
+        for vmac in self._vmac_sockets.values():
+            vmac.close()
+        self._vmac_sockets.clear()
         for layer in self._layers.values():
             layer.close()
         self._layers.clear()
@@ -162,10 +167,34 @@ class Kernel:
     # ------------------------------------------------------------------ sending
 
     def send(self, action: act.SendAdvert) -> None:
+        """With ``use_vmac`` (IPv4), out of the macvlan, so the frame's source is the
+        virtual MAC (RFC 5798 7.2, 7.3: switches learn it from the adverts); while the
+        macvlan is still down (the takeover's first advert) or gone, out of the parent."""
+        vmac = self.vmacs.device_of(action.instance) if action.family is Family.V4 else None
+        if vmac is not None:
+            try:
+                self._vmac_socket(vmac).send(action.data, src=action.src, dst=action.dst)
+                return
+            except OSError:
+                pass
         sock = self.sockets.get((action.interface, action.family))
         if sock is None:
             raise OSError(f"no socket on {action.interface} yet")
         sock.send(action.data, src=action.src, dst=action.dst)
+
+    def _vmac_socket(self, vmac: tuple[str, int]) -> VrrpSocket:
+        sock = self._vmac_sockets.get(vmac)
+        if sock is None:
+            for stale in [k for k in self._vmac_sockets if k[0] == vmac[0]]:
+                self._vmac_sockets.pop(stale).close()  # a macvlan recreated by a reload
+            sock = VrrpSocket(vmac[0], Family.V4, multicast=False)
+            self._vmac_sockets[vmac] = sock
+        return sock
+
+    def left_master(self, instance: str) -> None:
+        """The instance stopped being MASTER: its macvlan stops answering ARP now,
+        before its VIPs go (a yield keeps them a moment for make-before-break)."""
+        self.vmacs.answer_arp(instance, on=False)
 
     def announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
         layer = self._layers.get(action.interface)
@@ -181,6 +210,7 @@ class Kernel:
         errors: list[str] = []
         adding = isinstance(action, act.AddAddresses)
         if action.vmac and adding:
+            self.vmacs.answer_arp(action.instance, on=True)
             errors += await self._set_up(action.vmac, up=True)
         added = self.added()
         present = {(a.interface_index, a.address) for a in self.addresses}
