@@ -38,7 +38,7 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(stats: NodeStatistics, *, send_errors: int = 0) -> str:
+def render(stats: NodeStatistics, *, send_errors: int = 0, removal_retries: int = 0) -> str:
     out: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -113,5 +113,11 @@ def render(stats: NodeStatistics, *, send_errors: int = 0) -> str:
         "counter",
         "Advertisements that could not be sent.",
         [("", send_errors)],
+    )
+    metric(
+        "vip_removal_retries_total",
+        "counter",
+        "VIP removals retried after a failure or a timeout.",
+        [("", removal_retries)],
     )
     return "\n".join(out) + "\n"

@@ -1,8 +1,9 @@
 """The VIPs (``rtnl``), and what the kernel says about links and addresses (pyroute2).
 
 * VIPs are added with ``replace`` (idempotent), IPv6 ones with ``nodad`` (a VIP
-  must not sit tentative while clients wait), and removing an absent one counts
-  as done.
+  must not sit tentative while clients wait) and a preferred lifetime of 0 (not a
+  source address for the host's own connections), and removing an absent one
+  counts as done.
 * Every VIP is written to the ownership ledger *before* it is added, and struck
   off after it is removed, so after ``kill -9`` the next start removes exactly
   what this agent had added: never an address it does not own.
@@ -63,8 +64,11 @@ class LinkEvent:
 class Ledger:
     """The VIPs this agent added, persisted so a restart can clean up after a crash.
 
-    An append-only journal: ``+ IFACE ADDRESS`` before an address is added, ``- IFACE
-    ADDRESS`` after it is removed; one ``write`` to an ``O_APPEND`` file each. The
+    An append-only journal: ``+ IFACE ADDRESS INDEX`` before an address is added, ``-
+    IFACE ADDRESS`` after it is removed; one ``write`` to an ``O_APPEND`` file each. The
+    interface index is what identifies the device (a name can move to another device
+    between a kill and the restart); the name is for messages, and the only key of a
+    line an older vrrpd wrote without an index. The
     takeover waits for the ``+`` line, so it must cost microseconds, not the
     rewrite-and-rename of a whole file (0.7 ms measured in the lab). Nothing is synced:
     a killed process loses nothing it wrote, and a power cut clears /run along with the
@@ -78,40 +82,57 @@ class Ledger:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.entries: set[tuple[str, str]] = set()
+        self.indexes: dict[tuple[str, str], int | None] = {}
+        """(interface name, address) -> the index of the device it was added to."""
         self.version = 0
         """Bumped on every change, so a parsed view of the entries is cached safely."""
         self._fd: int | None = None
         self._lines = 0
 
     def load(self) -> set[tuple[str, str]]:
+        return set(self.load_indexed())
+
+    def load_indexed(self) -> dict[tuple[str, str], int | None]:
+        """(name, address) -> interface index (None: a line of an older vrrpd)."""
         try:
             text = self.path.read_text()
         except OSError:
-            return set()  # absent or unreadable: nothing can be claimed as ours
+            return {}  # absent or unreadable: nothing can be claimed as ours
         if text.lstrip().startswith("{"):
-            return _load_json(text)
-        entries: set[tuple[str, str]] = set()
+            return dict.fromkeys(_load_json(text))
+        entries: dict[tuple[str, str], int | None] = {}
         for line in text.split("\n")[:-1]:  # the last piece is "" or a line cut short
             parts = line.split()
-            if len(parts) != 3 or parts[0] not in ("+", "-") or not _address(parts[2]):
+            if len(parts) not in (3, 4) or parts[0] not in ("+", "-") or not _address(parts[2]):
                 continue
-            if parts[0] == "+":
-                entries.add((parts[1], parts[2]))
-            else:
-                entries.discard((parts[1], parts[2]))
+            key = (parts[1], parts[2])
+            if parts[0] == "-":
+                entries.pop(key, None)
+            elif len(parts) == 4 and parts[3].isdigit():
+                entries[key] = int(parts[3])
+            elif len(parts) == 3:
+                entries[key] = None
         return entries
 
-    def add(self, interface: str, address: str, *, write: bool = True) -> None:
+    def index_of(self, interface: str, address: str) -> int | None:
+        return self.indexes.get((interface, address))
+
+    def add(
+        self, interface: str, address: str, index: int | None = None, *, write: bool = True
+    ) -> None:
         """``write=False``: already in the file (re-recorded from ``load``)."""
-        if (interface, address) not in self.entries:
-            self.entries.add((interface, address))
+        key = (interface, address)
+        if key not in self.entries or self.indexes.get(key) != index:
+            self.entries.add(key)
+            self.indexes[key] = index
             self.version += 1
             if write:
-                self._append(f"+ {interface} {address}\n")
+                self._append(_line(interface, address, index))
 
     def discard(self, interface: str, address: str) -> None:
         if (interface, address) in self.entries:
             self.entries.discard((interface, address))
+            self.indexes.pop((interface, address), None)
             self.version += 1
             self._append(f"- {interface} {address}\n")
 
@@ -120,7 +141,8 @@ class Ledger:
         self.compact()
 
     def compact(self) -> None:
-        replace_file(self.path, "".join(f"+ {i} {a}\n" for i, a in sorted(self.entries)))
+        held = sorted(self.entries)
+        replace_file(self.path, "".join(_line(i, a, self.indexes.get((i, a))) for i, a in held))
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -135,6 +157,10 @@ class Ledger:
         self._lines += text.count("\n")
         if self._lines > self.COMPACT_AFTER:
             self.compact()
+
+
+def _line(interface: str, address: str, index: int | None) -> str:
+    return f"+ {interface} {address}" + ("" if index is None else f" {index}") + "\n"
 
 
 def _address(text: str) -> bool:
@@ -208,9 +234,11 @@ class Netlink:
 
     async def add_vip(self, index: int, interface: str, vip: VirtualAddress) -> None:
         address = vip.address
-        self.ledger.add(interface, str(address))
+        self.ledger.add(interface, str(address), index)
         if isinstance(address, IPv6Interface):
-            await self.rtnl.replace(index, address, ifa_flags=IFA_F_NODAD)
+            # deprecated (preferred lifetime 0): never the source of the master's own
+            # connections, which would break when the VIP moves at a failover
+            await self.rtnl.replace(index, address, ifa_flags=IFA_F_NODAD, preferred_lft=0)
         else:
             await self.rtnl.replace(index, address, label=vip.label)
 
@@ -254,15 +282,33 @@ class Netlink:
             if error.code not in _GONE:
                 raise
 
-    async def remove_stale(self, links: dict[str, Link]) -> list[str]:
-        """Remove what a previous run recorded and did not clean up (it was killed)."""
+    async def remove_stale(self) -> list[str]:
+        """Remove what a previous run recorded and did not clean up (it was killed).
+
+        Decided from a dump taken now, by interface index: after a kill and a rename
+        the address is removed from the device that holds it, whatever it is called
+        now, and a device that took the old name is not touched. An entry whose
+        address is no longer there is forgotten, not reported as removed. Only lines
+        of an older vrrpd (no index) go by name, and only if that device holds it.
+        """
+        links = await self.links()
+        name_of = {link.index: name for name, link in links.items()}
+        present = {(a.interface_index, a.address) for a in await self.addresses()}
         removed = []
-        for interface, text in sorted(self.ledger.load()):
-            link = links.get(interface)
+        for (interface, text), recorded in sorted(self.ledger.load_indexed().items()):
             address = ip_interface(text)
-            self.ledger.add(interface, text, write=False)  # it is in the file already
-            await self.remove_vip(link.index if link else None, interface, address)
-            removed.append(f"{text} on {interface}")
+            index = recorded
+            if index is None:
+                link = links.get(interface)
+                index = link.index if link else None
+            holder = index if (index, address.ip) in present else None
+            self.ledger.add(interface, text, index, write=False)  # it is in the file already
+            await self.remove_vip(holder, interface, address)
+            if holder is not None:
+                now = name_of.get(holder, interface)
+                removed.append(
+                    f"{text} on {interface}" + (f" (now {now})" if now != interface else "")
+                )
         return removed
 
     async def events(self) -> AsyncIterator[LinkEvent]:

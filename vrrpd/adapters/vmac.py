@@ -36,6 +36,22 @@ class VirtualMacs:
         """macvlan name -> parent interface."""
         return {name: parent for name, _, parent in self._links.values()}
 
+    def device_of(self, instance: str) -> tuple[str, int] | None:
+        """(macvlan name, index) of an instance's virtual MAC link, if it has one."""
+        entry = self._links.get(instance)
+        return None if entry is None else (entry[0], entry[1])
+
+    def answer_arp(self, instance: str, *, on: bool) -> None:
+        """Whether an IPv4 instance's macvlan answers ARP for its VIPs (arp_ignore 1, the
+        default here) or for nothing (8): off from the moment the master yields until its
+        VIPs are gone, so the old master never answers for them beside the new one."""
+        entry = self._links.get(instance)
+        if entry is None:
+            return
+        path = f"ipv4/conf/{entry[0]}/arp_ignore"
+        if (self.sysctls.root / path).exists():
+            self.sysctls.set(path, "1" if on else "8")
+
     def index_of(self, name: str) -> int | None:
         return next((index for n, index, _ in self._links.values() if n == name), None)
 

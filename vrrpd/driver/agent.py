@@ -88,7 +88,11 @@ class Agent:
         self.commands = Commands(self)
         self.surface = Surface(
             self.command,
-            lambda: metrics.render(self.node.statistics(), send_errors=self.executor.send_errors),
+            lambda: metrics.render(
+                self.node.statistics(),
+                send_errors=self.executor.send_errors,
+                removal_retries=self.kernel.removal_retries,
+            ),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -212,6 +216,7 @@ class Agent:
             kernel.parents(),
             initial=initial,
             idle=self.executor.idle,
+            held=plan.master_vips(instances, self.states),
         ):
             if isinstance(event, LinkChanged) and event.interface not in kernel.links:
                 log.warning("interface %s does not exist (yet): waiting for it", event.interface)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vrrpd.core import actions as act
+from vrrpd.core.state import State
 from vrrpd.driver import plan
 from vrrpd.driver.kernel import Kernel
 from vrrpd.driver.logs import RateLimit
@@ -134,6 +135,8 @@ class Executor:
                     },
                 },
             )
+            if action.old is State.MASTER:
+                self.kernel.left_master(action.instance)  # no ARP answers from it now
             self._state_changed(action)
         elif isinstance(action, act.RunCheck):
             self._run_check(action)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,12 +21,15 @@ from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
 from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
-from vrrpd.core.config import InstanceConfig
-from vrrpd.core.constants import IPAddress
+from vrrpd.core.config import InstanceConfig, VirtualAddress
+from vrrpd.core.constants import Family, IPAddress
 from vrrpd.driver import plan
 
 log = logging.getLogger("vrrpd")
 NETLINK_TIMEOUT = 5.0
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds before each retry of a failed VIP removal; the last repeats until it works
+(a backup must not keep a VIP until its next transition), or the VIP is wanted again."""
 
 
 class Coalescer:
@@ -64,13 +68,31 @@ class Kernel:
         self.sockets: dict[plan.SocketKey, VrrpSocket] = {}
         self.joined: dict[plan.SocketKey, bool] = {}
         self._layers: dict[str, LinkLayer] = {}
+        self._vmac_sockets: dict[tuple[str, int], VrrpSocket] = {}
+        """Send-only sockets on the macvlans: adverts from the virtual MAC."""
+        self._changes = 0
+        """Address changes of ours acknowledged so far."""
+        self._dumped_at = 0
+        """``_changes`` when the last address dump started: a change acknowledged after
+        that may be missing from ``addresses`` (or an address we removed still in it)."""
+        self._changed: dict[tuple[int, IPAddress], int] = {}
+        self._retrying: dict[tuple[str, str], asyncio.Task[None]] = {}
+        """(device, address) -> the task retrying its failed removal."""
+        self.removal_retries = 0
+        """VIP removals retried (each attempt after a failure or a timeout)."""
 
     async def open(self) -> None:
         await self.netlink.open()
 
     async def close(self) -> None:
+        for task in self._retrying.values():
+            task.cancel()
+        self._retrying.clear()
         for key in list(self.sockets):
             self._close_socket(key)
+        for vmac in self._vmac_sockets.values():
+            vmac.close()
+        self._vmac_sockets.clear()
         for layer in self._layers.values():
             layer.close()
         self._layers.clear()
@@ -82,7 +104,21 @@ class Kernel:
 
     async def refresh(self) -> None:
         self.links = await self.netlink.links()
+        await self._dump_addresses()
+
+    async def _dump_addresses(self) -> None:
+        started = self._changes
         self.addresses = await self.netlink.addresses()
+        self._dumped_at = max(self._dumped_at, started)
+
+    def _stale(self, index: int, ip: IPAddress) -> bool:
+        """Did we change this address after the last dump started?"""
+        return self._changed.get((index, ip), -1) > self._dumped_at
+
+    def _did_change(self, index: int | None, ip: IPAddress) -> None:
+        self._changes += 1
+        if index is not None:
+            self._changed[(index, ip)] = self._changes
 
     def added(self) -> set[tuple[str, IPAddress]]:
         """The ledger's entries parsed, once per change of the ledger (every address
@@ -99,7 +135,7 @@ class Kernel:
             mark()
 
     async def remove_stale(self) -> list[str]:
-        return await self.netlink.remove_stale(self.links)
+        return await self.netlink.remove_stale()
 
     # ------------------------------------------------------------------ sockets
 
@@ -131,10 +167,34 @@ class Kernel:
     # ------------------------------------------------------------------ sending
 
     def send(self, action: act.SendAdvert) -> None:
+        """With ``use_vmac`` (IPv4), out of the macvlan, so the frame's source is the
+        virtual MAC (RFC 5798 7.2, 7.3: switches learn it from the adverts); while the
+        macvlan is still down (the takeover's first advert) or gone, out of the parent."""
+        vmac = self.vmacs.device_of(action.instance) if action.family is Family.V4 else None
+        if vmac is not None:
+            try:
+                self._vmac_socket(vmac).send(action.data, src=action.src, dst=action.dst)
+                return
+            except OSError:
+                pass
         sock = self.sockets.get((action.interface, action.family))
         if sock is None:
             raise OSError(f"no socket on {action.interface} yet")
         sock.send(action.data, src=action.src, dst=action.dst)
+
+    def _vmac_socket(self, vmac: tuple[str, int]) -> VrrpSocket:
+        sock = self._vmac_sockets.get(vmac)
+        if sock is None:
+            for stale in [k for k in self._vmac_sockets if k[0] == vmac[0]]:
+                self._vmac_sockets.pop(stale).close()  # a macvlan recreated by a reload
+            sock = VrrpSocket(vmac[0], Family.V4, multicast=False)
+            self._vmac_sockets[vmac] = sock
+        return sock
+
+    def left_master(self, instance: str) -> None:
+        """The instance stopped being MASTER: its macvlan stops answering ARP now,
+        before its VIPs go (a yield keeps them a moment for make-before-break)."""
+        self.vmacs.answer_arp(instance, on=False)
 
     def announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
         layer = self._layers.get(action.interface)
@@ -150,6 +210,7 @@ class Kernel:
         errors: list[str] = []
         adding = isinstance(action, act.AddAddresses)
         if action.vmac and adding:
+            self.vmacs.answer_arp(action.instance, on=True)
             errors += await self._set_up(action.vmac, up=True)
         added = self.added()
         present = {(a.interface_index, a.address) for a in self.addresses}
@@ -159,24 +220,85 @@ class Kernel:
             ip = vip.address.ip
             try:
                 if adding:
+                    self._stop_retrying(dev, str(vip.address))  # wanted again: keep it
                     if link is None:
                         raise OSError(f"interface {dev} does not exist")
                     if (link.index, ip) in present and (dev, ip) not in added:
-                        continue  # already configured, and not by us: not ours to own
-                    await asyncio.wait_for(
-                        self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
-                    )
+                        if self._stale(link.index, ip):  # maybe our own removal, not seen yet
+                            await asyncio.wait_for(self._dump_addresses(), NETLINK_TIMEOUT)
+                            present = {(a.interface_index, a.address) for a in self.addresses}
+                        if (link.index, ip) in present:
+                            continue  # already configured, and not by us: not ours to own
+                    try:
+                        await asyncio.wait_for(
+                            self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
+                        )
+                    finally:
+                        self._did_change(link.index, ip)
                 elif (dev, ip) in added:
-                    index = link.index if link else None
-                    await asyncio.wait_for(
-                        self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
-                    )
+                    await self._remove(dev, vip)
             except Exception as error:  # netlink raises its own error types; log, never crash
                 verb = "add" if adding else "remove"
-                errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {error or 'timeout'}")
+                reason = f"{error or 'timeout'}"
+                if not adding:
+                    self._retry_removal(action.instance, dev, vip)
+                    reason += "; retrying"
+                errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {reason}")
         if action.vmac and not adding:
             errors += await self._set_up(action.vmac, up=False)
         return errors
+
+    async def _remove(self, dev: str, vip: VirtualAddress) -> None:
+        """Remove one VIP we added, from the device the ledger says it was added to."""
+        link = self.links.get(dev)
+        index = self.netlink.ledger.index_of(dev, str(vip.address))
+        if index is None:  # an entry of an older vrrpd: by name
+            index = link.index if link else None
+        try:
+            await asyncio.wait_for(
+                self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
+            )
+        finally:
+            self._did_change(index, vip.address.ip)
+
+    def _retry_removal(self, instance: str, dev: str, vip: VirtualAddress) -> None:
+        key = (dev, str(vip.address))
+        if key not in self._retrying:
+            task = asyncio.get_running_loop().create_task(self._retry(instance, dev, vip))
+            self._retrying[key] = task
+
+    def _stop_retrying(self, dev: str, address: str) -> None:
+        task = self._retrying.pop((dev, address), None)
+        if task is not None:
+            task.cancel()
+
+    async def _retry(self, instance: str, dev: str, vip: VirtualAddress) -> None:
+        """Retry a failed removal with a bounded backoff until it works, the ledger no
+        longer holds the VIP (someone removed it), or an add wants it again."""
+        key = (dev, str(vip.address))
+        try:
+            for attempt in itertools.count(1):
+                await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1])
+                if key not in self.netlink.ledger.entries:
+                    return
+                self.removal_retries += 1
+                try:
+                    await self._remove(dev, vip)
+                except Exception as error:  # netlink's own error types; retry, never crash
+                    if attempt <= 3 or attempt % 12 == 0:
+                        log.warning(
+                            "[%s] VIP %s still on %s: removal attempt %d failed: %s",
+                            instance, vip.address, dev, attempt + 1, error or "timeout",
+                        )  # fmt: skip
+                else:
+                    log.warning(
+                        "[%s] VIP %s removed from %s at attempt %d",
+                        instance, vip.address, dev, attempt + 1,
+                    )  # fmt: skip
+                    return
+        finally:
+            if self._retrying.get(key) is asyncio.current_task():
+                del self._retrying[key]
 
     async def _set_up(self, name: str, *, up: bool) -> list[str]:
         link = self.links.get(name)

@@ -123,6 +123,7 @@ class View:
         *,
         initial: bool,
         idle: bool,
+        held: Iterable[tuple[str, IPAddress]] = (),
     ) -> list[LinkChanged | AddressesRemoved]:
         """Each watched interface whose state changed (all of them when ``initial``), then
         the VIPs we added that vanished. Those only when ``idle`` (no address change of
@@ -136,7 +137,7 @@ class View:
                 self.known[name] = change
                 out.append(change)
         if idle:
-            gone = missing_vips(added, links, addresses, parents)
+            gone = missing_vips(added, links, addresses, parents, held)
             out += [AddressesRemoved(interface, lost) for interface, lost in gone.items()]
         return out
 
@@ -155,16 +156,36 @@ def missing_vips(
     links: Mapping[str, Link],
     addresses: Iterable[Address],
     parent_of: Mapping[str, str],
+    held: Iterable[tuple[str, IPAddress]] = (),
 ) -> dict[str, tuple[IPAddress, ...]]:
-    """VIPs we added that are no longer there, by the interface the core knows them on
-    (a VMAC's parent). Only meaningful while no address change of ours is in flight."""
+    """VIPs that should be there and are not, by the interface the core knows them on
+    (a VMAC's parent): those we added, and every VIP a master should hold (``held``,
+    see ``master_vips``) on a device that exists, also one that never made it into the
+    ledger (an add that failed or was skipped). Only meaningful while no address
+    change of ours is in flight."""
     present: set[tuple[int, IPAddress]] = {(a.interface_index, a.address) for a in addresses}
-    missing: dict[str, list[IPAddress]] = {}
-    for device, ip in sorted(added, key=lambda e: (e[0], str(e[1]))):
+    missing: dict[str, set[IPAddress]] = {}
+    for device, ip in added:
         link = links.get(device)
         if link is None or (link.index, ip) not in present:
-            missing.setdefault(parent_of.get(device, device), []).append(ip)
-    return {k: tuple(v) for k, v in missing.items()}
+            missing.setdefault(parent_of.get(device, device), set()).add(ip)
+    for device, ip in held:
+        link = links.get(device)
+        if link is not None and (link.index, ip) not in present:
+            missing.setdefault(parent_of.get(device, device), set()).add(ip)
+    return {k: tuple(sorted(v, key=str)) for k, v in sorted(missing.items())}
+
+
+def master_vips(
+    instances: Iterable[InstanceConfig], states: Mapping[str, str]
+) -> set[tuple[str, IPAddress]]:
+    """(device, address) of every VIP of the instances that are MASTER."""
+    return {
+        (vip.dev or inst.device, vip.address.ip)
+        for inst in instances
+        if states.get(inst.name) == "MASTER"
+        for vip in inst.virtual_addresses
+    }
 
 
 def vmac_changes(

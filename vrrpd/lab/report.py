@@ -129,10 +129,16 @@ def plot(result: dict[str, Any], folder: Path) -> list[str]:
     return [f"{folder.name}/{name}" for name in made]
 
 
+HAND_WRITTEN = "<!-- hand-written: kept when the page is regenerated -->"
+"""Everything from this line on in the existing page is kept below the generated part."""
+
+
 def write(result_file: Path, page: Path) -> None:
     result = json.loads(result_file.read_text())
     plots = plot(result, page.parent / "benchmarks")
-    page.write_text(render(result, plots))
+    old = page.read_text() if page.exists() else ""
+    kept = old[old.index(HAND_WRITTEN) :] if HAND_WRITTEN in old else ""
+    page.write_text(render(result, plots) + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":
