@@ -101,6 +101,8 @@ def test_the_corpus_is_big_enough() -> None:
 @pytest.mark.parametrize("file", corpus())
 def test_keepalived_and_the_converted_file_agree(namespace: str, file: str, tmp_path: Path) -> None:
     theirs = keepalived_view(keepalived_dump(namespace, file, tmp_path))
+    checked = (tmp_path / "test.log").read_text(errors="replace")
+    assert "Unknown keyword" not in checked, f"{file}: keepalived -t says\n{checked}"
     assert theirs, f"{file}: Keepalived runs no VRRP instance"
     conversion = convert(CORPUS / file, HOST)
     config = None if conversion.errors else loads(conversion.yaml(), file)
