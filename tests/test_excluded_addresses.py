@@ -12,7 +12,7 @@ from tests.harness import Harness, decoded_adverts
 from vrrpd.config.loader import ConfigInvalid, loads
 from vrrpd.core.actions import AddAddresses, RemoveAddresses, SendGratuitousArp
 from vrrpd.core.config import TrackFile, VirtualAddress
-from vrrpd.core.events import Shutdown
+from vrrpd.core.events import ConfigChanged, Shutdown
 from vrrpd.core.state import State
 from vrrpd.core.tracking import Tracker, TrackerKind, TrackerStatus, trackers
 
@@ -114,3 +114,12 @@ def test_reverse_without_a_weight_is_refused() -> None:
             "    virtual_addresses: [192.0.2.100/24]\n"
             "    track_interfaces: [{name: eth1, reverse: true}]\n"
         )
+
+
+def test_a_reload_that_changes_only_excluded_addresses_moves_them_on_the_master() -> None:
+
+    h = _owner_v2()
+    changed = config(instance(priority=255, version=2, excluded_addresses=EXCLUDED[:1]))
+    actions = h.feed(ConfigChanged(changed))
+    removed = [a for a in actions if isinstance(a, RemoveAddresses)]
+    assert [str(v.address) for a in removed for v in a.addresses] == ["2001:db8::200/64"]

@@ -58,8 +58,10 @@ the new master's netlink add and announcement take, little enough that few neigh
 ask for the address while both hold it."""
 
 _WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
-                "unicast_peers", "unicast_source", "v3_ipv4_checksum")  # fmt: skip
-"""What peers see in our adverts (or where they go): a master advertises a change at once."""
+                "unicast_peers", "unicast_source", "v3_ipv4_checksum",
+                "excluded_addresses")  # fmt: skip
+"""What peers see in our adverts (or where they go): a master advertises a change at once
+(and moves the excluded addresses, which peers never see, with the VIPs)."""
 
 
 class VirtualRouter:
