@@ -179,7 +179,7 @@ def test_includes_and_variables_as_keepalived_reads_them(tmp_path: Path) -> None
     _conf(
         tmp_path, 'vrrp_script chk {\n    script "${_PWD}/../scripts/vs.sh"\n}\n', "conf.d/a.conf"
     )
-    _conf(tmp_path, "vrrp_script other {\n    script /bin/true\n}\n", "conf.d/b.conf")
+    _conf(tmp_path, 'vrrp_script other {\n    script "/bin/x ${UNSET}"\n}\n', "conf.d/b.conf")
     conf = _conf(
         tmp_path,
         "$IF0=eth3\n"
@@ -200,7 +200,9 @@ def test_includes_and_variables_as_keepalived_reads_them(tmp_path: Path) -> None
     assert (vi["interface"], vi["priority"]) == ("eth3", 150)
     assert vi["virtual_addresses"] == ["192.0.2.10/32"]
     assert result.document["scripts"]["chk"]["command"] == f"{tmp_path}/conf.d/../scripts/vs.sh"
+    assert result.document["scripts"]["other"]["command"] == "/bin/x ${UNSET}"  # not mangled
     assert f"{conf}:4: include missing/*.conf: no file matches" in "\n".join(result.warnings)
+    assert "b.conf:2: /bin/x ${UNSET}: no such variable defined" in "\n".join(result.warnings)
 
 
 def test_reverse_weights_and_the_trackers_keepalived_details(tmp_path: Path) -> None:
