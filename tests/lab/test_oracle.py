@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -74,19 +75,34 @@ def namespace() -> Iterator[str]:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
+def _stop_leftover(pid_file: Path) -> None:
+    """Keepalived removes its pid file when it stops; one left means it is still running
+    (the run was cut short): stop that process, ours by its pid file, and its children."""
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    comm = Path(f"/proc/{pid}/comm")
+    if comm.exists() and comm.read_text().strip() == "keepalived":
+        os.kill(pid, signal.SIGTERM)  # it stops its children and removes the VIPs
+
+
 def corpus() -> list[str]:
     return sorted(p.name for p in CORPUS.glob("*.conf"))
 
 
 def keepalived_dump(namespace: str, file: str, out: Path) -> str:
     env = {**os.environ, "CORPUS": str(CORPUS), "OUT": str(out), "FILE": file}
-    subprocess.run(
-        ["ip", "netns", "exec", namespace, "unshare", "-m", "-u", "sh", "-c", RUN],
-        env=env,
-        check=True,
-        timeout=30,
-        capture_output=True,
-    )
+    try:
+        subprocess.run(
+            ["ip", "netns", "exec", namespace, "unshare", "-m", "-u", "sh", "-c", RUN],
+            env=env,
+            check=True,
+            timeout=30,
+            capture_output=True,
+        )
+    finally:
+        _stop_leftover(out / "k.pid")
     dump = out / "keepalived.data"
     if not dump.exists():
         log = (out / "run.log").read_text(errors="replace")[-3000:]
