@@ -244,7 +244,7 @@ def _excused(key: str, theirs: Any, mine: Any, warnings: list[str]) -> bool:
         items = [""]
     return bool(words) and all(
         any(
-            (item.split("/")[0] if item[:1].isalnum() else "") in w
+            (item.split("/")[0] if item[:1].isalnum() else item) in w
             and any(word in w for word in words)
             for w in warnings
         )

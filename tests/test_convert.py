@@ -49,7 +49,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
         f"{where}:7: global_defs notification_email not carried over (mail, SNMP, DBus and process tuning are not vrrpd's; its metrics and notify hooks are)",
         f"{where}:24: state MASTER not carried over: vrrpd starts every instance as BACKUP and elects; the highest priority becomes MASTER",
         f"{where}:39: track_script chk_nginx: Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
-        f"{where}:45: track_file maint: Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
+        f"{where}:45: track_file maint (/var/lib/vrrpd/maintenance): Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:53: vrrp_instance smtp_alert not carried over",
         f"{where}:68: use_vmac vrrp61: vrrpd names the macvlan itself (vrrp.VRID)",
         f"{where}:79: virtual_server not carried over: load balancing (IPVS) is not vrrpd's: keep it in nginx, HAProxy or ipvsadm",
@@ -341,3 +341,11 @@ def test_messages_say_what_is_true(tmp_path: Path) -> None:
     piped = CliRunner().invoke(main, ["convert", "-"], input="vrrp_instance X {\n}\n")
     assert "<stdin>:" in piped.output
     assert "-:1:" not in piped.output
+
+
+def test_reverse_on_a_track_file_definition_is_inherited_by_an_overriding_weight() -> None:
+    """Keepalived 2.2.7 (corpus 15-track-file.conf): `boost weight 3` under a definition
+    with `weight 2 reverse` is shown as `weight 3 reverse`."""
+    result = convert(Path(__file__).parent / "data" / "keepalived-corpus" / "15-track-file.conf")
+    files = result.document["instances"]["FILES"]["track_files"]
+    assert [(f["weight"], f.get("reverse", False)) for f in files] == [(-100, False), (3, True)]

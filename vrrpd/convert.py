@@ -626,7 +626,10 @@ class _Converter:
                               f"Keepalived inside sync group {group.args[0]} (the interface going "
                               "down means FAULT); so in this file")  # fmt: skip
                 else:
-                    self.warn(child, f"{key} {child.keyword}: Keepalived ignores weighted "
+                    what = (
+                        f" ({entry['path']})" if isinstance(entry, dict) and "path" in entry else ""
+                    )
+                    self.warn(child, f"{key} {child.keyword}{what}: Keepalived ignores weighted "
                               f"trackers of an instance in sync group {group.args[0]}; left out "
                               "of this file to match (track it in the sync group, or without "
                               "a weight, to have an effect)")  # fmt: skip
@@ -652,14 +655,14 @@ class _Converter:
             definition = self.track_files.get(node.keyword)
             path = definition.value("file") if definition else node.keyword
             base = _defined_weight(definition)
-            reverse = reverse or (weight is None and base[1])
+            reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             entry = {"path": path, "weight": 1 if weight is None else weight}
         else:
             definition = self.track_processes.get(node.keyword)
             entry = {"name": (definition.value("process") if definition else None) or node.keyword}
             base = _defined_weight(definition)
-            reverse = reverse or (weight is None and base[1])
+            reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             if weight is not None:
                 entry["weight"] = weight
