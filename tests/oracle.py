@@ -225,12 +225,7 @@ def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
 
 
 _EXCUSES: dict[str, tuple[str, ...]] = {
-    "vips": ("not carried over", "not the family of"),
-    "excluded": ("not carried over",),
     "tracks_own_interface": ("dont_track_primary",),
-    "scripts": ("not carried over", "ignores weighted"),
-    "files": ("not carried over", "ignores weighted"),
-    "interfaces": ("weight is ignored",),
 }
 """Differences a converter warning may explain, and the words that warning uses."""
 
