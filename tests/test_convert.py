@@ -349,3 +349,19 @@ def test_reverse_on_a_track_file_definition_is_inherited_by_an_overriding_weight
     result = convert(Path(__file__).parent / "data" / "keepalived-corpus" / "15-track-file.conf")
     files = result.document["instances"]["FILES"]["track_files"]
     assert [(f["weight"], f.get("reverse", False)) for f in files] == [(-100, False), (3, True)]
+
+
+def test_a_script_whose_command_is_conditioned_away_is_dropped_as_keepalived_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Item 7: Keepalived's conditional_conf sample on a host that is neither `high` nor
+    `low` gave a check without a command, which check-config refused."""
+    sample = SAMPLES / "keepalived.conf.conditional_conf"
+    if not sample.exists():
+        pytest.fail("keepalived's samples are missing: apt-get install keepalived")
+    monkeypatch.setattr("socket.gethostname", lambda: "elsewhere")
+    result = convert(sample)
+    assert "scripts" not in result.document
+    assert "track_scripts" not in result.document["instances"]["VI_0"]
+    assert any("vrrp_script check_VI_0 has no script line" in w for w in result.warnings)
+    loads_checked(result.yaml(), sample.name)

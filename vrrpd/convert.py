@@ -299,6 +299,8 @@ class _Converter:
         self._script_nodes: dict[str, Node] = {}
         self._script_weights: dict[str, tuple[int, bool]] = {}
         self.services: list[str] = []
+        self.commandless: set[str] = set()
+        """vrrp_script blocks without a command: Keepalived drops them and their users."""
         self.grouped: dict[str, Node] = {}
         """Instance name -> the vrrp_sync_group it belongs to."""
 
@@ -322,8 +324,15 @@ class _Converter:
                 self.track_processes[node.args[0] if node.args else ""] = node
                 self.definition_extras(node, ("process", "weight", "quorum"), "vrrp_track_process")
             elif node.keyword == "vrrp_script" and node.args:
-                self.scripts[node.args[0]] = self.script(node)
-                self._script_nodes[node.args[0]] = node
+                script = self.script(node)
+                if "command" in script:
+                    self.scripts[node.args[0]] = script
+                    self._script_nodes[node.args[0]] = node
+                else:
+                    self.commandless.add(node.args[0])
+                    self.warn(node, f"vrrp_script {node.args[0]} has no script line (left out "
+                              "by @ID conditions?): Keepalived ignores the check and every "
+                              "track_script of it, and so does this file")  # fmt: skip
             elif node.keyword == "vrrp_sync_group" and node.args:
                 group = node.first("group")
                 for member in group.children if group else []:
@@ -608,6 +617,8 @@ class _Converter:
         track_interface a plain one (FAULT when down); the converted file does the same."""
         key = node.keyword
         for child in node.children:
+            if key == "track_script" and child.keyword in self.commandless:
+                continue  # warned at the vrrp_script
             entry = self.tracker(key, child)
             if key == "track_script":
                 tracked.add(child.keyword)
