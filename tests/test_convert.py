@@ -31,8 +31,9 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
         {"address": "192.0.2.100/24", "dev": "eth0", "label": "eth0:web"},
         "192.0.2.101/32",
     ]
-    assert web["track_scripts"] == [{"name": "chk_nginx", "weight": -50}]
-    assert web["track_files"] == [{"path": "/var/lib/vrrpd/maintenance", "weight": -100}]
+    # in sync group `front`, Keepalived ignores weighted track_script/track_file entries
+    assert "track_scripts" not in web
+    assert "track_files" not in web
     assert web["track_processes"] == [{"name": "haproxy", "weight": -60, "quorum": 2}]
     assert web["garp"] == {"delay": 2.0, "repeat": 3}
     assert web["notify"] == {"master": "/etc/vrrpd/notify.sh master", "any": "/etc/vrrpd/notify.sh"}
@@ -45,8 +46,10 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
     }
     where = str(DATA / "main.conf")
     assert result.warnings == [
-        f"{where}:7: global_defs notification_email not carried over (mail, SNMP and the like are not vrrpd's; its metrics and notify hooks are)",
+        f"{where}:7: global_defs notification_email not carried over (mail, SNMP, DBus and process tuning are not vrrpd's; its metrics and notify hooks are)",
         f"{where}:24: state MASTER not carried over: vrrpd starts every instance as BACKUP and elects; the highest priority becomes MASTER",
+        f"{where}:39: track_script chk_nginx: Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
+        f"{where}:45: track_file maint (/var/lib/vrrpd/maintenance): Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:53: vrrp_instance smtp_alert not carried over",
         f"{where}:68: use_vmac vrrp61: vrrpd names the macvlan itself (vrrp.VRID)",
         f"{where}:79: virtual_server not carried over: load balancing (IPVS) is not vrrpd's: keep it in nginx, HAProxy or ipvsadm",
@@ -65,7 +68,8 @@ def test_the_seed_configuration_of_our_users_design() -> None:
     assert (vi["vrid"], vi["version"], vi["advert_interval"]) == (51, 2, 1)
     assert vi["authentication"] == {"type": "pass", "password": "mypasswo"}
     text = "\n".join(result.warnings)
-    assert "auth_pass: Keepalived uses only its first 8 bytes; so does vrrpd ('mypasswo')" in text
+    assert "auth_pass is longer than 8 bytes: Keepalived sends only the first 8" in text
+    assert "mypasswo" not in text  # the secret never reaches a log (issue 15, item 11)
     assert "has no virtual_ipaddress: it moves nothing" in text
     assert "(virtual_server 10.0.0.1 is likely it)" in text
     assert "script 'check_http.sh' is not an absolute path" in text
@@ -114,3 +118,250 @@ def test_the_command_writes_the_file_and_warns_on_stderr(tmp_path: Path) -> None
     refused = CliRunner().invoke(main, ["convert", str(empty)])
     assert refused.exit_code == 1
     assert "no vrrp_instance to convert" in refused.output
+
+
+# ---------------------------------------------------------------- issue 15
+
+
+def _conf(tmp_path: Path, text: str, name: str = "keepalived.conf") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+_V2 = """vrrp_instance VI_1 {{
+    interface eth0
+    virtual_router_id 51
+{body}
+}}
+"""
+
+
+def test_excluded_addresses_are_held_not_advertised(tmp_path: Path) -> None:
+    """Item 1: folding them into the VIPs made v2 peers drop each other's adverts."""
+    body = (
+        "    virtual_ipaddress {\n        192.0.2.10/24\n    }\n"
+        "    virtual_ipaddress_excluded {\n        192.0.2.20/24\n        2001:db8::20/64\n    }"
+    )
+    result = convert(_conf(tmp_path, _V2.format(body=body)))
+    vi = result.document["instances"]["VI_1"]
+    assert vi["virtual_addresses"] == ["192.0.2.10/24"]
+    assert vi["excluded_addresses"] == ["192.0.2.20/24", "2001:db8::20/64"]
+    assert vi["version"] == 2  # mixed families there force nothing (item 5)
+    inst = loads(result.yaml()).instances[0]
+    assert [str(v.address) for v in inst.excluded_addresses] == ["192.0.2.20/24", "2001:db8::20/64"]
+
+
+def test_ah_is_refused_naming_the_line(tmp_path: Path) -> None:
+    """Item 2: AH became `type: pass` with the AH password: split brain."""
+    body = (
+        "    virtual_ipaddress {\n        192.0.2.10\n    }\n"
+        "    authentication {\n        auth_type AH\n        auth_pass secret\n    }"
+    )
+    conf = _conf(tmp_path, _V2.format(body=body))
+    result = convert(conf)
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith(f"{conf}:7: auth_type AH")
+    assert "IP protocol 51" in result.errors[0]
+    assert "Node-by-node migration" in result.errors[0]
+    assert "authentication" not in result.document["instances"]["VI_1"]
+    out = tmp_path / "vrrpd.yaml"
+    refused = CliRunner().invoke(main, ["convert", str(conf), "-o", str(out)])
+    assert refused.exit_code == 1
+    assert not out.exists()
+    assert "IP protocol 51" in refused.output
+
+
+def test_includes_and_variables_as_keepalived_reads_them(tmp_path: Path) -> None:
+    """Item 3: `${_PWD}` includes skipped, `$IF0` written literally, a check command mangled."""
+    _conf(tmp_path, "$PRIO=150\n", "prio.conf")
+    _conf(
+        tmp_path, 'vrrp_script chk {\n    script "${_PWD}/../scripts/vs.sh"\n}\n', "conf.d/a.conf"
+    )
+    _conf(tmp_path, 'vrrp_script other {\n    script "/bin/x ${UNSET}"\n}\n', "conf.d/b.conf")
+    conf = _conf(
+        tmp_path,
+        "$IF0=eth3\n"
+        "include ${_PWD}/prio.conf\n"
+        "include conf.d/*.conf\n"
+        "include missing/*.conf\n"
+        "$VIPS=virtual_ipaddress { \\\n  192.0.2.10 \\\n}\n"
+        "vrrp_instance VI_1 {\n"
+        "    interface $IF0\n"
+        "    virtual_router_id 51\n"
+        "    priority ${PRIO}\n"
+        "    $VIPS\n"
+        "    track_script {\n        chk\n        other\n    }\n"
+        "}\n",
+    )
+    result = convert(conf)
+    vi = result.document["instances"]["VI_1"]
+    assert (vi["interface"], vi["priority"]) == ("eth3", 150)
+    assert vi["virtual_addresses"] == ["192.0.2.10/32"]
+    assert result.document["scripts"]["chk"]["command"] == f"{tmp_path}/conf.d/../scripts/vs.sh"
+    assert result.document["scripts"]["other"]["command"] == "/bin/x ${UNSET}"  # not mangled
+    assert f"{conf}:4: include missing/*.conf: no file matches" in "\n".join(result.warnings)
+    assert "b.conf:2: /bin/x ${UNSET}: no such variable defined" in "\n".join(result.warnings)
+
+
+def test_reverse_weights_and_the_trackers_keepalived_details(tmp_path: Path) -> None:
+    """Item 4: `weight 10 reverse` became `weight: 10` (110/100 where Keepalived gives 90/100)."""
+    conf = _conf(
+        tmp_path,
+        "vrrp_script chk {\n    script /bin/true\n    weight 10 reverse\n}\n"
+        "vrrp_script plain {\n    script /bin/true\n}\n"
+        "vrrp_track_file tf {\n    file /run/flag\n    weight -7 reverse\n    init_file 5 overwrite\n}\n"
+        "vrrp_track_process tp {\n    process sshd\n    param_match partial\n    delay 3\n}\n"
+        + _V2.format(
+            body="    dont_track_primary\n"
+            "    virtual_ipaddress {\n        192.0.2.5/24 no_track dev eth1 label eth1:vip\n"
+            "        192.0.2.6/24 brd 192.0.2.255 scope link\n    }\n"
+            "    track_script {\n        chk\n        plain weight 5 reverse\n    }\n"
+            "    track_file {\n        tf\n    }\n"
+            "    track_process {\n        tp weight -4 reverse\n    }"
+        ),
+    )
+    result = convert(conf)
+    vi = result.document["instances"]["VI_1"]
+    assert vi["track_scripts"] == [
+        {"name": "chk", "weight": 10, "reverse": True},
+        {"name": "plain", "weight": 5, "reverse": True},
+    ]
+    assert vi["track_files"] == [{"path": "/run/flag", "weight": -7, "reverse": True}]
+    assert vi["track_processes"] == [{"name": "sshd", "weight": -4, "reverse": True}]
+    assert vi["virtual_addresses"] == [
+        {"address": "192.0.2.5/24", "dev": "eth1", "label": "eth1:vip"},
+        "192.0.2.6/24",
+    ]
+    text = "\n".join(result.warnings)
+    for expected in (
+        ":21: dont_track_primary not carried over",
+        ":23: 192.0.2.5/24: no_track not carried over",
+        ":24: 192.0.2.6/24: brd 192.0.2.255, scope link not carried over",
+        ":11: vrrp_track_file init_file not carried over",
+        ":15: vrrp_track_process param_match not carried over",
+        ":16: vrrp_track_process delay not carried over",
+    ):
+        assert expected in text, expected
+    loads(result.yaml())
+
+
+def test_weighted_trackers_in_a_sync_group_as_keepalived_applies_them(tmp_path: Path) -> None:
+    conf = _conf(
+        tmp_path,
+        "vrrp_script chk {\n    script /bin/true\n    weight -20\n}\n"
+        "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n"
+        "    track_script {\n        chk weight 30\n    }\n}\n"
+        + _V2.format(
+            body="    virtual_ipaddress {\n        192.0.2.5\n    }\n"
+            "    track_script {\n        chk\n    }\n"
+            "    track_interface {\n        eth1 weight -15\n    }"
+        ),
+    )
+    result = convert(conf)
+    vi = result.document["instances"]["VI_1"]
+    assert vi["track_interfaces"] == ["eth1"]  # Keepalived: weight ignored, FAULT when down
+    assert vi["track_scripts"] == [{"name": "chk", "weight": 30}]  # the group's, pushed down
+    text = "\n".join(result.warnings)
+    assert "Keepalived ignores weighted trackers of an instance in sync group G" in text
+
+
+def test_an_ipv6_vip_in_a_v2_ipv4_instance_is_ignored_not_forcing_v3(tmp_path: Path) -> None:
+    """Item 5: it forced `version: 3`, which check-config then refused."""
+    body = "    virtual_ipaddress {\n        192.0.2.10\n        2001:db8::10\n    }"
+    conf = _conf(tmp_path, _V2.format(body=body))
+    result = convert(conf)
+    vi = result.document["instances"]["VI_1"]
+    assert (vi["version"], vi["virtual_addresses"]) == (2, ["192.0.2.10/32"])
+    assert f"{conf}:6: 2001:db8::10/128: not the family of VI_1 (IPv4)" in "\n".join(
+        result.warnings
+    )
+    loads(result.yaml())
+
+
+def test_convert_o_writes_nothing_unless_something_was_converted(tmp_path: Path) -> None:
+    """Item 6: it wrote `instances: {}` over the file, which check-config passed."""
+    out = tmp_path / "vrrpd.yaml"
+    out.write_text("kept: true\n")
+    lvs = _conf(tmp_path, "virtual_server 192.0.2.1 80 {\n  lb_algo rr\n}\n", "lvs.conf")
+    refused = CliRunner().invoke(main, ["convert", str(lvs), "-o", str(out)])
+    assert refused.exit_code == 1
+    assert out.read_text() == "kept: true\n"
+    assert f"{out}: not written" in refused.output
+
+
+def test_conditional_lines_without_config_id_use_the_host_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 7: `@id` lines without --config-id lost the check's command. Keepalived 2.2.7
+    (run in a namespace named lb1.example.org) takes the host name up to the first dot."""
+    monkeypatch.setattr("socket.gethostname", lambda: "lb1.example.org")
+    conf = _conf(
+        tmp_path,
+        "vrrp_script chk {\n@lb1 script /bin/true\n@lb2 script /bin/false\n}\n"
+        + _V2.format(
+            body="@lb1 priority 150\n@^lb1 priority 50\n"
+            "    virtual_ipaddress {\n        192.0.2.10\n    }\n    track_script {\n        chk\n    }"
+        ),
+    )
+    result = convert(conf)
+    assert result.document["scripts"]["chk"]["command"] == "/bin/true"
+    assert result.document["instances"]["VI_1"]["priority"] == 150
+    assert (
+        f"{conf}:2: conditional lines: without --config-id Keepalived reads them for this "
+        "host's name ('lb1'), and so did this conversion: kept @lb1; dropped @^lb1, @lb2. Convert with --config-id ID for another node"
+    ) in result.warnings
+    other = convert(conf, "lb2")
+    assert other.document["scripts"]["chk"]["command"] == "/bin/false"
+    assert other.document["instances"]["VI_1"]["priority"] == 50
+
+
+def test_messages_say_what_is_true(tmp_path: Path) -> None:
+    """Item 11 (and 12: what the unit changes for scripts run as root)."""
+    conf = _conf(
+        tmp_path,
+        "global_defs {\n    max_auto_priority 50\n    default_interface eth2\n}\n"
+        "vrrp_script chk {\n    script check.sh\n}\n"
+        + _V2.format(
+            body="    authentication {\n        auth_type PASS\n        auth_pass topsecret99\n    }\n"
+            "    virtual_ipaddress {\n        192.0.2.10\n    }\n    track_script {\n        chk\n    }"
+        ),
+    )
+    text = "\n".join(convert(conf).warnings)
+    assert "topsecr" not in text
+    assert "does not search PATH" not in text
+    assert "the service's PATH" in text
+    assert "mail, SNMP" not in text.split("max_auto_priority")[1].split("\n")[0]
+    assert "max_auto_priority not carried over: it raises Keepalived's scheduling priority" in text
+    assert "default_interface not carried over: it is the interface Keepalived uses" in text
+    assert "Keepalived ran scripts as root, and so will this file" not in text
+    assert "ProtectHome=yes (/root and /home unreadable" in text
+    assert "CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID CAP_KILL" in text
+    piped = CliRunner().invoke(main, ["convert", "-"], input="vrrp_instance X {\n}\n")
+    assert "<stdin>:" in piped.output
+    assert "-:1:" not in piped.output
+
+
+def test_reverse_on_a_track_file_definition_is_inherited_by_an_overriding_weight() -> None:
+    """Keepalived 2.2.7 (corpus 15-track-file.conf): `boost weight 3` under a definition
+    with `weight 2 reverse` is shown as `weight 3 reverse`."""
+    result = convert(Path(__file__).parent / "data" / "keepalived-corpus" / "15-track-file.conf")
+    files = result.document["instances"]["FILES"]["track_files"]
+    assert [(f["weight"], f.get("reverse", False)) for f in files] == [(-100, False), (3, True)]
+
+
+def test_a_script_whose_command_is_conditioned_away_is_dropped_as_keepalived_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Item 7: Keepalived's conditional_conf sample on a host that is neither `high` nor
+    `low` gave a check without a command, which check-config refused."""
+    sample = SAMPLES / "keepalived.conf.conditional_conf"
+    if not sample.exists():
+        pytest.fail("keepalived's samples are missing: apt-get install keepalived")
+    monkeypatch.setattr("socket.gethostname", lambda: "elsewhere")
+    result = convert(sample)
+    assert "scripts" not in result.document
+    assert "track_scripts" not in result.document["instances"]["VI_0"]
+    assert any("vrrp_script check_VI_0 has no script line" in w for w in result.warnings)
+    loads_checked(result.yaml(), sample.name)

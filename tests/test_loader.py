@@ -133,7 +133,7 @@ def test_every_error_at_once_in_document_order() -> None:
     assert errors(text) == [
         "c.yaml:5:15: instances.web.priority: must be a whole number (got 'x')",
         "c.yaml:8:5: instances.web.bogus: unknown key; known keys: "
-        "accept, advert_interval, authentication, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
+        "accept, advert_interval, authentication, excluded_addresses, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
         "track_files, track_interfaces, track_processes, track_scripts, unicast_peers, unicast_source, "
         "use_vmac, v3_ipv4_checksum, version, virtual_addresses, vrid",
     ]

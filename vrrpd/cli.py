@@ -230,29 +230,36 @@ def summary(config: Config) -> str:
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here, not stdout")
 @click.option("--config-id", help="read @ID lines as `keepalived -i ID` would")
 def convert(file: str, output: str | None, config_id: str | None) -> None:
-    """A keepalived.conf (its includes resolved) as vrrpd YAML.
+    """A keepalived.conf (its includes resolved; `-`: standard input) as vrrpd YAML.
 
     Keepalived's defaults become explicit (VRRPv2, scripts as root); every keyword not
     carried over is a warning on stderr as FILE:LINE: message. Exit 0 when at least one
-    instance was converted.
+    instance was converted and nothing refused (AH); otherwise exit 1, and `-o` leaves
+    FILE as it was.
     """
     from vrrpd.convert import convert as run_conversion  # noqa: PLC0415
 
     result = run_conversion(file, config_id)
     for warning in result.warnings:
         click.echo(warning, err=True)
+    for error in result.errors:
+        click.echo(f"{error} (refused)", err=True)
+    name = "<stdin>" if file == "-" else file
+    if not result.instances:
+        click.echo(f"{name}: no vrrp_instance to convert", err=True)
+    if result.errors or not result.instances:
+        if output:
+            click.echo(f"{output}: not written", err=True)
+        raise SystemExit(EXIT_FAILURE)
     if output:
         with open(output, "w") as out:
             out.write(result.yaml())
     else:
         click.echo(result.yaml(), nl=False)
-    if not result.instances:
-        click.echo(f"{file}: no vrrp_instance to convert", err=True)
-        raise SystemExit(EXIT_FAILURE)
 
 
 @main.command()

@@ -12,7 +12,10 @@ nginx, HAProxy or IPVS.
 from __future__ import annotations
 
 import glob
+import re
 import shlex
+import socket
+import sys
 from dataclasses import dataclass, field
 from ipaddress import ip_interface
 from pathlib import Path
@@ -54,6 +57,8 @@ class Node:
 class Conversion:
     document: dict[str, Any]
     warnings: list[str]
+    errors: list[str] = field(default_factory=list)
+    """What cannot be converted without breaking the cluster (AH): no file is written."""
 
     @property
     def instances(self) -> int:
@@ -67,52 +72,168 @@ class Conversion:
 # ---------------------------------------------------------------- parsing
 
 
-def _tokens(
-    path: Path, seen: set[Path], config_id: str | None, skipped: dict[str, tuple[str, int]]
-) -> list[tuple[list[str], str, int]]:
-    """Lines as token lists (quotes kept together, comments dropped), includes resolved,
-    and Keepalived's conditional lines (``@ID`` / ``@^ID``) kept only for ``config_id``."""
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_DEFINITION = re.compile(r"^\$(\w+)\s*=(.*)$", re.DOTALL)
+_STDIN = "<stdin>"
+
+
+@dataclass
+class _Reading:
+    """What reading a keepalived.conf and its includes gathers besides the lines."""
+
+    config_id: str
+    variables: dict[str, str] = field(default_factory=dict)
+    seen: set[Path] = field(default_factory=set)
+    skipped: dict[str, tuple[str, int]] = field(default_factory=dict)
+    kept: dict[str, tuple[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _host_id() -> str:
+    """Keepalived's config id without ``-i``: this host's name up to the first dot."""
+    return socket.gethostname().split(".")[0]
+
+
+def _expand(text: str, variables: dict[str, str], pwd: str) -> str:
+    """``${NAME}`` and ``$NAME`` replaced as Keepalived does (``_PWD``: the directory of
+    the file being read); an undefined name stays as written."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name == "_PWD":
+            return pwd
+        return variables.get(name, match.group(0))
+
+    for _ in range(10):  # definitions may use definitions
+        expanded = _VARIABLE.sub(value, text)
+        if expanded == text:
+            break
+        text = expanded
+    return text
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with Keepalived's backslash continuations joined (kept apart by newlines, so
+    a multi-line variable expands to several lines), numbered by their first line."""
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    first = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            first = number
+        if raw.rstrip().endswith("\\"):
+            pending.append(raw.rstrip()[:-1])
+            continue
+        pending.append(raw)
+        out.append((first, "\n".join(pending)))
+        pending = []
+    if pending:
+        out.append((first, "\n".join(pending)))
+    return out
+
+
+def _strip_comment(line: str) -> str:
+    """The line up to a ``#`` or ``!`` outside quotes."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "#!":
+            return line[:index]
+    return line
+
+
+def _words(line: str) -> list[str]:
+    """Tokens, quotes kept together, braces apart (never those of a ``${...}`` left as
+    written: a check command is not to be mangled)."""
+    spaced = re.sub(r"\$\{(\w+)\}", "\0\\1\1", line)
+    spaced = spaced.replace("{", " { ").replace("}", " } ")
+    spaced = spaced.replace("\0", "${").replace("\1", "}")
+    try:
+        return shlex.split(spaced)
+    except ValueError:
+        return spaced.split()
+
+
+def _tokens(path: Path, text: str, reading: _Reading) -> list[tuple[list[str], str, int]]:
+    """Lines as token lists (comments dropped), variables defined and expanded, includes
+    resolved as Keepalived resolves them, and conditional lines (``@ID`` / ``@^ID``) kept
+    only for ``reading.config_id``."""
     out: list[tuple[list[str], str, int]] = []
-    for number, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
-        line = raw.split("#", 1)[0].split("!", 1)[0].strip()
+    name = str(path)
+    pwd = str(Path.cwd()) if name == _STDIN else str(path.parent)
+    for number, joined in _logical_lines(text):
+        line = joined.strip()
         if line.startswith("@"):
             condition, _, line = line[1:].replace("\t", " ").partition(" ")
             negated = condition.startswith("^")
             ident = condition.removeprefix("^")
-            if (ident == config_id) == negated:
-                skipped.setdefault(ident, (str(path), number))
+            if (ident == reading.config_id) == negated:
+                reading.skipped.setdefault(condition, (name, number))
                 continue
+            reading.kept.setdefault(condition, (name, number))
             line = line.strip()
-        if not line:
+        definition = _DEFINITION.match(line)
+        if definition:
+            reading.variables[definition.group(1)] = definition.group(2).strip()
             continue
-        try:
-            words = shlex.split(line.replace("{", " { ").replace("}", " } "))
-        except ValueError:
-            words = line.split()
-        if words[:1] == ["include"] and len(words) > 1:
-            pattern = words[1] if words[1].startswith("/") else str(path.parent / words[1])
-            for included in sorted(glob.glob(pattern)):
-                target = Path(included).resolve()
-                if target not in seen:
-                    seen.add(target)
-                    out += _tokens(target, seen, config_id, skipped)
-            continue
-        out.append((words, str(path), number))
+        for part in _expand(line, reading.variables, pwd).split("\n"):
+            out += _statement(_strip_comment(part).strip(), path, number, reading)
     return out
+
+
+def _statement(
+    line: str, path: Path, number: int, reading: _Reading
+) -> list[tuple[list[str], str, int]]:
+    if not line:
+        return []
+    words = _words(line)
+    if words[:1] == ["include"] and len(words) > 1:
+        base = Path.cwd() if str(path) == _STDIN else path.parent
+        pattern = words[1] if words[1].startswith("/") else str(base / words[1])
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            reading.warnings.append(
+                f"{path}:{number}: include {words[1]}: no file matches; Keepalived goes on "
+                "without it, and so does this conversion: check that nothing is missing"
+            )
+        out: list[tuple[list[str], str, int]] = []
+        for included in matches:
+            target = Path(included).resolve()
+            if target not in reading.seen and target.is_file():
+                reading.seen.add(target)
+                out += _tokens(Path(included), target.read_text(errors="replace"), reading)
+        return out
+    undefined = next((w for w in words if _VARIABLE.search(w)), None)
+    if undefined is not None:
+        reading.warnings.append(
+            f"{path}:{number}: {undefined}: no such variable defined before this line; "
+            "Keepalived leaves it as written, and so does this conversion"
+        )
+    return [(words, str(path), number)]
 
 
 def parse(
     path: str | Path,
     config_id: str | None = None,
     skipped: dict[str, tuple[str, int]] | None = None,
+    reading: _Reading | None = None,
 ) -> list[Node]:
-    """The keepalived.conf at ``path`` as a tree of keyword nodes (for ``config_id``, as
-    ``keepalived -i``); ``skipped`` collects the ids of conditional lines left out."""
-    root = Node("", [], str(path), 0)
+    """The keepalived.conf at ``path`` (``-``: standard input) as a tree of keyword nodes,
+    read as ``keepalived -i config_id`` would (without it, as Keepalived does: this
+    host's name); ``skipped`` collects the ids of conditional lines left out."""
+    reading = reading or _Reading(config_id or _host_id())
+    stdin = str(path) == "-"
+    name = _STDIN if stdin else str(path)
+    text = sys.stdin.read() if stdin else Path(path).read_text(errors="replace")
+    if not stdin:
+        reading.seen.add(Path(path).resolve())
+    root = Node("", [], name, 0)
     stack = [root]
     pending: Node | None = None
-    skipped = {} if skipped is None else skipped
-    for words, file, line in _tokens(Path(path), {Path(path).resolve()}, config_id, skipped):
+    for words, file, line in _tokens(Path(name), text, reading):
         for word in _split_braces(words):
             if word == "{":
                 parent = pending or (stack[-1].children[-1] if stack[-1].children else stack[-1])
@@ -125,6 +246,8 @@ def parse(
             elif isinstance(word, list):
                 pending = Node(word[0], word[1:], file, line)
                 stack[-1].children.append(pending)
+    if skipped is not None:
+        skipped.update(reading.skipped)
     return root.children
 
 
@@ -148,19 +271,44 @@ def _split_braces(words: list[str]) -> list[Any]:
 # ---------------------------------------------------------------- converting
 
 
+_NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
+_TRACKERS = ("track_script", "track_interface", "track_file", "track_process")
+_VIP_PAIRS = {"dev", "label", "scope", "brd", "broadcast", "peer", "track_group",
+              "preferred_lft", "metric", "table", "proto"}  # fmt: skip
+"""VIP options that take a value (the rest are one-word flags such as ``no_track``)."""
+_UNIT_FOR_SCRIPTS = (
+    "vrrpd's unit (etc/vrrpd.service) runs them with ProtectSystem=strict (the file system "
+    "read-only but for /var/lib/vrrpd, /var/log/vrrpd and /run/vrrpd), ProtectHome=yes "
+    "(/root and /home unreadable: no ~/.my.cnf or ~/.aws), PrivateTmp=yes, NoNewPrivileges "
+    "(no sudo or setuid helpers) and only the capabilities CAP_NET_ADMIN CAP_NET_RAW "
+    "CAP_SETUID CAP_SETGID CAP_KILL (root without CAP_DAC_OVERRIDE cannot read others' "
+    "private files)"
+)
+
+
 class _Converter:
-    def __init__(self) -> None:
+    def __init__(self, source: str) -> None:
+        self.source = source
         self.warnings: list[str] = []
+        self.errors: list[str] = []
         self.version = 2
         self.garp: dict[str, Any] = {}
         self.track_files: dict[str, Node] = {}
         self.track_processes: dict[str, Node] = {}
         self.scripts: dict[str, Any] = {}
         self._script_nodes: dict[str, Node] = {}
+        self._script_weights: dict[str, tuple[int, bool]] = {}
         self.services: list[str] = []
+        self.commandless: set[str] = set()
+        """vrrp_script blocks without a command: Keepalived drops them and their users."""
+        self.grouped: dict[str, Node] = {}
+        """Instance name -> the vrrp_sync_group it belongs to."""
 
     def warn(self, node: Node, message: str) -> None:
         self.warnings.append(f"{node.file}:{node.line}: {message}")
+
+    def refuse(self, node: Node, message: str) -> None:
+        self.errors.append(f"{node.file}:{node.line}: {message}")
 
     def run(self, nodes: list[Node]) -> dict[str, Any]:
         document: dict[str, Any] = {"global": {}}
@@ -171,11 +319,24 @@ class _Converter:
         for node in nodes:
             if node.keyword == "vrrp_track_file":
                 self.track_files[node.args[0] if node.args else ""] = node
+                self.definition_extras(node, ("file", "weight"), "vrrp_track_file")
             elif node.keyword == "vrrp_track_process":
                 self.track_processes[node.args[0] if node.args else ""] = node
+                self.definition_extras(node, ("process", "weight", "quorum"), "vrrp_track_process")
             elif node.keyword == "vrrp_script" and node.args:
-                self.scripts[node.args[0]] = self.script(node)
-                self._script_nodes[node.args[0]] = node
+                script = self.script(node)
+                if "command" in script:
+                    self.scripts[node.args[0]] = script
+                    self._script_nodes[node.args[0]] = node
+                else:
+                    self.commandless.add(node.args[0])
+                    self.warn(node, f"vrrp_script {node.args[0]} has no script line (left out "
+                              "by @ID conditions?): Keepalived ignores the check and every "
+                              "track_script of it, and so does this file")  # fmt: skip
+            elif node.keyword == "vrrp_sync_group" and node.args:
+                group = node.first("group")
+                for member in group.children if group else []:
+                    self.grouped[member.keyword] = node
         instances: dict[str, Any] = {}
         groups: dict[str, Any] = {}
         tracked: set[str] = set()
@@ -183,21 +344,27 @@ class _Converter:
         for node in nodes:
             if node.keyword == "vrrp_instance" and node.args:
                 instances[node.args[0]] = self.instance(node, tracked)
-            elif node.keyword == "vrrp_sync_group" and node.args:
-                groups[node.args[0]] = self.sync_group(node)
+        for node in nodes:
+            if node.keyword == "vrrp_sync_group" and node.args:
+                groups[node.args[0]] = self.sync_group(node, instances, tracked)
             elif node.keyword in _NOT_CARRIED:
                 self.warn(node, f"{node.keyword} not carried over: {_NOT_CARRIED[node.keyword]}")
             elif node.keyword not in (
                 "global_defs", "vrrp_script", "vrrp_track_file", "vrrp_track_process",
+                "vrrp_instance",
             ):  # fmt: skip
                 self.warn(node, f"{node.keyword} not carried over: vrrpd has no equivalent")
         glob_ = document["global"]
         if not user_set:
             glob_["script_user"] = "root"
-            self.warnings.append(
-                f"{nodes[0].file if nodes else '-'}:1: no script_user: Keepalived ran scripts as root, "
-                "and so will this file; vrrpd's own default is nobody (set it once the checks work as nobody)"
-            )
+            if self.scripts or any(i.get("notify") for i in instances.values()):
+                self.warnings.append(
+                    f"{self.source}:1: no script_user: Keepalived ran checks and notify scripts "
+                    "as root with every capability; this file keeps root, but "
+                    f"{_UNIT_FOR_SCRIPTS}. Try each script under the unit "
+                    "(systemd-run -p ProtectHome=yes -p ProtectSystem=strict ...) before the "
+                    "swap; vrrpd's own default is nobody (set it once the checks work as nobody)"
+                )
         if not security_set:
             glob_["script_security"] = False
         for name, script_node in self._script_nodes.items():
@@ -211,6 +378,13 @@ class _Converter:
         if not glob_:
             del document["global"]
         return document
+
+    def definition_extras(self, node: Node, known: tuple[str, ...], what: str) -> None:
+        for child in node.children:
+            if child.keyword not in known:
+                self.warn(child, f"{what} {child.keyword} not carried over: vrrpd has no "
+                          "equivalent (its tracker reads the file or counts processes by name "
+                          "as it is now)")  # fmt: skip
 
     def global_defs(self, node: Node, out: dict[str, Any]) -> tuple[bool, bool]:
         security = user = False
@@ -237,37 +411,60 @@ class _Converter:
             elif key == "vrrp_strict":
                 self.warn(child, "vrrp_strict not carried over: vrrpd checks what the RFC "
                           "requires without it; filter traffic to the VIPs with nftables")  # fmt: skip
+            elif key == "max_auto_priority":
+                self.warn(child, "max_auto_priority not carried over: it raises Keepalived's "
+                          "scheduling priority (realtime); vrrpd is one asyncio process, give it "
+                          "CPUSchedulingPolicy= in a systemd drop-in if the host is that busy")  # fmt: skip
+            elif key == "default_interface":
+                self.warn(child, "default_interface not carried over: it is the interface "
+                          "Keepalived uses for instances without one (and for static "
+                          "addresses); every converted instance names its interface")  # fmt: skip
             else:
-                self.warn(child, f"global_defs {key} not carried over (mail, SNMP and the like "
-                          "are not vrrpd's; its metrics and notify hooks are)")  # fmt: skip
+                self.warn(child, f"global_defs {key} not carried over (mail, SNMP, DBus and "
+                          "process tuning are not vrrpd's; its metrics and notify hooks are)")  # fmt: skip
         return security, user
 
     def script(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        weight, reverse = 0, False
         for child in node.children:
             key, args = child.keyword, child.args
             if key == "script" and args:
                 command = " ".join(args)
                 out["command"] = command
                 if not command.split()[0].startswith("/"):
-                    self.warn(child, f"script {command!r} is not an absolute path: give the full "
-                              "path, vrrpd does not search PATH for checks")  # fmt: skip
+                    self.warn(child, f"script {command!r} is not an absolute path: vrrpd finds "
+                              "it through the service's PATH (systemd's, not your shell's), "
+                              "where Keepalived resolved it when it started; give the full path "
+                              "so check-config can check the file")  # fmt: skip
             elif key in ("interval", "timeout") and args:
                 out[key] = float(args[0])
-            elif key in ("weight", "rise", "fall") and args:
+            elif key == "weight" and args:
+                weight, reverse = int(args[0]), args[1:2] == ["reverse"]
+                out["weight"] = weight
+            elif key in ("rise", "fall") and args:
                 out[key] = int(args[0])
             elif key == "user" and args:
                 out["user"] = args[0]
             else:
                 self.warn(child, f"vrrp_script {key} not carried over")
+        if reverse:
+            # vrrpd's checks have no reverse: it goes on each track_scripts entry instead
+            out["weight"] = 0
+        self._script_weights[node.args[0]] = (weight, reverse)
         return out
 
     def instance(self, node: Node, tracked: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        name = node.args[0]
         version: int | None = None
         vips: list[Any] = []
+        vip_nodes: list[Node] = []
+        excluded: list[Any] = []
         notify: dict[str, str] = {}
         garp = dict(self.garp)
+        native6 = False
+        group = self.grouped.get(name)
         for child in node.children:
             key, args = child.keyword, child.args
             arg = args[0] if args else ""
@@ -290,26 +487,24 @@ class _Converter:
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
                               "BACKUP and elects; the highest priority becomes MASTER")  # fmt: skip
             elif key == "authentication":
-                out["authentication"] = self.authentication(child)
-            elif key in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
-                if key.endswith("excluded"):
-                    self.warn(child, "virtual_ipaddress_excluded: carried over as ordinary VIPs "
-                              "(vrrpd advertises every VIP it holds)")  # fmt: skip
-                vips += [self.vip(c) for c in child.children]
+                auth = self.authentication(child)
+                if auth is not None:
+                    out["authentication"] = auth
+            elif key == "virtual_ipaddress":
+                for c in child.children:
+                    vip = self.vip(c)
+                    if vip is not None:
+                        vips.append(vip)
+                        vip_nodes.append(c)
+            elif key == "virtual_ipaddress_excluded":
+                excluded += [v for c in child.children if (v := self.vip(c)) is not None]
             elif key == "unicast_src_ip":
                 out["unicast_source"] = arg
             elif key == "unicast_peer":
                 out["unicast_peers"] = [c.keyword for c in child.children]
-            elif key == "track_script":
-                out["track_scripts"] = [self.weighted(c, "name") for c in child.children]
-                tracked.update(c.keyword for c in child.children)
-            elif key == "track_interface":
-                out["track_interfaces"] = [self.weighted(c, "name") for c in child.children]
-            elif key == "track_file":
-                out["track_files"] = [self.track_file(c) for c in child.children]
-            elif key == "track_process":
-                out["track_processes"] = [self.track_process(c) for c in child.children]
-            elif key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+            elif key in _TRACKERS:
+                self.trackers(child, out, tracked, group)
+            elif key in _NOTIFY_KEYS:
                 notify[key.removeprefix("notify_") if key != "notify" else "any"] = " ".join(args)
             elif key in ("garp_master_delay", "garp_master_refresh"):
                 garp[key.removeprefix("garp_master_")] = float(arg)
@@ -319,35 +514,71 @@ class _Converter:
                 out["use_vmac"] = True
                 if args:
                     self.warn(child, f"use_vmac {arg}: vrrpd names the macvlan itself (vrrp.VRID)")
-            elif key in ("native_ipv6", "dont_track_primary"):
-                pass  # the family comes from the VIPs; vrrpd tracks the interface it runs on
+            elif key == "native_ipv6":
+                native6 = True
+            elif key == "dont_track_primary":
+                self.warn(child, f"dont_track_primary not carried over: Keepalived keeps {name} "
+                          "out of FAULT when its interface goes down; vrrpd always goes to FAULT "
+                          "then (the VIPs move to a node whose link works)")  # fmt: skip
             else:
                 self.warn(child, f"vrrp_instance {key} not carried over")
+        vips = self.one_family(vips, vip_nodes, native6, name)
         if not vips:
             hint = (
                 f" (virtual_server {' '.join(self.services)} is likely it)" if self.services else ""
             )
-            self.warn(node, f"vrrp_instance {node.args[0]} has no virtual_ipaddress: it moves "
+            self.warn(node, f"vrrp_instance {name} has no virtual_ipaddress: it moves "
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
-        family6 = any(":" in (v if isinstance(v, str) else v["address"]) for v in vips)
+        family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
         out.setdefault("priority", 100)  # Keepalived's defaults, written out
         out.setdefault("advert_interval", 1)
         out["virtual_addresses"] = vips
+        if excluded:
+            out["excluded_addresses"] = excluded
         if garp:
             out["garp"] = garp
         if notify:
             out["notify"] = notify
         return _ordered(out)
 
-    def authentication(self, node: Node) -> dict[str, str]:
-        kind = (node.value("auth_type") or "PASS").upper()
+    def one_family(self, vips: list[Any], nodes: list[Node], native6: bool, name: str) -> list[Any]:
+        """Keepalived takes the instance's family from its first VIP (or native_ipv6) and
+        ignores addresses of the other family, with a warning; so does the conversion."""
+        if not vips:
+            return vips
+        six = native6 or ":" in _address_of(vips[0])
+        kept = []
+        for vip, node in zip(vips, nodes, strict=True):
+            if (":" in _address_of(vip)) == six:
+                kept.append(vip)
+            else:
+                self.warn(node, f"{_address_of(vip)}: not the family of {name} (IPv"
+                          f"{6 if six else 4}); Keepalived ignores it, and so does this file "
+                          "(the version stays as it was); an address to hold without "
+                          "advertising it goes in excluded_addresses")  # fmt: skip
+        return kept
+
+    def authentication(self, node: Node) -> dict[str, str] | None:
+        kind = (node.value("auth_type") or "").upper()
         password = node.value("auth_pass") or ""
-        if kind != "PASS":
-            self.warn(node, f"auth_type {kind} not carried over: only PASS exists in vrrpd")
+        if kind == "AH":
+            self.refuse(node, "auth_type AH: Keepalived sends these adverts as IPsec AH (IP "
+                        "protocol 51) wrapping VRRPv2, which vrrpd can neither read nor send: "
+                        "a vrrpd node and this cluster's Keepalived nodes would not see each "
+                        "other and both would be MASTER. Node-by-node migration of this cluster "
+                        "is impossible: first move every Keepalived node to auth_type PASS (or "
+                        "no authentication), then migrate")  # fmt: skip
+            return None
+        if kind != "PASS" or not password:
+            if kind or password:
+                self.warn(node, "authentication without auth_type PASS and an auth_pass: "
+                          "Keepalived ignores it, and so does this file")  # fmt: skip
+            return None
         if len(password.encode()) > 8:
-            self.warn(node, f"auth_pass: Keepalived uses only its first 8 bytes; so does vrrpd "
-                      f"({password.encode()[:8].decode(errors='replace')!r})")  # fmt: skip
+            self.warn(node, "auth_pass is longer than 8 bytes: Keepalived sends only the first "
+                      "8, and so will vrrpd (the file holds those 8 bytes; the secret is not "
+                      "repeated here)")  # fmt: skip
             password = password.encode()[:8].decode(errors="ignore")
         return {"type": "pass", "password": password}
 
@@ -359,63 +590,153 @@ class _Converter:
         try:
             address = str(ip_interface(address))
         except ValueError:
-            self.warn(node, f"{words[0]}: not an address")
-        extra = dict(zip(words[1::2], words[2::2], strict=False))
+            self.warn(node, f"{words[0]}: not an address; Keepalived ignores the line, and so "
+                      "does this file")  # fmt: skip
+            return None
         out: dict[str, str] = {"address": address}
-        if "dev" in extra:
-            out["dev"] = extra["dev"]
-        if "label" in extra:
-            out["label"] = extra["label"]
-        dropped = sorted(set(extra) - {"dev", "label"})
+        dropped: list[str] = []
+        rest = words[1:]
+        while rest:
+            option = rest.pop(0)
+            value = rest.pop(0) if option in _VIP_PAIRS and rest else None
+            if option in ("dev", "label") and value is not None:
+                out[option] = value
+            else:
+                dropped.append(option if value is None else f"{option} {value}")
         if dropped:
-            self.warn(node, f"virtual_ipaddress {', '.join(dropped)} not carried over")
+            self.warn(node, f"{words[0]}: {', '.join(dropped)} not carried over (vrrpd adds "
+                      "the address with the default scope and broadcast, and always restores "
+                      "it if something removes it)")  # fmt: skip
         return out if len(out) > 1 else address
 
-    @staticmethod
-    def weighted(node: Node, key: str) -> Any:
-        if len(node.args) >= 2 and node.args[0] == "weight":
-            return {key: node.keyword, "weight": int(node.args[1])}
-        return node.keyword
+    def trackers(
+        self, node: Node, out: dict[str, Any], tracked: set[str], group: Node | None
+    ) -> None:
+        """One track_* block, as Keepalived 2.2.7 applies it: inside a sync group it
+        ignores weighted track_script and track_file entries and makes a weighted
+        track_interface a plain one (FAULT when down); the converted file does the same."""
+        key = node.keyword
+        for child in node.children:
+            if key == "track_script" and child.keyword in self.commandless:
+                continue  # warned at the vrrp_script
+            entry = self.tracker(key, child)
+            if key == "track_script":
+                tracked.add(child.keyword)
+            weighted = (
+                bool(entry.get("weight"))
+                if isinstance(entry, dict)
+                else (
+                    key == "track_script"
+                    and self._script_weights.get(child.keyword, (0, False))[0] != 0
+                )
+            )
+            if group is not None and weighted and key != "track_process":
+                if key == "track_interface":
+                    entry = child.keyword
+                    self.warn(child, f"{key} {child.keyword}: its weight is ignored by "
+                              f"Keepalived inside sync group {group.args[0]} (the interface going "
+                              "down means FAULT); so in this file")  # fmt: skip
+                else:
+                    what = (
+                        f" ({entry['path']})" if isinstance(entry, dict) and "path" in entry else ""
+                    )
+                    self.warn(child, f"{key} {child.keyword}{what}: Keepalived ignores weighted "
+                              f"trackers of an instance in sync group {group.args[0]}; left out "
+                              "of this file to match (track it in the sync group, or without "
+                              "a weight, to have an effect)")  # fmt: skip
+                    continue
+            out.setdefault(_TRACK_KEYS[key], []).append(entry)
 
-    def track_file(self, node: Node) -> dict[str, Any]:
-        definition = self.track_files.get(node.keyword)
-        path = definition.value("file") if definition else node.keyword
-        weight = definition.value("weight") if definition else None
-        if len(node.args) >= 2 and node.args[0] == "weight":
-            weight = node.args[1]
-        return {"path": path, "weight": int(weight) if weight is not None else 1}
+    def tracker(self, key: str, node: Node) -> Any:
+        weight, reverse = _weight_of(node.args)
+        if key == "track_script":
+            base_weight, base_reverse = self._script_weights.get(node.keyword, (0, False))
+            if weight is None and base_reverse:
+                weight = base_weight
+            if node.args[2:3] != ["noreverse"]:
+                reverse = reverse or base_reverse
+            if weight is None:
+                return node.keyword
+            entry: dict[str, Any] = {"name": node.keyword, "weight": weight}
+        elif key == "track_interface":
+            if weight is None:
+                return node.keyword
+            entry = {"name": node.keyword, "weight": weight}
+        elif key == "track_file":
+            definition = self.track_files.get(node.keyword)
+            path = definition.value("file") if definition else node.keyword
+            base = _defined_weight(definition)
+            reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
+            weight = weight if weight is not None else base[0]
+            entry = {"path": path, "weight": 1 if weight is None else weight}
+        else:
+            definition = self.track_processes.get(node.keyword)
+            entry = {"name": (definition.value("process") if definition else None) or node.keyword}
+            base = _defined_weight(definition)
+            reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
+            weight = weight if weight is not None else base[0]
+            if weight is not None:
+                entry["weight"] = weight
+            quorum = definition.value("quorum") if definition else None
+            if quorum is not None:
+                entry["quorum"] = int(quorum)
+        if reverse and entry.get("weight"):
+            entry["reverse"] = True
+        return entry
 
-    def track_process(self, node: Node) -> dict[str, Any]:
-        definition = self.track_processes.get(node.keyword)
-        out: dict[str, Any] = {
-            "name": (definition.value("process") if definition else None) or node.keyword
-        }
-        weight = definition.value("weight") if definition else None
-        if len(node.args) >= 2 and node.args[0] == "weight":
-            weight = node.args[1]
-        if weight is not None:
-            out["weight"] = int(weight)
-        quorum = definition.value("quorum") if definition else None
-        if quorum is not None:
-            out["quorum"] = int(quorum)
-        return out
-
-    def sync_group(self, node: Node) -> dict[str, Any]:
+    def sync_group(
+        self, node: Node, instances: dict[str, Any], tracked: set[str]
+    ) -> dict[str, Any]:
         group = node.first("group")
-        out: dict[str, Any] = {"instances": [c.keyword for c in group.children] if group else []}
+        members = [c.keyword for c in group.children] if group else []
+        out: dict[str, Any] = {"instances": members}
         notify = {
             key.removeprefix("notify_") if key != "notify" else "any": " ".join(c.args)
             for c in node.children
-            if (key := c.keyword)
-            in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
+            if (key := c.keyword) in _NOTIFY_KEYS
         }
         if notify:
             out["notify"] = notify
         for child in node.children:
-            if child.keyword not in ("group", "notify_master", "notify_backup", "notify_fault",
-                                     "notify_stop", "notify"):  # fmt: skip
+            if child.keyword in _TRACKERS:
+                self.warn(child, f"vrrp_sync_group {child.keyword}: vrrpd's sync groups "
+                          "track nothing themselves; carried over onto each member instance, "
+                          "which is what Keepalived does with them")  # fmt: skip
+                for member in members:
+                    if member in instances:
+                        extra: dict[str, Any] = {}
+                        self.trackers(child, extra, tracked, None)
+                        for list_key, entries in extra.items():
+                            instances[member].setdefault(list_key, []).extend(entries)
+            elif child.keyword not in ("group", *_NOTIFY_KEYS):
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
+
+
+_TRACK_KEYS = {
+    "track_script": "track_scripts",
+    "track_interface": "track_interfaces",
+    "track_file": "track_files",
+    "track_process": "track_processes",
+}
+
+
+def _weight_of(args: list[str]) -> tuple[int | None, bool]:
+    """``weight W [reverse]`` (in a track block or a definition) -> (W, reverse)."""
+    if args[:1] == ["weight"] and len(args) >= 2:
+        return int(args[1]), args[2:3] == ["reverse"]
+    if args and args[0].lstrip("-").isdigit():
+        return int(args[0]), args[1:2] == ["reverse"]
+    return None, False
+
+
+def _defined_weight(definition: Node | None) -> tuple[int | None, bool]:
+    weight = definition.first("weight") if definition else None
+    return _weight_of(weight.args) if weight else (None, False)
+
+
+def _address_of(vip: Any) -> str:
+    return str(vip if isinstance(vip, str) else vip["address"])
 
 
 _ORDER = ("interface", "vrid", "priority", "version", "advert_interval", "preempt", "preempt_delay")
@@ -430,14 +751,28 @@ def _ordered(out: dict[str, Any]) -> dict[str, Any]:
 
 
 def convert(path: str | Path, config_id: str | None = None) -> Conversion:
-    """The VRRP side of the keepalived.conf at ``path`` (as ``keepalived -i config_id``
-    reads it), and what was not carried over."""
-    converter = _Converter()
-    skipped: dict[str, tuple[str, int]] = {}
-    document = converter.run(parse(path, config_id, skipped))
-    notes = [
-        f"{file}:{line}: lines for @{ident} skipped (keepalived -i {ident}): "
-        f"convert with --config-id {ident} for that node"
-        for ident, (file, line) in sorted(skipped.items())
-    ]
-    return Conversion(document, notes + converter.warnings)
+    """The VRRP side of the keepalived.conf at ``path`` (``-``: standard input), read as
+    ``keepalived -i config_id`` reads it (without it, as Keepalived does: for this host's
+    name), and what was not carried over, and what cannot be."""
+    reading = _Reading(config_id or _host_id())
+    nodes = parse(path, config_id, reading=reading)
+    converter = _Converter(_STDIN if str(path) == "-" else str(path))
+    document = converter.run(nodes)
+    notes = []
+    if config_id is None and (reading.skipped or reading.kept):
+        kept = ", ".join(f"@{i}" for i in sorted(reading.kept)) or "none"
+        dropped = ", ".join(f"@{i}" for i in sorted(reading.skipped))
+        file, line = min([*reading.kept.values(), *reading.skipped.values()])
+        notes.append(
+            f"{file}:{line}: conditional lines: without --config-id Keepalived reads them for "
+            f"this host's name ({reading.config_id!r}), and so did this conversion: kept "
+            f"{kept}; dropped {dropped or 'none'}. Convert with --config-id ID for another node"
+        )
+    else:
+        notes += [
+            f"{file}:{line}: lines for @{ident} skipped (keepalived -i {reading.config_id}): "
+            f"convert with --config-id {ident} for that node"
+            for ident, (file, line) in sorted(reading.skipped.items())
+            if not ident.startswith("^")
+        ]
+    return Conversion(document, notes + reading.warnings + converter.warnings, converter.errors)

@@ -74,6 +74,9 @@ class TrackScript:
 
     name: str
     weight: int | None = None
+    reverse: bool = False
+    """Keepalived's ``weight W reverse``: the contribution negated (a weight 10 check
+    takes 10 off while it succeeds; a file's value times the weight is subtracted)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class TrackInterface:
 
     name: str
     weight: int | None = None
+    reverse: bool = False
+    """Keepalived's ``weight W reverse``: the contribution negated (a weight 10 check
+    takes 10 off while it succeeds; a file's value times the weight is subtracted)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ class TrackFile:
 
     path: str
     weight: int = 1
+    reverse: bool = False
+    """Keepalived's ``weight W reverse``: the contribution negated (a weight 10 check
+    takes 10 off while it succeeds; a file's value times the weight is subtracted)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,9 @@ class TrackProcess:
 
     name: str
     weight: int | None = None
+    reverse: bool = False
+    """Keepalived's ``weight W reverse``: the contribution negated (a weight 10 check
+    takes 10 off while it succeeds; a file's value times the weight is subtracted)."""
     quorum: int = 1
 
 
@@ -191,6 +203,11 @@ class InstanceConfig:
     """Accept traffic to the VIPs while master (RFC off by default; on for server HA)."""
     virtual_addresses: tuple[VirtualAddress, ...] = ()
     """The VIPs, all of one family (which picks IPv4 or IPv6), as ``192.0.2.10/24`` or mappings."""
+    excluded_addresses: tuple[VirtualAddress, ...] = ()
+    """Addresses the master holds but does not advertise (Keepalived's
+    ``virtual_ipaddress_excluded``): either family, no limit on their number, added and
+    removed with the VIPs. Peers never compare them, so they can differ between nodes
+    without splitting the cluster. Default none."""
     unicast_peers: tuple[IPAddress, ...] = ()
     """Non-empty: send to these peers instead of multicast, and accept only them."""
     unicast_source: IPAddress | None = None
@@ -219,6 +236,11 @@ class InstanceConfig:
         if self.virtual_addresses:
             return family_of(self.virtual_addresses[0].address.ip)
         return Family.V4
+
+    @property
+    def held_addresses(self) -> tuple[VirtualAddress, ...]:
+        """What a master configures: the advertised VIPs, then the excluded ones."""
+        return self.virtual_addresses + self.excluded_addresses
 
     @property
     def interval_cs(self) -> int:
@@ -429,6 +451,11 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
         out.append(Problem(f"{path}.virtual_addresses", "all addresses must be of one family"))
     if inst.family is Family.V6 and inst.version == 2:
         out.append(Problem(f"{path}.version", "IPv6 requires version 3"))
+    advertised = {v.address.ip for v in inst.virtual_addresses}
+    for index, excluded in enumerate(inst.excluded_addresses):
+        if excluded.address.ip in advertised:
+            out.append(Problem(f"{path}.excluded_addresses[{index}]",
+                               f"{excluded.address.ip} is also in virtual_addresses"))  # fmt: skip
     out += _size_problems(inst, path)
     if not inst.accept:
         out.append(
@@ -497,6 +524,8 @@ def _tracker_problems(inst: InstanceConfig, path: str) -> list[Problem]:
             seen.add(name)
             if track.weight is not None and not -254 <= track.weight <= 254:
                 out.append(Problem(where, f"weight must be -254..254 (got {track.weight})"))
+            if track.reverse and not track.weight:
+                out.append(Problem(where, "reverse needs a non-zero weight to negate"))
             quorum = getattr(track, "quorum", 1)
             if quorum < 1:
                 out.append(

@@ -22,6 +22,7 @@ overran.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,12 +96,20 @@ class Tracker:
     """The check's name, the interface, the file's path or the process name."""
     weight: int
     quorum: int = 1
+    reverse: bool = False
+    """Keepalived's ``reverse``: the contribution's delta negated."""
 
     @property
     def key(self) -> str:
         return f"{self.kind.value}:{self.name}"
 
     def judge(self, seen: Observation) -> Contribution:
+        judged = self._judge(seen)
+        if self.reverse:
+            return dataclasses.replace(judged, delta=-judged.delta)
+        return judged
+
+    def _judge(self, seen: Observation) -> Contribution:
         if self.kind is TrackerKind.CHECK:
             assert isinstance(seen, TrackerStatus)
             return contribution(f"check {self.name}", seen, self.weight)
@@ -123,12 +132,23 @@ def trackers(inst: InstanceConfig, check_weights: Mapping[str, int]) -> tuple[Tr
     kinds = TrackerKind
     return (
         *(
-            Tracker(kinds.CHECK, t.name, check_weights[t.name] if t.weight is None else t.weight)
+            Tracker(
+                kinds.CHECK,
+                t.name,
+                check_weights[t.name] if t.weight is None else t.weight,
+                reverse=t.reverse,
+            )
             for t in inst.track_scripts
         ),
-        *(Tracker(kinds.INTERFACE, t.name, t.weight or 0) for t in inst.track_interfaces),
-        *(Tracker(kinds.FILE, t.path, t.weight) for t in inst.track_files),
-        *(Tracker(kinds.PROCESS, t.name, t.weight or 0, t.quorum) for t in inst.track_processes),
+        *(
+            Tracker(kinds.INTERFACE, t.name, t.weight or 0, reverse=t.reverse)
+            for t in inst.track_interfaces
+        ),
+        *(Tracker(kinds.FILE, t.path, t.weight, reverse=t.reverse) for t in inst.track_files),
+        *(
+            Tracker(kinds.PROCESS, t.name, t.weight or 0, t.quorum, reverse=t.reverse)
+            for t in inst.track_processes
+        ),
     )
 
 

@@ -58,8 +58,10 @@ the new master's netlink add and announcement take, little enough that few neigh
 ask for the address while both hold it."""
 
 _WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
-                "unicast_peers", "unicast_source", "v3_ipv4_checksum")  # fmt: skip
-"""What peers see in our adverts (or where they go): a master advertises a change at once."""
+                "unicast_peers", "unicast_source", "v3_ipv4_checksum",
+                "excluded_addresses")  # fmt: skip
+"""What peers see in our adverts (or where they go): a master advertises a change at once
+(and moves the excluded addresses, which peers never see, with the VIPs)."""
 
 
 class VirtualRouter:
@@ -208,7 +210,7 @@ class VirtualRouter:
         after yielding go now)."""
         if self._vips_go_at is not None and self._vips_go_at <= now:
             self._vips_go_at = None
-            return [self._addresses(RemoveAddresses, self.config.virtual_addresses)]
+            return [self._addresses(RemoveAddresses, self.config.held_addresses)]
         if self.maintenance or self.master_down_at is None or self.master_down_at > now:
             return []
         reason, why = self._takeover_reason()
@@ -308,7 +310,7 @@ class VirtualRouter:
         """A master's VIPs, interval or advert contents changed by a reload: move only
         the addresses that changed, announce the new ones, and advertise the new state
         at once (unless a priority change just did)."""
-        old_vips, new_vips = previous.virtual_addresses, self.config.virtual_addresses
+        old_vips, new_vips = previous.held_addresses, self.config.held_addresses
         gone = tuple(v for v in old_vips if v not in new_vips)
         added = tuple(v for v in new_vips if v not in old_vips)
         actions: list[Action] = []
@@ -394,7 +396,7 @@ class VirtualRouter:
         del now
         lost = tuple(
             v
-            for v in self.config.virtual_addresses
+            for v in self.config.held_addresses
             if (v.dev or self.config.interface) == interface and v.address.ip in addresses
         )
         if not lost:
@@ -630,7 +632,7 @@ class VirtualRouter:
         # once), then configure the VIPs, then announce them: neighbours only move to
         # us on the announcement, which comes after the addresses are in place.
         actions += self._advertise(self.priority)
-        actions += [self._addresses(AddAddresses, self.config.virtual_addresses)]
+        actions += [self._addresses(AddAddresses, self.config.held_addresses)]
         actions += self._announce(self.config.garp.repeat)
         self.adver_at = now + self.advert_interval
         garp = self.config.garp
@@ -680,7 +682,7 @@ class VirtualRouter:
         actions: list[Action] = []
         if self._vips_go_at is not None and release:
             self._vips_go_at = None  # yielded a moment ago: they go now
-            actions.append(self._addresses(RemoveAddresses, self.config.virtual_addresses))
+            actions.append(self._addresses(RemoveAddresses, self.config.held_addresses))
         if old is not State.MASTER:
             return actions
         self.adver_at = self.garp_at = self.garp_refresh_at = None
@@ -689,7 +691,7 @@ class VirtualRouter:
             return actions
         if self.source is not None and self.link_up:
             actions += self._advertise(PRIORITY_RELEASE)
-        return [*actions, self._addresses(RemoveAddresses, self.config.virtual_addresses)]
+        return [*actions, self._addresses(RemoveAddresses, self.config.held_addresses)]
 
     def _transition(self, new: State, reason: str, now: float) -> list[Action]:
         old = self.state
@@ -767,7 +769,10 @@ class VirtualRouter:
     def _announce(self, count: int, vips: tuple[VirtualAddress, ...] | None = None) -> list[Action]:
         """Gratuitous ARP / unsolicited NA for the VIPs (or ``vips``), one action per device."""
         by_dev: dict[str, list[IPAddress]] = {}
-        for vip in self.config.virtual_addresses if vips is None else vips:
+        version = 4 if self.family is Family.V4 else 6
+        for vip in self.config.held_addresses if vips is None else vips:
+            if vip.address.version != version:
+                continue  # an excluded address of the other family: not this socket's
             by_dev.setdefault(vip.dev or self.config.device, []).append(vip.address.ip)
         kind = SendGratuitousArp if self.family is Family.V4 else SendNeighborAdvert
         return [
