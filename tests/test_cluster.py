@@ -12,7 +12,7 @@ from vrrpd.cli import main
 NODE = """\
 global: {{router_id: {name}, script_security: false, script_user: root}}
 scripts:
-  chk: {{command: /bin/true, weight: {weight}}}
+  chk: {{command: {command}, weight: {weight}}}
 instances:
   web:
     interface: eth0
@@ -22,14 +22,18 @@ instances:
     advert_interval: 1
     virtual_addresses: [192.0.2.100/24]
     track_scripts: [chk]
-"""
+{extra}"""
 
 
 def _files(tmp_path: Path, *nodes: dict[str, object]) -> list[str]:
     paths = []
     for fields in nodes:
         path = tmp_path / f"{fields['name']}.yaml"
-        path.write_text(NODE.format(**{"weight": -50, "version": 3, **fields}))
+        path.write_text(
+            NODE.format(
+                **{"weight": -50, "version": 3, "command": "/bin/true", "extra": "", **fields}
+            )
+        )
         paths.append(str(path))
     return paths
 
@@ -68,7 +72,88 @@ def test_weights_that_cannot_move_mastership_and_equal_priorities(tmp_path: Path
     assert (
         "lb1's checks can never move mastership: at worst 150 -> 140, still above lb2's 120" in out
     )
-    assert "lb2, lb3 share priority 120" in out
+    assert "cluster: note: VRID 51 (v4): lb2, lb3 share priority 120: legal; between them" in out
+
+
+def _unicast(me: int, *peers: int) -> str:
+    listed = ", ".join(f"192.0.2.{p}" for p in peers)
+    return f"    unicast_source: 192.0.2.{me}\n    unicast_peers: [{listed}]\n"
+
+
+def test_equal_priorities_are_legal_and_the_higher_address_wins(tmp_path: Path) -> None:
+    """RFC 5798 6.4.3: on a tie the higher primary address is master (OpenShift's
+    keepalived gives every node the same priority)."""
+    files = _files(
+        tmp_path,
+        {"name": "lb1", "priority": 120, "extra": _unicast(12, 11)},
+        {"name": "lb2", "priority": 120, "extra": _unicast(11, 12)},
+    )
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "ERROR" not in out
+    assert (
+        "cluster: note: VRID 51 (v4): lb1, lb2 share priority 120: legal; between them the "
+        "higher primary address wins: lb1 (192.0.2.12)" in out
+    )
+    assert "cluster: note: VRID 51 (v4): lb1 is master (priority 120)" in out
+
+
+def test_the_tie_goes_to_the_higher_address_whatever_the_file_order(tmp_path: Path) -> None:
+    files = _files(
+        tmp_path,
+        {"name": "lb1", "priority": 120, "extra": _unicast(11, 12)},
+        {"name": "lb2", "priority": 120, "extra": _unicast(12, 11)},
+    )
+    out = CliRunner().invoke(main, ["check-config", *files]).output
+    assert "cluster: note: VRID 51 (v4): lb2 is master (priority 120)" in out
+
+
+def test_equal_priorities_without_addresses_name_both(tmp_path: Path) -> None:
+    files = _files(tmp_path, {"name": "lb1", "priority": 120}, {"name": "lb2", "priority": 120})
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 0, result.output
+    assert "lb1 or lb2 is master (priority 120; the higher primary address wins)" in result.output
+
+
+def test_positive_weights_move_the_vip(tmp_path: Path) -> None:
+    """weight > 0 is added while the check passes: lb1 advertises 170 over lb2's 160,
+    and drops to 150 (below lb2) when it fails; `simulate` shows the same handover."""
+    files = _files(
+        tmp_path,
+        {"name": "lb1", "priority": 150, "weight": 20},
+        {"name": "lb2", "priority": 160, "weight": -1},
+    )
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("cluster:")]
+    assert lines == [
+        "cluster: note: VRID 51 (v4): lb1 is master (priority 170: 150 + its positive weights "
+        "while their trackers are up)",
+        "cluster: note: VRID 51 (v4): every weighted check failing on lb1 (170 -> 150) hands "
+        "over to lb2 (160)",
+    ]
+    simulated = CliRunner().invoke(main, ["simulate", *files]).output
+    assert "master after the election: lb1" in simulated
+    assert "preempting lower-priority master 192.0.2.11 (150 < 160)" in simulated
+
+
+def test_a_missing_script_is_reported_even_without_script_security(tmp_path: Path) -> None:
+    files = _files(
+        tmp_path,
+        {"name": "lb1", "priority": 150, "command": str(tmp_path / "missing.sh")},
+        {"name": "lb2", "priority": 120, "command": str(tmp_path / "plain.sh")},
+    )
+    (tmp_path / "plain.sh").write_text("#!/bin/sh\n")
+    result = CliRunner().invoke(main, ["check-config", *files])
+    out = result.output
+    assert (
+        f"{files[0]}: warning: scripts.chk: {tmp_path}/missing.sh does not exist on this host"
+        in out
+    )
+    assert "count every run as a failure" in out
+    assert "Keepalived disables such a check instead" in out
+    assert f"{files[1]}: warning: scripts.chk: {tmp_path}/plain.sh is not executable" in out
 
 
 def test_one_file_is_checked_alone(tmp_path: Path) -> None:

@@ -193,22 +193,28 @@ def reload(socket_path: str | None, file: str) -> None:
 def check_config(paths: tuple[str, ...], file: str) -> None:
     """Validate FILE (or -c FILE; - reads standard input) without touching the network.
 
-    With several files (one per node), also checks them as one cluster: for every shared
-    VRID the version, interval, VIPs, authentication, checksum form and unicast mode
-    agree, priorities differ, at most one owner, and the checks can move mastership;
-    then says who wins in each failure.
+    Warns of a check whose program is missing here or not executable (whatever
+    script_security says). With several files (one per node), also checks them as one
+    cluster: for every shared VRID the version, interval, VIPs, authentication, checksum
+    form and unicast mode agree, at most one owner, the checks can move mastership
+    (positive weights count while their checks pass; equal priorities are legal and go
+    to the higher primary address); then says who wins in each failure.
 
     Exit 0 with a one-line summary, or exit 1 with every error as FILE:LINE:COL: message.
     """
+    from vrrpd.cluster import check, missing_programs  # noqa: PLC0415
+
     files = list(paths) or [file]
     configs = []
     for one in files:
         config = _load_or_exit(one, EXIT_FAILURE)
-        click.echo(f"{'<stdin>' if one == '-' else one}: OK: {summary(config)}")
+        shown = "<stdin>" if one == "-" else one
+        click.echo(f"{shown}: OK: {summary(config)}")
+        for problem in missing_programs(config):
+            click.echo(f"{shown}: warning: {problem}")
         configs.append((config.global_.router_id or one, config))
     if len(configs) < 2:
         return
-    from vrrpd.cluster import check  # noqa: PLC0415
 
     findings = check(configs)
     for finding in findings:
