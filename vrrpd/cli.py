@@ -211,7 +211,7 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
         shown = "<stdin>" if one == "-" else one
         click.echo(f"{shown}: OK: {summary(config)}")
         for problem in missing_programs(config):
-            click.echo(f"{shown}: warning: {problem}")
+            click.echo(f"{shown}: warning: {problem}", err=True)
         configs.append((config.global_.router_id or one, config))
     if len(configs) < 2:
         return
