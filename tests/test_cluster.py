@@ -183,3 +183,73 @@ def test_simulate_runs_the_operators_own_nodes_through_the_drills(tmp_path: Path
         (256 - 120) / 256, abs=0.01
     )
     assert "lb2  " in out  # the timeline names nodes by router_id
+
+
+def _rows(out: str) -> dict[str, list[str]]:
+    """The drill table: title -> [held during, then held by, outage]."""
+    table = out.split("master after the election:")[1].splitlines()[2:]
+    return {line[2:46].strip(): line[47:].split()[:3] for line in table if line.strip()}
+
+
+def test_simulate_tells_apart_nodes_whose_router_ids_clash(tmp_path: Path) -> None:
+    """Keepalived's sample gives every node router_id LVS_DEVEL: two files, two nodes."""
+    files = _files(tmp_path, {"name": "lb1", "priority": 150}, {"name": "lb2", "priority": 120})
+    for path in files:
+        text = Path(path).read_text()
+        Path(path).write_text(text.replace("router_id: lb1", "router_id: LVS_DEVEL").replace(
+            "router_id: lb2", "router_id: LVS_DEVEL"))  # fmt: skip
+    out = CliRunner().invoke(main, ["simulate", *files]).output
+    assert "note: lb1: address 192.0.2.11" in out
+    assert "note: lb2: address 192.0.2.12" in out
+    assert "master after the election: lb1; VIPs: 192.0.2.100" in out
+    assert _rows(out)["lb1 crashes (no priority 0)"][0] == "lb2"
+    checked = CliRunner().invoke(main, ["check-config", *files]).output
+    assert "cluster: note: VRID 51 (v4): lb1 is master (priority 150)" in checked
+
+
+def test_each_drill_lasts_long_enough_for_its_check_to_act(tmp_path: Path) -> None:
+    """A check every 10 s with fall 3 needs 30 s to fail: a 10 s drill showed nothing
+    (outage 0.000 s, the master unchanged) where check-config says it hands over."""
+    files = _files(tmp_path, {"name": "lb1", "priority": 150}, {"name": "lb2", "priority": 120})
+    for path in files:
+        text = Path(path).read_text()
+        Path(path).write_text(
+            text.replace("weight: -50}", "weight: -50, interval: 10, fall: 3, rise: 2}")
+        )
+    checked = CliRunner().invoke(main, ["check-config", *files]).output
+    assert "every weighted check failing on lb1 (150 -> 100) hands over to lb2 (120)" in checked
+    out = CliRunner().invoke(main, ["simulate", *files]).output
+    during, after, _ = _rows(out)["check chk fails on lb1"]
+    assert (during, after) == ("lb2", "lb1")
+    assert "lb2       web: BACKUP → MASTER (prio 120): preempting lower-priority master" in out
+
+
+MULTI = """\
+global: {{router_id: {name}, script_security: false, script_user: root}}
+instances:
+  web:
+    interface: eth0
+    vrid: 51
+    priority: {web}
+    virtual_addresses: [192.0.2.100/24]
+  api:
+    interface: eth0
+    vrid: 52
+    priority: {api}
+    virtual_addresses: [192.0.2.101/24]
+"""
+
+
+def test_simulate_names_the_holder_of_each_instance(tmp_path: Path) -> None:
+    """Active-active: lb1 holds web, lb2 holds api; the summary said lb1 held everything."""
+    files = []
+    for name, web, api in (("lb1", 150, 100), ("lb2", 100, 150)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(MULTI.format(name=name, web=web, api=api))
+        files.append(str(path))
+    out = CliRunner().invoke(main, ["simulate", *files]).output
+    assert "master after the election: web=lb1 api=lb2; VIPs: 192.0.2.100, 192.0.2.101" in out
+    rows = _rows(out)
+    assert rows["lb1 crashes (no priority 0)"][:2] == ["lb2", "web=lb1"]
+    assert rows["lb2 crashes (no priority 0)"][:2] == ["lb1", "web=lb1"]
+    assert "lb2 stops gracefully (priority 0)" in rows

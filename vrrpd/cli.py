@@ -212,15 +212,35 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
         click.echo(f"{shown}: OK: {summary(config)}")
         for problem in missing_programs(config):
             click.echo(f"{shown}: warning: {problem}", err=True)
-        configs.append((config.global_.router_id or one, config))
+        configs.append((one, config))
     if len(configs) < 2:
         return
+    configs = node_names(configs)
 
     findings = check(configs)
     for finding in findings:
         click.echo(f"cluster: {'ERROR' if finding.error else 'note'}: {finding.message}")
     if any(f.error for f in findings):
         raise SystemExit(EXIT_FAILURE)
+
+
+def node_names(files: list[tuple[str, Config]]) -> list[tuple[str, Config]]:
+    """Each file's node named by its router_id, or by the file's stem when router_ids clash
+    (Keepalived's sample gives every node LVS_DEVEL), or by its path when stems do too:
+    two nodes with one name would be merged into one."""
+    from collections import Counter  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    def named(by: Callable[[str, Config], str]) -> list[str] | None:
+        names = [by(file, config) for file, config in files]
+        return names if max(Counter(names).values()) == 1 else None
+
+    names = (
+        named(lambda file, config: config.global_.router_id or Path(file).stem)
+        or named(lambda file, _: "<stdin>" if file == "-" else Path(file).stem)
+        or [f"{file} ({index + 1})" for index, (file, _) in enumerate(files)]
+    )
+    return [(name, config) for name, (_, config) in zip(names, files, strict=True)]
 
 
 def summary(config: Config) -> str:
@@ -392,7 +412,8 @@ def simulate(files: tuple[str, ...]) -> None:
     Without FILES, the built-in drill (two nodes: election, crash, return with
     preemption, a failing check, a graceful handover). With the nodes' own files, the
     standard drills on them: each node crashes, each of the master's checks fails,
-    the master stops, a partition heals; each node named by its router_id. Needs no
+    the master stops, a partition heals; each node named by its router_id (by its file's
+    name when router_ids clash). Needs no
     network and no root; every figure is exact protocol time.
     """
     if not files:
@@ -403,9 +424,6 @@ def simulate(files: tuple[str, ...]) -> None:
         return
     from vrrpd import rehearse  # noqa: PLC0415
 
-    nodes = []
-    for file in files:
-        config = _load_or_exit(file, EXIT_FAILURE)
-        nodes.append((config.global_.router_id or file, config))
-    for line in rehearse.run(nodes):
+    nodes = [(file, _load_or_exit(file, EXIT_FAILURE)) for file in files]
+    for line in rehearse.run(node_names(nodes)):
         click.echo(line)
