@@ -253,3 +253,123 @@ def test_simulate_names_the_holder_of_each_instance(tmp_path: Path) -> None:
     assert rows["lb1 crashes (no priority 0)"][:2] == ["lb2", "web=lb1"]
     assert rows["lb2 crashes (no priority 0)"][:2] == ["lb1", "web=lb1"]
     assert "lb2 stops gracefully (priority 0)" in rows
+
+
+LIVE = """\
+! the live Keepalived node, before the swap
+global_defs {
+   router_id LVS_DEVEL
+}
+
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass s3cret
+    }
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+
+virtual_server 192.0.2.100 80 {
+    delay_loop 6
+}
+"""
+
+NEW = """\
+global: {{router_id: lb1, script_security: false, script_user: root}}
+instances:
+  web:
+    interface: eth0
+    vrid: 51
+    priority: 150
+    version: {version}
+    advert_interval: {interval}
+    virtual_addresses: [{vip}]
+{auth}"""
+
+
+def _migration(tmp_path: Path, live: str = LIVE, name: str = "keepalived.conf", **new: object):
+    fields = {"version": 2, "interval": 1, "vip": "192.0.2.100/24", "secret": "s3cret", **new}
+    secret = fields.pop("secret")
+    fields["auth"] = f"    authentication: {{type: pass, password: {secret}}}\n" if secret else ""
+    (tmp_path / "lb1.yaml").write_text(NEW.format(**fields))
+    (tmp_path / name).write_text(live)
+    return str(tmp_path / "lb1.yaml"), str(tmp_path / name)
+
+
+def test_check_config_takes_the_live_keepalived_conf(tmp_path: Path) -> None:
+    """The new node's YAML against the live Keepalived node: agreed, so only who wins,
+    and not the converter's notes about IPVS (no disagreement between the nodes)."""
+    new, live = _migration(tmp_path)
+    result = CliRunner().invoke(main, ["check-config", new, live])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    _, converted, *cluster = result.stdout.splitlines()
+    assert converted.startswith(
+        f"{live}: keepalived.conf, converted: 1 instance(s): VI_1 (VRID 51 on eth0, IPv4 "
+        "VRRPv2, priority 100); 0 script(s), 0 sync group(s) ("
+    )
+    assert f"conversion note(s): `vrrpd convert {live}` shows them)" in converted
+    assert cluster == ["cluster: note: VRID 51 (v4): lb1 is master (priority 150)"]
+
+
+def test_check_config_names_what_a_migration_would_hit_with_the_keepalived_line(
+    tmp_path: Path,
+) -> None:
+    new, live = _migration(tmp_path, interval=2, vip="192.0.2.101/24", secret="other")  # noqa: S106
+    result = CliRunner().invoke(main, ["check-config", new, live])
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stdout.splitlines() if "ERROR" in line]
+    assert errors == [
+        f"cluster: ERROR: VRID 51 (v4): advert_interval differs: lb1 2.0, LVS_DEVEL ({live}:6) 1.0",
+        "cluster: ERROR: VRID 51 (v4): virtual_addresses differs: lb1 ['192.0.2.101/24'], "
+        f"LVS_DEVEL ({live}:6) ['192.0.2.100/24']",
+        f"cluster: ERROR: VRID 51 (v4): authentication differs: lb1 (hidden), LVS_DEVEL ({live}:6) (hidden)",
+    ]
+    assert "other" not in result.output
+    assert "s3cret" not in result.output
+    # vrrpd's default version (3) beside Keepalived's (2): the classic migration trap
+    new, live = _migration(tmp_path, version=3, secret="")
+    result = CliRunner().invoke(main, ["check-config", new, live])
+    assert result.exit_code == 1, result.output
+    assert f"cluster: ERROR: VRID 51 (v4): version differs: lb1 3, LVS_DEVEL ({live}:6) 2" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize("name", ["keepalived", "keepalived.conf.live", "lb2.cfg"])
+def test_a_keepalived_conf_is_known_by_its_content(tmp_path: Path, name: str) -> None:
+    new, live = _migration(tmp_path, name=name)
+    result = CliRunner().invoke(main, ["check-config", new, live])
+    assert result.exit_code == 0, result.output
+    assert "keepalived.conf, converted" in result.output
+
+
+def test_vrrpd_yaml_named_conf_stays_yaml(tmp_path: Path) -> None:
+    new, _ = _migration(tmp_path)
+    renamed = tmp_path / "lb1.conf"
+    renamed.write_text(Path(new).read_text())
+    result = CliRunner().invoke(main, ["check-config", str(renamed)])
+    assert result.exit_code == 0, result.output
+    assert f"{renamed}: OK: 1 instance(s): web" in result.output
+
+
+def test_the_live_node_wins_a_tie_with_the_higher_address(tmp_path: Path) -> None:
+    """Both at 100: the higher primary address is master, whichever file says it."""
+    live = LIVE.replace("    advert_int 1\n", "    advert_int 1\n    unicast_src_ip 192.0.2.12\n"
+                        "    unicast_peer {\n        192.0.2.11\n    }\n")  # fmt: skip
+    new, conf = _migration(tmp_path, live=live)
+    Path(new).write_text(
+        Path(new).read_text().replace("priority: 150", "priority: 100")
+        + "    unicast_source: 192.0.2.11\n    unicast_peers: [192.0.2.12]\n"
+    )
+    result = CliRunner().invoke(main, ["check-config", new, conf])
+    assert result.exit_code == 0, result.output
+    assert "cluster: note: VRID 51 (v4): LVS_DEVEL is master (priority 100)" in result.output
+    assert "higher primary address wins: LVS_DEVEL (192.0.2.12)" in result.output

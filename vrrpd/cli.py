@@ -6,8 +6,10 @@ Exit codes are named so scripts and the systemd unit can rely on them.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -200,28 +202,116 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
     (positive weights count while their checks pass; equal priorities are legal and go
     to the higher primary address); then says who wins in each failure.
 
+    A keepalived.conf among the files (known by its content) is converted as `vrrpd
+    convert` would and checked as one node: the new node's YAML against the live
+    Keepalived node before the swap. Only what the nodes disagree on is said, with the
+    keepalived.conf's FILE:LINE; what the converter refuses fails the check.
+
     Exit 0 with a one-line summary, or exit 1 with every error as FILE:LINE:COL: message.
     """
     from vrrpd.cluster import check, missing_programs  # noqa: PLC0415
 
     files = list(paths) or [file]
     configs = []
+    located: dict[tuple[str, str], str] = {}
+    refused = False
     for one in files:
-        config = _load_or_exit(one, EXIT_FAILURE)
         shown = "<stdin>" if one == "-" else one
-        click.echo(f"{shown}: OK: {summary(config)}")
-        for problem in missing_programs(config):
-            click.echo(f"{shown}: warning: {problem}", err=True)
+        if is_keepalived_conf(one):
+            config, lines, refused_here = _converted(one)
+            refused |= refused_here
+            located.update({(one, name): where for name, where in lines.items()})
+        else:
+            config = _load_or_exit(one, EXIT_FAILURE)
+            click.echo(f"{shown}: OK: {summary(config)}")
+            for problem in missing_programs(config):
+                click.echo(f"{shown}: warning: {problem}", err=True)
         configs.append((one, config))
     if len(configs) < 2:
-        return
-    configs = node_names(configs)
+        raise SystemExit(EXIT_FAILURE if refused else EXIT_OK)
+    names = node_names(configs)
+    locations = {
+        (name, instance): where
+        for (name, _), (one, _) in zip(names, configs, strict=True)
+        for (path, instance), where in located.items()
+        if path == one
+    }
+    configs = names
 
-    findings = check(configs)
+    findings = check(configs, locations)
     for finding in findings:
         click.echo(f"cluster: {'ERROR' if finding.error else 'note'}: {finding.message}")
-    if any(f.error for f in findings):
+    if refused or any(f.error for f in findings):
         raise SystemExit(EXIT_FAILURE)
+
+
+_KEEPALIVED_KEYWORD = re.compile(
+    r"^[ \t]*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|"
+    r"virtual_server_group|vrrp_track_process|vrrp_track_file|static_ipaddress|include)"
+    r"(?=[ \t{]|$)(?![ \t]*:)",
+    re.MULTILINE,
+)
+_VRRPD_SECTION = re.compile(r"^(global|instances|scripts|sync_groups)[ \t]*:", re.MULTILINE)
+
+
+def is_keepalived_conf(path: str) -> bool:
+    """Whether ``path`` is a keepalived.conf rather than vrrpd YAML: by its content (a
+    Keepalived block keyword opening a line, which is no YAML key), else a ``.conf`` name
+    without vrrpd's sections. ``.yaml``/``.yml`` and ``-`` are always YAML."""
+    if path == "-" or Path(path).suffix.lower() in (".yaml", ".yml"):
+        return False
+    try:
+        with open(path, errors="replace") as stream:
+            text = stream.read(1 << 20)
+    except OSError:
+        return False  # the loader says why
+    if _KEEPALIVED_KEYWORD.search(text):
+        return True
+    return Path(path).suffix.lower() == ".conf" and not _VRRPD_SECTION.search(text)
+
+
+def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
+    """A live node's keepalived.conf as ``vrrpd convert`` reads it; what the converter
+    refuses (it would break the cluster) is printed as it says it, with FILE:LINE, and
+    fails the check. Its other notes (what is not carried over) are no disagreement
+    between the nodes: only counted."""
+    from vrrpd.config.loader import ConfigInvalid, loads_checked  # noqa: PLC0415
+    from vrrpd.convert import convert  # noqa: PLC0415
+
+    result = convert(path)
+    refusals = [str(e) for e in getattr(result, "errors", ())]
+    for refusal in refusals:
+        click.echo(f"{refusal} (a node-by-node migration cannot carry this over)", err=True)
+    if not result.instances:
+        click.echo(f"{path}: no vrrp_instance to convert", err=True)
+        raise SystemExit(EXIT_FAILURE)
+    try:
+        config, _ = loads_checked(result.yaml(), f"{path} (as `vrrpd convert` writes it)")
+    except ConfigInvalid as invalid:
+        for error in invalid.errors:
+            click.echo(str(error), err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    notes = len(result.warnings)
+    click.echo(f"{path}: keepalived.conf, converted: {summary(config)}"
+               + (f" ({notes} conversion note(s): `vrrpd convert {path}` shows them)"
+                  if notes else ""))  # fmt: skip
+    return config, _instance_lines(path), bool(refusals)
+
+
+def _instance_lines(path: str) -> dict[str, str]:
+    """Where each ``vrrp_instance NAME`` opens in the file itself, as FILE:LINE (one in an
+    included file is not looked for: its messages name the node only)."""
+    opening = re.compile(r"^[ \t]*vrrp_instance[ \t]+(\S+)")
+    found: dict[str, str] = {}
+    try:
+        with open(path, errors="replace") as stream:
+            for number, line in enumerate(stream, 1):
+                match = opening.match(line)
+                if match:
+                    found.setdefault(match.group(1).rstrip("{"), f"{path}:{number}")
+    except OSError:
+        pass
+    return found
 
 
 def node_names(files: list[tuple[str, Config]]) -> list[tuple[str, Config]]:
@@ -229,7 +319,6 @@ def node_names(files: list[tuple[str, Config]]) -> list[tuple[str, Config]]:
     (Keepalived's sample gives every node LVS_DEVEL), or by its path when stems do too:
     two nodes with one name would be merged into one."""
     from collections import Counter  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
     def named(by: Callable[[str, Config], str]) -> list[str] | None:
         names = [by(file, config) for file, config in files]

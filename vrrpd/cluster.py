@@ -11,7 +11,7 @@ one): the higher primary address wins, and the check says so. Pure, but for
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vrrpd.core.config import Config, InstanceConfig
@@ -48,19 +48,32 @@ _AGREE = (
 )
 
 
-def check(nodes: Sequence[tuple[str, Config]]) -> list[Finding]:
-    """Every disagreement between ``nodes`` (name, config), then who wins each failure."""
+def check(
+    nodes: Sequence[tuple[str, Config]], locations: Mapping[tuple[str, str], str] | None = None
+) -> list[Finding]:
+    """Every disagreement between ``nodes`` (name, config), then who wins each failure.
+
+    ``locations`` maps (node, instance name) to where that instance is written (FILE:LINE
+    of a keepalived.conf), named beside the node in what disagrees."""
     findings: list[Finding] = []
+    located = locations or {}
+
+    def label(node: str, inst: InstanceConfig) -> str:
+        where = located.get((node, inst.name))
+        return f"{node} ({where})" if where else node
+
     for (vrid, family), members in sorted(_members(nodes).items()):
         where = f"VRID {vrid} ({family})"
         if len(members) < 2:
-            findings.append(Finding(False, f"{where}: only on {members[0][0]}: no backup for it"))
+            only = label(*members[0])
+            findings.append(Finding(False, f"{where}: only on {only}: no backup for it"))
             continue
+        labels = {node: label(node, inst) for node, inst in members}
         for key, value in _AGREE:
             seen = {node: value(inst) for node, inst in members}
             if len({repr(v) for v in seen.values()}) > 1:
                 shown = ", ".join(
-                    f"{node} {'(hidden)' if key == 'authentication' else v!s}"
+                    f"{labels[node]} {'(hidden)' if key == 'authentication' else v!s}"
                     for node, v in seen.items()
                 )
                 findings.append(Finding(True, f"{where}: {key} differs: {shown}"))
