@@ -253,6 +253,16 @@ def test_simulate_names_the_holder_of_each_instance(tmp_path: Path) -> None:
     assert rows["lb1 crashes (no priority 0)"][:2] == ["lb2", "web=lb1"]
     assert rows["lb2 crashes (no priority 0)"][:2] == ["lb1", "web=lb1"]
     assert "lb2 stops gracefully (priority 0)" in rows
+    # each master's own checks: lb1's, tracked by web; not lb2's, tracked by web too
+    text = MULTI.replace("  web:\n", "  web:\n    track_scripts: [chk]\n").replace(
+        "instances:", "scripts:\n  chk: {{command: /bin/true, weight: -60}}\ninstances:")  # fmt: skip
+    for path in files:
+        name = Path(path).stem
+        web, api = (150, 100) if name == "lb1" else (100, 150)
+        Path(path).write_text(text.format(name=name, web=web, api=api))
+    rows = _rows(CliRunner().invoke(main, ["simulate", *files]).output)
+    assert "check chk fails on lb1" in rows
+    assert "check chk fails on lb2" not in rows
 
 
 LIVE = """\

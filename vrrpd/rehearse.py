@@ -12,7 +12,7 @@ said plainly and replaced by a stand-in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import methodcaller
 
@@ -34,8 +34,11 @@ def _address(config: Config, index: int, family6: bool) -> str:
     return f"fe80::{11 + index}" if family6 else f"192.0.2.{11 + index}"
 
 
-def _drills(nodes: Sequence[tuple[str, Config]], masters: Sequence[str]) -> list[Drill]:
-    """Each node crashes; each check of each master fails; each master stops; a partition."""
+def _drills(
+    nodes: Sequence[tuple[str, Config]], masters: Mapping[str, set[tuple[int, str]]]
+) -> list[Drill]:
+    """Each node crashes; each check of each master's instances fails (``masters``: each
+    master and the (VRID, family) it holds); each master stops; a partition."""
     drills = []
     for name, _ in nodes:
         drills.append(
@@ -47,7 +50,12 @@ def _drills(nodes: Sequence[tuple[str, Config]], masters: Sequence[str]) -> list
         )
     configs = dict(nodes)
     for master in masters:
-        tracked = {t.name for i in configs[master].instances for t in i.track_scripts}
+        tracked = {
+            t.name
+            for i in configs[master].instances
+            if (i.vrid, str(i.family)) in masters[master]
+            for t in i.track_scripts
+        }
         for check in sorted(tracked):
             drills.append(
                 Drill(
@@ -90,19 +98,19 @@ def hold_time(nodes: Sequence[tuple[str, Config]]) -> float:
     return max(10.0, 8 * interval, max(checks, default=0.0) + election)
 
 
-def _instances(nodes: Sequence[tuple[str, Config]]) -> list[tuple[str, str]]:
-    """Each shared instance, by the first node's name for it, and its first VIP."""
+def _instances(nodes: Sequence[tuple[str, Config]]) -> dict[tuple[int, str], tuple[str, str]]:
+    """Each shared instance (VRID, family): the first node's name for it, its first VIP."""
     seen: dict[tuple[int, str], tuple[str, str]] = {}
     for _, config in nodes:
         for inst in config.instances:
             key = (inst.vrid, str(inst.family))
             seen.setdefault(key, (inst.name, str(inst.virtual_addresses[0].address.ip)))
-    return [seen[key] for key in sorted(seen)]
+    return dict(sorted(seen.items()))
 
 
-def _held(lan: Lan, instances: Sequence[tuple[str, str]]) -> str:
+def _held(lan: Lan, instances: Mapping[tuple[int, str], tuple[str, str]]) -> str:
     """Who holds each instance's VIP: one name when one node holds them all."""
-    holders = [(name, ",".join(lan.holders(vip)) or "nobody") for name, vip in instances]
+    holders = [(name, ",".join(lan.holders(vip)) or "nobody") for name, vip in instances.values()]
     if len({h for _, h in holders}) == 1:
         return holders[0][1]
     return " ".join(f"{name}={holder}" for name, holder in holders)
@@ -131,10 +139,13 @@ def run(nodes: Sequence[tuple[str, Config]]) -> list[str]:
     lan.start(*[n for n, _ in nodes])
     lan.run_until(hold)
     elected = _held(lan, instances)
-    masters = [n for n, _ in nodes if any(n in lan.holders(vip) for _, vip in instances)]
+    masters = {
+        n: {key for key, (_, vip) in instances.items() if n in lan.holders(vip)} for n, _ in nodes
+    }
+    masters = {n: held for n, held in masters.items() if held}
     rows: list[tuple[str, str, str, float]] = []
     t = hold
-    for drill in _drills(nodes, masters or [nodes[0][0]]):
+    for drill in _drills(nodes, masters or {nodes[0][0]: set(instances)}):
         start = t
         drill.act(lan)
         lan.run_until(t + hold)

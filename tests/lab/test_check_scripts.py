@@ -90,6 +90,9 @@ def test_check_http_against_nginx_virtual_hosts_and_tls(web: Lab) -> None:
     code, line, _ = check(web, "check_http.sh", *vhost)
     assert code == 0, line
     assert line.startswith("HTTP OK: http://www.example.com:80/health answered 200 in ")
+    code, line, _ = check(web, "check_http.sh", "-H", "www.example.com", "-I", "2001:db8::11",
+                          "-u", "/health")  # fmt: skip
+    assert code == 0, line
     code, line, _ = check(web, "check_http.sh", "-H", SERVER, "-u", "/health")
     assert (code, "answered 404, expected 200" in line) == (2, True), line
     # https, self-signed: refused unless -k (the old script said "answered 000")
