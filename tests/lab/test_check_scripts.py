@@ -56,7 +56,7 @@ def _nginx(lab: Lab) -> None:
         "http { access_log off;\n"
         "  server { listen 80 default_server; listen [::]:80 default_server; "
         "location / { return 404; } }\n"
-        f"  server {{ listen 80; server_name www.example.com; {health} }}\n"
+        f"  server {{ listen 80; listen [::]:80; server_name www.example.com; {health} }}\n"
         f"  server {{ listen 443 ssl default_server; server_name www.example.com; "
         f"ssl_certificate {www_cert}; ssl_certificate_key {www_key}; {sni} {health} }}\n"
         f"  server {{ listen 443 ssl; server_name api.example.com; "
