@@ -52,6 +52,20 @@ def test_check_config_ok(tmp_path: Path) -> None:
     )
 
 
+def test_check_config_warns_of_an_empty_instances(tmp_path: Path) -> None:
+    """A failed `convert -o` used to leave `instances: {}`, which passed as OK: an agent
+    that, reloaded, drops every VIP it held."""
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("global: {router_id: lb1}\ninstances: {}\n")
+    result = CliRunner().invoke(main, ["check-config", str(empty)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"{empty}:2:1: instances: warning: no instance: an idle agent, holding no VIP and "
+        "answering no election until a reload adds one; a node meant to be master or backup "
+        "needs its instances here"
+    ]
+
+
 def test_check_config_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(

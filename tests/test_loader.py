@@ -221,7 +221,7 @@ def test_instances_written_empty_run_idle_with_a_warning() -> None:
         config, warned = loads_checked(text, "c.yaml")
         assert config.instances == ()
         assert [str(w) for w in warned] == [
-            "c.yaml:2:1: instances: warning: no instance: the agent runs idle until a reload adds one"
+            "c.yaml:2:1: instances: warning: no instance: an idle agent, holding no VIP and answering no election until a reload adds one; a node meant to be master or backup needs its instances here"
         ]
 
 

@@ -6,8 +6,10 @@ Exit codes are named so scripts and the systemd unit can rely on them.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -193,28 +195,141 @@ def reload(socket_path: str | None, file: str) -> None:
 def check_config(paths: tuple[str, ...], file: str) -> None:
     """Validate FILE (or -c FILE; - reads standard input) without touching the network.
 
-    With several files (one per node), also checks them as one cluster: for every shared
-    VRID the version, interval, VIPs, authentication, checksum form and unicast mode
-    agree, priorities differ, at most one owner, and the checks can move mastership;
-    then says who wins in each failure.
+    Warns of a check whose program is missing here or not executable (whatever
+    script_security says). With several files (one per node), also checks them as one
+    cluster: for every shared VRID the version, interval, VIPs, authentication, checksum
+    form and unicast mode agree, at most one owner, the checks can move mastership
+    (positive weights count while their checks pass; equal priorities are legal and go
+    to the higher primary address); then says who wins in each failure.
+
+    A keepalived.conf among the files (known by its content) is converted as `vrrpd
+    convert` would and checked as one node: the new node's YAML against the live
+    Keepalived node before the swap. Only what the nodes disagree on is said, with the
+    keepalived.conf's FILE:LINE; what the converter refuses fails the check.
 
     Exit 0 with a one-line summary, or exit 1 with every error as FILE:LINE:COL: message.
     """
+    from vrrpd.cluster import check, missing_programs  # noqa: PLC0415
+
     files = list(paths) or [file]
     configs = []
+    located: dict[tuple[str, str], str] = {}
+    refused = False
     for one in files:
-        config = _load_or_exit(one, EXIT_FAILURE)
-        click.echo(f"{'<stdin>' if one == '-' else one}: OK: {summary(config)}")
-        configs.append((config.global_.router_id or one, config))
+        shown = "<stdin>" if one == "-" else one
+        if is_keepalived_conf(one):
+            config, lines, refused_here = _converted(one)
+            refused |= refused_here
+            located.update({(one, name): where for name, where in lines.items()})
+        else:
+            config = _load_or_exit(one, EXIT_FAILURE)
+            click.echo(f"{shown}: OK: {summary(config)}")
+            for problem in missing_programs(config):
+                click.echo(f"{shown}: warning: {problem}", err=True)
+        configs.append((one, config))
     if len(configs) < 2:
-        return
-    from vrrpd.cluster import check  # noqa: PLC0415
+        raise SystemExit(EXIT_FAILURE if refused else EXIT_OK)
+    names = node_names(configs)
+    locations = {
+        (name, instance): where
+        for (name, _), (one, _) in zip(names, configs, strict=True)
+        for (path, instance), where in located.items()
+        if path == one
+    }
+    configs = names
 
-    findings = check(configs)
+    findings = check(configs, locations)
     for finding in findings:
         click.echo(f"cluster: {'ERROR' if finding.error else 'note'}: {finding.message}")
-    if any(f.error for f in findings):
+    if refused or any(f.error for f in findings):
         raise SystemExit(EXIT_FAILURE)
+
+
+_KEEPALIVED_KEYWORD = re.compile(
+    r"^[ \t]*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|"
+    r"virtual_server_group|vrrp_track_process|vrrp_track_file|static_ipaddress|include)"
+    r"(?=[ \t{]|$)(?![ \t]*:)",
+    re.MULTILINE,
+)
+_VRRPD_SECTION = re.compile(r"^(global|instances|scripts|sync_groups)[ \t]*:", re.MULTILINE)
+
+
+def is_keepalived_conf(path: str) -> bool:
+    """Whether ``path`` is a keepalived.conf rather than vrrpd YAML: by its content (a
+    Keepalived block keyword opening a line, which is no YAML key), else a ``.conf`` name
+    without vrrpd's sections. ``.yaml``/``.yml`` and ``-`` are always YAML."""
+    if path == "-" or Path(path).suffix.lower() in (".yaml", ".yml"):
+        return False
+    try:
+        with open(path, errors="replace") as stream:
+            text = stream.read(1 << 20)
+    except OSError:
+        return False  # the loader says why
+    if _KEEPALIVED_KEYWORD.search(text):
+        return True
+    return Path(path).suffix.lower() == ".conf" and not _VRRPD_SECTION.search(text)
+
+
+def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
+    """A live node's keepalived.conf as ``vrrpd convert`` reads it; what the converter
+    refuses (it would break the cluster) is printed as it says it, with FILE:LINE, and
+    fails the check. Its other notes (what is not carried over) are no disagreement
+    between the nodes: only counted."""
+    from vrrpd.config.loader import ConfigInvalid, loads_checked  # noqa: PLC0415
+    from vrrpd.convert import convert  # noqa: PLC0415
+
+    result = convert(path)
+    refusals = [str(e) for e in getattr(result, "errors", ())]
+    for refusal in refusals:
+        click.echo(f"{refusal} (a node-by-node migration cannot carry this over)", err=True)
+    if not result.instances:
+        click.echo(f"{path}: no vrrp_instance to convert", err=True)
+        raise SystemExit(EXIT_FAILURE)
+    try:
+        config, _ = loads_checked(result.yaml(), f"{path} (as `vrrpd convert` writes it)")
+    except ConfigInvalid as invalid:
+        for error in invalid.errors:
+            click.echo(str(error), err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    notes = len(result.warnings)
+    click.echo(f"{path}: keepalived.conf, converted: {summary(config)}"
+               + (f" ({notes} conversion note(s): `vrrpd convert {path}` shows them)"
+                  if notes else ""))  # fmt: skip
+    return config, _instance_lines(path), bool(refusals)
+
+
+def _instance_lines(path: str) -> dict[str, str]:
+    """Where each ``vrrp_instance NAME`` opens in the file itself, as FILE:LINE (one in an
+    included file is not looked for: its messages name the node only)."""
+    opening = re.compile(r"^[ \t]*vrrp_instance[ \t]+(\S+)")
+    found: dict[str, str] = {}
+    try:
+        with open(path, errors="replace") as stream:
+            for number, line in enumerate(stream, 1):
+                match = opening.match(line)
+                if match:
+                    found.setdefault(match.group(1).rstrip("{"), f"{path}:{number}")
+    except OSError:
+        pass
+    return found
+
+
+def node_names(files: list[tuple[str, Config]]) -> list[tuple[str, Config]]:
+    """Each file's node named by its router_id, or by the file's stem when router_ids clash
+    (Keepalived's sample gives every node LVS_DEVEL), or by its path when stems do too:
+    two nodes with one name would be merged into one."""
+    from collections import Counter  # noqa: PLC0415
+
+    def named(by: Callable[[str, Config], str]) -> list[str] | None:
+        names = [by(file, config) for file, config in files]
+        return names if max(Counter(names).values()) == 1 else None
+
+    names = (
+        named(lambda file, config: config.global_.router_id or Path(file).stem)
+        or named(lambda file, _: "<stdin>" if file == "-" else Path(file).stem)
+        or [f"{file} ({index + 1})" for index, (file, _) in enumerate(files)]
+    )
+    return [(name, config) for name, (_, config) in zip(names, files, strict=True)]
 
 
 def summary(config: Config) -> str:
@@ -393,7 +508,8 @@ def simulate(files: tuple[str, ...]) -> None:
     Without FILES, the built-in drill (two nodes: election, crash, return with
     preemption, a failing check, a graceful handover). With the nodes' own files, the
     standard drills on them: each node crashes, each of the master's checks fails,
-    the master stops, a partition heals; each node named by its router_id. Needs no
+    the master stops, a partition heals; each node named by its router_id (by its file's
+    name when router_ids clash). Needs no
     network and no root; every figure is exact protocol time.
     """
     if not files:
@@ -404,9 +520,6 @@ def simulate(files: tuple[str, ...]) -> None:
         return
     from vrrpd import rehearse  # noqa: PLC0415
 
-    nodes = []
-    for file in files:
-        config = _load_or_exit(file, EXIT_FAILURE)
-        nodes.append((config.global_.router_id or file, config))
-    for line in rehearse.run(nodes):
+    nodes = [(file, _load_or_exit(file, EXIT_FAILURE)) for file in files]
+    for line in rehearse.run(node_names(nodes)):
         click.echo(line)

@@ -2,18 +2,20 @@
 
 Each file can be valid and the cluster still broken: one node on VRRPv2 and the
 other on v3 (both MASTER), intervals that differ (v2 drops the adverts), VIP lists
-or passwords that differ, two address owners, equal priorities (the tie goes to
-the higher address, which nobody chose), or checks whose weights can never move
-mastership. Pure: configurations in, sentences out.
+or passwords that differ, two address owners, or checks whose weights can never move
+mastership. Equal priorities are legal (some installers give every node the same
+one): the higher primary address wins, and the check says so. Pure, but for
+``missing_programs``: configurations in, sentences out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vrrpd.core.config import Config, InstanceConfig
-from vrrpd.core.constants import PRIORITY_MIN, PRIORITY_OWNER
+from vrrpd.core.constants import PRIORITY_MIN, PRIORITY_OWNER, IPAddress
 
 
 @dataclass(frozen=True)
@@ -46,19 +48,32 @@ _AGREE = (
 )
 
 
-def check(nodes: Sequence[tuple[str, Config]]) -> list[Finding]:
-    """Every disagreement between ``nodes`` (name, config), then who wins each failure."""
+def check(
+    nodes: Sequence[tuple[str, Config]], locations: Mapping[tuple[str, str], str] | None = None
+) -> list[Finding]:
+    """Every disagreement between ``nodes`` (name, config), then who wins each failure.
+
+    ``locations`` maps (node, instance name) to where that instance is written (FILE:LINE
+    of a keepalived.conf), named beside the node in what disagrees."""
     findings: list[Finding] = []
+    located = locations or {}
+
+    def label(node: str, inst: InstanceConfig) -> str:
+        where = located.get((node, inst.name))
+        return f"{node} ({where})" if where else node
+
     for (vrid, family), members in sorted(_members(nodes).items()):
         where = f"VRID {vrid} ({family})"
         if len(members) < 2:
-            findings.append(Finding(False, f"{where}: only on {members[0][0]}: no backup for it"))
+            only = label(*members[0])
+            findings.append(Finding(False, f"{where}: only on {only}: no backup for it"))
             continue
+        labels = {node: label(node, inst) for node, inst in members}
         for key, value in _AGREE:
             seen = {node: value(inst) for node, inst in members}
             if len({repr(v) for v in seen.values()}) > 1:
                 shown = ", ".join(
-                    f"{node} {'(hidden)' if key == 'authentication' else v!s}"
+                    f"{labels[node]} {'(hidden)' if key == 'authentication' else v!s}"
                     for node, v in seen.items()
                 )
                 findings.append(Finding(True, f"{where}: {key} differs: {shown}"))
@@ -70,64 +85,150 @@ def check(nodes: Sequence[tuple[str, Config]]) -> list[Finding]:
                     f"{where}: {len(owners)} address owners (priority 255): {', '.join(owners)}",
                 )
             )
+        configs = dict(nodes)
+        addresses = _addresses(members)
         priorities: dict[int, list[str]] = {}
         for node, inst in members:
-            priorities.setdefault(inst.priority, []).append(node)
+            priorities.setdefault(_healthy(inst, configs[node]), []).append(node)
         for priority, same in priorities.items():
             if len(same) > 1:
-                findings.append(Finding(True, f"{where}: {', '.join(same)} share priority {priority}: "
-                                              "the higher address would win; give each node its own"))  # fmt: skip
-        findings += _failures(where, members, dict(nodes))
+                findings.append(Finding(False, f"{where}: {', '.join(same)} share priority "
+                                               f"{priority}: legal; {_tie(same, addresses)}"))  # fmt: skip
+        findings += _failures(where, members, configs, addresses)
     return findings
 
 
+def _addresses(members: list[tuple[str, InstanceConfig]]) -> dict[str, IPAddress]:
+    """Each node's own address where the files tell it: its ``unicast_source``, or the one
+    peer address the other nodes list and it does not (its own is never its peer)."""
+    known: dict[str, IPAddress] = {}
+    for node, inst in members:
+        if inst.unicast_source is not None:
+            known[node] = inst.unicast_source
+            continue
+        others = {p for n, i in members if n != node for p in i.unicast_peers}
+        candidates = others - set(inst.unicast_peers)
+        if len(candidates) == 1:
+            known[node] = candidates.pop()
+    return known
+
+
+def _tie(same: list[str], addresses: dict[str, IPAddress]) -> str:
+    """Who wins a tie: the higher primary address (RFC 5798 6.4.3, RFC 3768 6.4.3)."""
+    if all(node in addresses for node in same):
+        winner = max(same, key=lambda n: int(addresses[n]))
+        return f"between them the higher primary address wins: {winner} ({addresses[winner]})"
+    return (
+        "between them the node with the higher primary address on the interface wins "
+        "(RFC 5798 6.4.3); the files do not name every address (unicast_source would)"
+    )
+
+
+def _weight(track_weight: int | None, default: int | None) -> int:
+    return (default or 0) if track_weight is None else track_weight
+
+
+def _weights(inst: InstanceConfig, config: Config) -> list[tuple[str, int]]:
+    """Every tracker of ``inst`` and its weight (0: FAULT while down)."""
+    scripts = {c.name: c.weight for c in config.scripts}
+    out = [(f"check {t.name}", _weight(t.weight, scripts.get(t.name))) for t in inst.track_scripts]
+    out += [(f"interface {t.name}", _weight(t.weight, 0)) for t in inst.track_interfaces]
+    out += [(f"process {t.name}", _weight(t.weight, 0)) for t in inst.track_processes]
+    return out
+
+
+def _clamp(inst: InstanceConfig, total: int) -> int:
+    return PRIORITY_OWNER if inst.owner else max(PRIORITY_MIN, min(PRIORITY_OWNER - 1, total))
+
+
+def _healthy(inst: InstanceConfig, config: Config) -> int:
+    """The priority ``inst`` advertises with every tracker up: positive weights count."""
+    return _clamp(inst, inst.priority + sum(w for _, w in _weights(inst, config) if w > 0))
+
+
 def _worst(inst: InstanceConfig, config: Config) -> tuple[int, list[str]]:
-    """The lowest effective priority ``inst`` can fall to, and the checks that can FAULT it."""
-    weights = {c.name: c.weight for c in config.scripts}
-    total, faults = inst.priority, []
-    for track in inst.track_scripts:
-        weight = weights.get(track.name, 0) if track.weight is None else track.weight
-        if weight < 0:
-            total += weight
-        elif weight == 0:
-            faults.append(f"check {track.name}")
-    total += sum(t.weight for t in inst.track_interfaces if t.weight and t.weight < 0)
-    total += sum(t.weight for t in inst.track_processes if t.weight and t.weight < 0)
-    faults += [f"interface {t.name}" for t in inst.track_interfaces if not t.weight]
-    faults += [f"process {t.name}" for t in inst.track_processes if not t.weight]
-    if inst.owner:
-        return PRIORITY_OWNER, faults
-    return max(PRIORITY_MIN, total), faults
+    """The lowest effective priority ``inst`` can fall to (every tracker down: positive
+    weights lost, negative ones added), and the trackers that can FAULT it."""
+    weights = _weights(inst, config)
+    total = inst.priority + sum(w for _, w in weights if w < 0)
+    return _clamp(inst, total), [name for name, w in weights if w == 0]
+
+
+def _rank(
+    members: list[tuple[str, InstanceConfig]],
+    configs: dict[str, Config],
+    addresses: dict[str, IPAddress],
+) -> list[tuple[str, InstanceConfig]]:
+    """Highest healthy priority first; a tie to the higher known address (RFC 5798 6.4.3)."""
+    return sorted(
+        members,
+        key=lambda m: (_healthy(m[1], configs[m[0]]), int(addresses.get(m[0], 0))),
+        reverse=True,
+    )
 
 
 def _failures(
-    where: str, members: list[tuple[str, InstanceConfig]], configs: dict[str, Config]
+    where: str,
+    members: list[tuple[str, InstanceConfig]],
+    configs: dict[str, Config],
+    addresses: dict[str, IPAddress],
 ) -> list[Finding]:
     """Who is master normally, and who takes over when the master's checks fail."""
-    ranked = sorted(members, key=lambda m: m[1].priority, reverse=True)
-    (top, inst), others = ranked[0], ranked[1:]
-    out = [Finding(False, f"{where}: {top} is master (priority {inst.priority})")]
+    (top, inst), *others = _rank(members, configs, addresses)
+    healthy = _healthy(inst, configs[top])
+    (other, other_inst) = others[0]
+    other_priority = _healthy(other_inst, configs[other])
+    shown = f"priority {healthy}" if healthy == inst.priority else (
+        f"priority {healthy}: {inst.priority} + its positive weights while their trackers are up")  # fmt: skip
+    if other_priority == healthy and not (top in addresses and other in addresses):
+        out = [Finding(False, f"{where}: {top} or {other} is master ({shown}; the higher "
+                              "primary address wins)")]  # fmt: skip
+    else:
+        out = [Finding(False, f"{where}: {top} is master ({shown})")]
     worst, faults = _worst(inst, configs[top])
-    best_other = max(others, key=lambda m: m[1].priority)
     if faults:
         out.append(
             Finding(
                 False,
-                f"{where}: {', '.join(faults)} failing on {top} (FAULT) hands over to {best_other[0]}",
+                f"{where}: {', '.join(faults)} failing on {top} (FAULT) hands over to {other}",
             )
         )
-    if worst < inst.priority:
-        if worst < best_other[1].priority:
+    if worst < healthy:
+        if worst < other_priority:
             out.append(Finding(False, f"{where}: every weighted check failing on {top} "
-                                      f"({inst.priority} -> {worst}) hands over to {best_other[0]} "
-                                      f"({best_other[1].priority})"))  # fmt: skip
+                                      f"({healthy} -> {worst}) hands over to {other} "
+                                      f"({other_priority})"))  # fmt: skip
         elif not faults:
             out.append(Finding(True, f"{where}: {top}'s checks can never move mastership: at worst "
-                                     f"{inst.priority} -> {worst}, still above {best_other[0]}'s "
-                                     f"{best_other[1].priority}; use larger weights or weight 0"))  # fmt: skip
-    elif not faults and inst.track_scripts:
-        out.append(Finding(True, f"{where}: {top} tracks checks that cannot lower its priority"))
-    if not inst.preempt and worst < inst.priority:
+                                     f"{healthy} -> {worst}, still above {other}'s "
+                                     f"{other_priority}; use larger weights or weight 0"))  # fmt: skip
+    if not inst.preempt and worst < healthy:
         out.append(Finding(False, f"{where}: {top} has preempt: false, so once it hands over it "
                                   "does not take the VIPs back"))  # fmt: skip
+    return out
+
+
+def missing_programs(config: Config) -> list[str]:
+    """The checks whose program is not on this host, or not executable.
+
+    The loader looks for them only under ``script_security`` (and converted files turn it
+    off): without this, a missing script passes the check and the instance goes to FAULT
+    (or loses its weight) at run time. Reads the file system: run it on the node itself.
+    """
+    from vrrpd.config.security import program_of  # noqa: PLC0415
+
+    out = []
+    for check in config.scripts:
+        program = program_of(check.command)
+        if program is None or not os.path.exists(program):
+            problem = f"{program or check.command.split()[0]} does not exist on this host"
+        elif not os.access(program, os.X_OK) or os.path.isdir(program):
+            problem = f"{program} is not executable"
+        else:
+            continue
+        out.append(
+            f"scripts.{check.name}: {problem}: vrrpd would run it and count every run as a "
+            "failure, so its instances go to FAULT (weight 0) or lose its weight "
+            "(Keepalived disables such a check instead)"
+        )
     return out

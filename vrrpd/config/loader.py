@@ -410,7 +410,9 @@ def loads_checked(text: str, file: str = "<config>") -> tuple[Config, list[Confi
             ConfigError(
                 reader.mark(idle),
                 "instances",
-                "warning: no instance: the agent runs idle until a reload adds one",
+                "warning: no instance: an idle agent, holding no VIP and answering no "
+                "election until a reload adds one; a node meant to be master or backup "
+                "needs its instances here",
             ),
         )
     return config, warned
