@@ -82,6 +82,12 @@ COUNTER_OF_REASON = {
 ROUTER_WIDE = frozenset({DropReason.BAD_VRID, DropReason.UNKNOWN_VRID})
 """Reasons no instance can be held to: the VRID is 0 or not one we run."""
 
+MAX_FORMS = 16
+"""Peers whose checksum form ``checksum_forms`` keeps (the most recent): a VRID has a
+handful of routers, a flood of spoofed sources must not grow the status reply."""
+MAX_NOTICES = 64
+"""Distinct notices an instance gives; then one saying the rest are only counted."""
+
 PROTO_ERR = {
     "ip_ttl_errors": "ipTtlError",
     "version_errors": "versionError",
@@ -96,6 +102,8 @@ class Receiver:
         self.config = config
         self.counters = counters
         self._noticed: set[str] = set()
+        """Keys of the notices given (at most MAX_NOTICES: never evicted, or a flood of
+        rotating sources would repeat them)."""
 
     def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
         """Count a refused packet (once) and say so."""
@@ -110,6 +118,14 @@ class Receiver:
     def notice_once(self, key: str, message: str) -> list[Action]:
         if key in self._noticed:
             return []
+        if len(self._noticed) >= MAX_NOTICES:
+            if "" in self._noticed:
+                return []
+            self._noticed.add("")
+            message = (
+                f"{MAX_NOTICES} notices given; further ones (from other sources) are only counted"
+            )
+            return [Notice(self.config.name, message)]
         self._noticed.add(key)
         return [Notice(self.config.name, message)]
 
@@ -170,7 +186,11 @@ class Receiver:
         self, cfg: InstanceConfig, form: ChecksumForm, src: IPAddress
     ) -> list[Action]:
         mode = cfg.v3_ipv4_checksum
-        self.counters.checksum_forms[str(src)] = form.value
+        forms = self.counters.checksum_forms
+        forms.pop(str(src), None)  # re-inserted last: the most recent stay
+        forms[str(src)] = form.value
+        while len(forms) > MAX_FORMS:
+            del forms[next(iter(forms))]
         wanted = {
             ChecksumMode.PSEUDO: ChecksumForm.PSEUDO,
             ChecksumMode.MESSAGE: ChecksumForm.MESSAGE,
