@@ -95,6 +95,12 @@ PROTO_ERR = {
 }
 
 
+def min_ttl(cfg: InstanceConfig) -> int:
+    """The lowest TTL / hop limit accepted: 255 (RFC 5798 7.1, GTSM: only a sender on the
+    link can send it), less ``unicast_max_hops`` for routed unicast peers (RFC 5082)."""
+    return TTL - cfg.unicast_max_hops
+
+
 class Receiver:
     """One instance's receive checks, its counters and the notices it gave once."""
 
@@ -134,8 +140,10 @@ class Receiver:
     ) -> list[Action]:
         """RFC 5798 section 7.1, in its order; a refusal is the last action returned."""
         advert = decoded.advert
-        # 1. TTL / hop limit 255 (GTSM). Unicast peers may be routed, as Keepalived allows.
-        if ttl != TTL and not cfg.unicast_peers:
+        # 1. TTL / hop limit 255 (GTSM), unicast too: a peer's address is easy to spoof
+        # from afar, its TTL is not. The node checks it before decoding; this is the same
+        # rule for callers that come with a decoded advert.
+        if not min_ttl(cfg) <= ttl <= TTL:
             return self.drop(DropReason.TTL, src, f"TTL {ttl}")
         if advert.version != cfg.version:
             return self.drop(
