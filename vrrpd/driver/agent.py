@@ -48,6 +48,9 @@ from vrrpd.driver.watch import Watchers, state_event
 log = logging.getLogger("vrrpd")
 TIMER_SLACK = 0.0015
 """Seconds the timer is armed before its deadline (see ``Agent._fire``)."""
+RECEIVE_BUDGET = 64
+"""Datagrams read per wake-up of a socket (~2 ms of the loop at most): adverts and
+timers are served between batches however fast a sender goes."""
 
 
 class _Stopped(Exception):
@@ -181,8 +184,15 @@ class Agent:
         self.dispatch(TimerFired(), now=max(deadline, self.loop.time()))
 
     def _readable(self, sock: VrrpSocket) -> None:
-        """Drain the socket, then arm the timer once for the whole batch."""
-        while (received := sock.receive()) is not None:
+        """Read at most RECEIVE_BUDGET datagrams, then arm the timer once for the batch.
+
+        The reader is level-triggered: what is left is read on the next turn of the loop,
+        after the timers and the other sockets had theirs. Draining to the end instead let
+        a flood (above ~30,000 packets/s) hold the loop so long that no advert went out."""
+        for _ in range(RECEIVE_BUDGET):
+            received = sock.receive()
+            if received is None:
+                break
             event = DatagramReceived(
                 sock.interface, sock.family, received.src, received.dst, received.ttl, received.data
             )
