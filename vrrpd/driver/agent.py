@@ -214,6 +214,7 @@ class Agent:
         await kernel.refresh()
         instances = self.config.instances
         kernel.sync_sockets(plan.wanted_sockets(instances, kernel.links), self._readable)
+        kernel.filter_sockets(instances)
         for event in self.view.events(
             instances,
             kernel.links,
