@@ -134,7 +134,7 @@ def test_every_error_at_once_in_document_order() -> None:
         "c.yaml:5:15: instances.web.priority: must be a whole number (got 'x')",
         "c.yaml:8:5: instances.web.bogus: unknown key; known keys: "
         "accept, advert_interval, authentication, excluded_addresses, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
-        "track_files, track_interfaces, track_processes, track_scripts, unicast_peers, unicast_source, "
+        "track_files, track_interfaces, track_processes, track_scripts, unicast_max_hops, unicast_peers, unicast_source, "
         "use_vmac, v3_ipv4_checksum, version, virtual_addresses, vrid",
     ]
 
@@ -298,4 +298,15 @@ def test_owner_with_weights_is_warned_about() -> None:
     assert [str(w) for w in warned] == [
         "c.yaml:8:15: instances.web.priority: warning: priority 255 (address owner) is never changed by weights, "
         "so chk cannot move mastership; only weight-0 trackers (FAULT) can"
+    ]
+
+
+def test_unicast_max_hops_defaults_to_0_and_is_checked_with_its_position() -> None:
+    [web] = loads(GOOD).instances
+    assert web.unicast_max_hops == 0
+    text = GOOD + "    unicast_peers: [192.0.2.12]\n    unicast_max_hops: 2\n"
+    [web] = loads(text).instances
+    assert web.unicast_max_hops == 2
+    assert errors(GOOD + "    unicast_max_hops: 255\n") == [
+        "c.yaml:7:23: instances.web.unicast_max_hops: must be 0..254 (got 255)"
     ]

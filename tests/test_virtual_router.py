@@ -524,9 +524,10 @@ def test_unicast_sends_to_each_peer_and_accepts_only_them() -> None:
     assert _dropped(h.receive(200, src=IPv4Address("192.0.2.99"), at=11.1)) == [
         "source is not a configured unicast peer"
     ]
-    assert (
-        _dropped(h.receive(200, src=PEER, ttl=64, at=11.2)) == []
-    )  # routed unicast: TTL not enforced
+    # TTL 255 for unicast too (issue 16 item 3): a peer's address is spoofable from afar
+    assert _dropped(h.receive(200, src=PEER, ttl=64, at=11.2)) == ["TTL / hop limit not 255"]
+    assert h.state is State.MASTER
+    assert _dropped(h.receive(200, src=PEER, at=11.3)) == []
     assert h.state is State.BACKUP
 
 

@@ -131,3 +131,102 @@ def parse_ipv4(packet: bytes) -> Received | None:
         packet[header_len : min(total, len(packet))] if total >= header_len else packet[header_len:]
     )
     return Received(IPv4Address(packet[12:16]), IPv4Address(packet[16:20]), packet[8], payload)
+
+
+# ---------------------------------------------------------------- the kernel's filter
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """What one instance on a socket accepts: the rest is dropped by the kernel."""
+
+    vrid: int
+    version: int
+    min_ttl: int
+    peers: tuple[IPAddress, ...] = ()
+    """Empty: any source (multicast); else only these (unicast_peers)."""
+
+
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+SKF_NET_OFF = -0x100000
+"""Classic BPF offsets from the network header (an IPv6 raw socket's data starts after it)."""
+BPF_MAXINSNS = 4096
+MAX_FILTERED_PEERS = 16
+"""Peers checked in the kernel per instance; with more, the agent alone checks them."""
+_LD_B_ABS, _LD_W_ABS, _LD_B_IND, _LDX_B_MSH = 0x30, 0x20, 0x50, 0xB1
+_JEQ, _JGE, _RET = 0x15, 0x35, 0x06
+_ACCEPT = 0xFFFF
+
+
+def filter_program(family: Family, accepts: list[Accept]) -> list[tuple[int, int, int, int]]:
+    """A classic BPF program (code, jt, jf, k) that passes a packet only if one of
+    ``accepts`` would consider it: its version and ADVERTISEMENT type, its VRID, its
+    TTL / hop limit, and its source when the instance has unicast peers.
+
+    Everything else (a flood of other VRIDs, TTL != 255, garbage, spoofed non-peers) is
+    dropped in the kernel, before it costs the agent a wake-up or fills the socket's
+    queue ahead of the followed master's adverts. IPv4 raw sockets see the IP header at
+    offset 0 (the VRRP header after IHL words); IPv6 raw sockets see the VRRP header at 0,
+    and the IPv6 header (hop limit, source) through SKF_NET_OFF.
+    """
+    v4 = family is Family.V4
+    program: list[tuple[int, int, int, int]] = []
+    if v4:
+        program.append((_LDX_B_MSH, 0, 0, 0))  # X = IP header length
+    for accept in sorted(set(accepts), key=lambda a: (a.vrid, a.version, a.min_ttl)):
+        block = _block(v4, accept)
+        if len(program) + len(block) + 1 > BPF_MAXINSNS:
+            return [(_RET, 0, 0, _ACCEPT)]  # too many instances to say: filter nothing
+        program += block
+    program.append((_RET, 0, 0, 0))
+    return program
+
+
+_Target = int | str
+"""A jump target while a block is assembled: 0 (the next instruction), "accept", "fail"
+(the first instruction after the block), or "peer<N>" (where peer N's checks begin)."""
+
+
+def _block(v4: bool, accept: Accept) -> list[tuple[int, int, int, int]]:
+    """One instance's checks; any failure jumps to the instruction after the block."""
+    load_vrrp = _LD_B_IND if v4 else _LD_B_ABS
+    ttl_at = 8 if v4 else SKF_NET_OFF + 7
+    src_at = 12 if v4 else SKF_NET_OFF + 8
+    words = 1 if v4 else 4
+    code: list[tuple[int, _Target, _Target, int]] = [
+        (load_vrrp, 0, 0, 0),
+        (_JEQ, 0, "fail", accept.version << 4 | 1),  # version, and type ADVERTISEMENT
+        (load_vrrp, 0, 0, 1),
+        (_JEQ, 0, "fail", accept.vrid),
+        (_LD_B_ABS, 0, 0, ttl_at),
+        (_JGE, 0, "fail", accept.min_ttl),
+    ]
+    labels: dict[str, int] = {}
+    peers = accept.peers if len(accept.peers) <= MAX_FILTERED_PEERS else ()
+    for n, peer in enumerate(peers):
+        labels[f"peer{n}"] = len(code)
+        mismatch = f"peer{n + 1}" if n + 1 < len(peers) else "fail"
+        for word in range(words):
+            value = int.from_bytes(peer.packed[4 * word : 4 * word + 4], "big")
+            code.append((_LD_W_ABS, 0, 0, src_at + 4 * word))
+            code.append((_JEQ, "accept" if word == words - 1 else 0, mismatch, value))
+    labels["accept"] = len(code)
+    code.append((_RET, 0, 0, _ACCEPT))
+    labels["fail"] = len(code)
+
+    def offset(at: int, target: _Target) -> int:
+        return target if isinstance(target, int) else labels[target] - at - 1
+
+    return [
+        (op, offset(i, jt), offset(i, jf), k & 0xFFFFFFFF) for i, (op, jt, jf, k) in enumerate(code)
+    ]
+
+
+def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+    """SO_ATTACH_FILTER (replacing any filter there), from struct sock_fprog built here."""
+    import ctypes  # noqa: PLC0415 - only where a filter is attached
+
+    code = b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(code, len(code))
+    fprog = struct.pack("@HP", len(program), ctypes.addressof(buffer))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)

@@ -212,6 +212,10 @@ class InstanceConfig:
     """Non-empty: send to these peers instead of multicast, and accept only them."""
     unicast_source: IPAddress | None = None
     """Source address of adverts; default the interface's primary (v4) or link-local (v6)."""
+    unicast_max_hops: int = 0
+    """Router hops (0..254, default 0) an advert may have crossed: accepted with TTL / hop
+    limit >= 255 - N, like GTSM (RFC 5082), for unicast peers in other subnets. 0 keeps
+    RFC 5798's TTL 255, which no off-link sender can forge."""
     authentication: Authentication | None = None
     """VRRPv2 only: ``{type: pass, password: ...}`` as Keepalived's ``auth_type PASS``."""
     use_vmac: bool = False
@@ -473,6 +477,10 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
     if inst.unicast_source is not None and family_of(inst.unicast_source) is not inst.family:
         out.append(
             Problem(f"{path}.unicast_source", f"{inst.unicast_source} is not IP{inst.family}")
+        )
+    if not 0 <= inst.unicast_max_hops <= 254:
+        out.append(
+            Problem(f"{path}.unicast_max_hops", f"must be 0..254 (got {inst.unicast_max_hops})")
         )
     if inst.authentication is not None:
         if inst.version != 2:

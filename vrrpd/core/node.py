@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from vrrpd.core.actions import Action, Notice, PacketDropped, RunCheck, RunNotify, StateChanged
 from vrrpd.core.config import Config, InstanceConfig, SyncGroupConfig, validate
-from vrrpd.core.constants import Family, IPAddress
+from vrrpd.core.constants import TTL, Family, IPAddress
 from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
 from vrrpd.core.events import (
     AddressesRemoved,
@@ -40,6 +40,7 @@ from vrrpd.core.events import (
     TimerFired,
 )
 from vrrpd.core.packet import decode, peek_vrid
+from vrrpd.core.receive import min_ttl
 from vrrpd.core.state import State, Stimulus
 from vrrpd.core.tracking import (
     CheckStatistics,
@@ -291,6 +292,10 @@ class Node:
         )
         if router is not None:
             self._touch(router)
+            if not min_ttl(router.config) <= event.ttl <= TTL:
+                # RFC 5798 7.1's first check, before any decoding: a packet that came
+                # from off the link is a TTL error, whatever else is wrong with it.
+                return router.drop(DropReason.TTL, event.src, f"TTL {event.ttl}")
             if router.repeated(event.data, event.src, event.ttl, now):
                 return []
         try:

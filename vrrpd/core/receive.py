@@ -82,11 +82,23 @@ COUNTER_OF_REASON = {
 ROUTER_WIDE = frozenset({DropReason.BAD_VRID, DropReason.UNKNOWN_VRID})
 """Reasons no instance can be held to: the VRID is 0 or not one we run."""
 
+MAX_FORMS = 16
+"""Peers whose checksum form ``checksum_forms`` keeps (the most recent): a VRID has a
+handful of routers, a flood of spoofed sources must not grow the status reply."""
+MAX_NOTICES = 64
+"""Distinct notices an instance gives; then one saying the rest are only counted."""
+
 PROTO_ERR = {
     "ip_ttl_errors": "ipTtlError",
     "version_errors": "versionError",
     "checksum_errors": "checksumError",
 }
+
+
+def min_ttl(cfg: InstanceConfig) -> int:
+    """The lowest TTL / hop limit accepted: 255 (RFC 5798 7.1, GTSM: only a sender on the
+    link can send it), less ``unicast_max_hops`` for routed unicast peers (RFC 5082)."""
+    return TTL - cfg.unicast_max_hops
 
 
 class Receiver:
@@ -96,6 +108,8 @@ class Receiver:
         self.config = config
         self.counters = counters
         self._noticed: set[str] = set()
+        """Keys of the notices given (at most MAX_NOTICES: never evicted, or a flood of
+        rotating sources would repeat them)."""
 
     def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
         """Count a refused packet (once) and say so."""
@@ -110,6 +124,14 @@ class Receiver:
     def notice_once(self, key: str, message: str) -> list[Action]:
         if key in self._noticed:
             return []
+        if len(self._noticed) >= MAX_NOTICES:
+            if "" in self._noticed:
+                return []
+            self._noticed.add("")
+            message = (
+                f"{MAX_NOTICES} notices given; further ones (from other sources) are only counted"
+            )
+            return [Notice(self.config.name, message)]
         self._noticed.add(key)
         return [Notice(self.config.name, message)]
 
@@ -118,8 +140,10 @@ class Receiver:
     ) -> list[Action]:
         """RFC 5798 section 7.1, in its order; a refusal is the last action returned."""
         advert = decoded.advert
-        # 1. TTL / hop limit 255 (GTSM). Unicast peers may be routed, as Keepalived allows.
-        if ttl != TTL and not cfg.unicast_peers:
+        # 1. TTL / hop limit 255 (GTSM), unicast too: a peer's address is easy to spoof
+        # from afar, its TTL is not. The node checks it before decoding; this is the same
+        # rule for callers that come with a decoded advert.
+        if not min_ttl(cfg) <= ttl <= TTL:
             return self.drop(DropReason.TTL, src, f"TTL {ttl}")
         if advert.version != cfg.version:
             return self.drop(
@@ -170,7 +194,11 @@ class Receiver:
         self, cfg: InstanceConfig, form: ChecksumForm, src: IPAddress
     ) -> list[Action]:
         mode = cfg.v3_ipv4_checksum
-        self.counters.checksum_forms[str(src)] = form.value
+        forms = self.counters.checksum_forms
+        forms.pop(str(src), None)  # re-inserted last: the most recent stay
+        forms[str(src)] = form.value
+        while len(forms) > MAX_FORMS:
+            del forms[next(iter(forms))]
         wanted = {
             ChecksumMode.PSEUDO: ChecksumForm.PSEUDO,
             ChecksumMode.MESSAGE: ChecksumForm.MESSAGE,

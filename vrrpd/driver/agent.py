@@ -48,6 +48,9 @@ from vrrpd.driver.watch import Watchers, state_event
 log = logging.getLogger("vrrpd")
 TIMER_SLACK = 0.0015
 """Seconds the timer is armed before its deadline (see ``Agent._fire``)."""
+RECEIVE_BUDGET = 64
+"""Datagrams read per wake-up of a socket (~2 ms of the loop at most): adverts and
+timers are served between batches however fast a sender goes."""
 
 
 class _Stopped(Exception):
@@ -185,8 +188,15 @@ class Agent:
         self.dispatch(TimerFired(), now=max(deadline, self.loop.time()))
 
     def _readable(self, sock: VrrpSocket) -> None:
-        """Drain the socket, then arm the timer once for the whole batch."""
-        while (received := sock.receive()) is not None:
+        """Read at most RECEIVE_BUDGET datagrams, then arm the timer once for the batch.
+
+        The reader is level-triggered: what is left is read on the next turn of the loop,
+        after the timers and the other sockets had theirs. Draining to the end instead let
+        a flood (above ~30,000 packets/s) hold the loop so long that no advert went out."""
+        for _ in range(RECEIVE_BUDGET):
+            received = sock.receive()
+            if received is None:
+                break
             event = DatagramReceived(
                 sock.interface, sock.family, received.src, received.dst, received.ttl, received.data
             )
@@ -208,6 +218,7 @@ class Agent:
         await kernel.refresh()
         instances = self.config.instances
         kernel.sync_sockets(plan.wanted_sockets(instances, kernel.links), self._readable)
+        kernel.filter_sockets(instances)
         for event in self.view.events(
             instances,
             kernel.links,

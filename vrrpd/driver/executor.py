@@ -21,6 +21,8 @@ from vrrpd.driver.kernel import Kernel
 from vrrpd.driver.logs import RateLimit
 
 log = logging.getLogger("vrrpd")
+DROP_LINES = 20
+"""Dropped-advert lines per 10 s over every instance and reason, before "suppressed N"."""
 _ORDERED = (
     act.AddAddresses,
     act.RemoveAddresses,
@@ -51,6 +53,9 @@ class Executor:
         self.pending: dict[str, int] = {}
         """Instance -> actions of it waiting in the kernel lane."""
         self.limits = RateLimit()
+        self.drops = RateLimit(budget=DROP_LINES)
+        """Dropped-packet lines: one per instance and reason, and DROP_LINES in all, per
+        10 s (keyed by what the config bounds, never by a source a flood can spoof)."""
         self.send_errors = 0
 
     @property
@@ -178,8 +183,18 @@ class Executor:
             )
 
     def _dropped(self, action: act.PacketDropped) -> None:
-        key = f"{action.instance}:{action.src}:{action.reason}"
-        held = self.limits.allow(key, _now())
+        now = _now()
+        suppressed = self.drops.report(now)
+        if suppressed:
+            log.warning(
+                "suppressed %d more lines about dropped adverts (at most %d per %gs)",
+                suppressed,
+                DROP_LINES,
+                self.drops.interval,
+                extra={"event": "suppressed", "fields": {"count": suppressed}},
+            )
+        key = f"{action.instance or action.interface}:{action.reason}"
+        held = self.drops.allow(key, now)
         if held is None:
             return
         who = self.prefix(action.instance) if action.instance else action.interface

@@ -14,15 +14,17 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
-from vrrpd.adapters.rawsock import VrrpSocket
+from vrrpd.adapters.rawsock import Accept, VrrpSocket, attach_filter, filter_program
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
 from vrrpd.core.config import InstanceConfig, VirtualAddress
 from vrrpd.core.constants import Family, IPAddress
+from vrrpd.core.receive import min_ttl
 from vrrpd.driver import plan
 
 log = logging.getLogger("vrrpd")
@@ -80,6 +82,10 @@ class Kernel:
         """(device, address) -> the task retrying its failed removal."""
         self.removal_retries = 0
         """VIP removals retried (each attempt after a failure or a timeout)."""
+        self.filters: dict[plan.SocketKey, list[tuple[int, int, int, int]]] = {}
+        """The BPF program attached to each socket (re-attached when it changes)."""
+        self.filtering = os.environ.get("VRRPD_SOCKET_FILTER", "on") != "off"
+        """Off only to measure what the filter saves (docs/reliability.md)."""
 
     async def open(self) -> None:
         await self.netlink.open()
@@ -156,9 +162,29 @@ class Kernel:
             self.joined[(interface, family)] = multicast
             loop.add_reader(sock.fileno(), on_readable, sock)
 
+    def filter_sockets(self, instances: tuple[InstanceConfig, ...]) -> None:
+        """Attach to each socket the kernel filter of the instances on it (again when a
+        reload changed them): what the agent would drop anyway never reaches Python."""
+        for key, sock in self.sockets.items() if self.filtering else ():
+            accepts = [
+                Accept(i.vrid, i.version, min_ttl(i), i.unicast_peers)
+                for i in instances
+                if (i.interface, i.family) == key
+            ]
+            program = filter_program(key[1], accepts)
+            if self.filters.get(key) == program:
+                continue
+            try:
+                attach_filter(sock.sock, program)
+            except OSError as error:  # the agent still checks everything itself
+                log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
+                continue
+            self.filters[key] = program
+
     def _close_socket(self, key: plan.SocketKey) -> None:
         sock = self.sockets.pop(key, None)
         self.joined.pop(key, None)
+        self.filters.pop(key, None)
         if sock is not None:
             with contextlib.suppress(ValueError, OSError, RuntimeError):
                 asyncio.get_running_loop().remove_reader(sock.fileno())

@@ -1,0 +1,97 @@
+"""Issue 16 item 1: a spoofed-source flood leaves bounded log lines and bounded tables."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from ipaddress import IPv4Address
+from typing import Any
+
+import pytest
+
+from vrrpd.core import actions as act
+from vrrpd.driver.executor import Executor
+from vrrpd.driver.logs import RateLimit
+
+
+def _executor() -> Executor:
+    kernel: Any = object()  # dropped packets never reach the kernel
+    return Executor(
+        kernel,
+        prefix=lambda name: name,
+        run_check=lambda a: None,
+        run_hook=lambda a: None,
+        state_changed=lambda a: None,
+    )
+
+
+def _flood(executor: Executor, count: int) -> None:
+    for i in range(count):
+        src = IPv4Address(0xC6336400 + i)  # 198.51.100.0 upwards: a new source each
+        reason = ("bad checksum", "TTL", "not a peer")[i % 3]
+        executor.run_now(act.PacketDropped("web", "eth0", src, reason, "detail"))
+
+
+def test_a_flood_from_20000_sources_logs_a_few_lines_and_keeps_a_few_keys(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> Executor:
+        executor = _executor()
+        _flood(executor, 20_000)
+        return executor
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        executor = asyncio.run(main())
+    lines = [r for r in caplog.records if r.name == "vrrpd"]
+    assert 1 <= len(lines) <= 3 + 1
+    tables = [getattr(executor, name) for name in ("limits", "drops") if hasattr(executor, name)]
+    assert all(len(t.last) + len(t.held) <= 8 for t in tables)
+
+
+def test_the_table_is_capped_least_recently_used_out() -> None:
+    limit = RateLimit(interval=10, max_keys=100)
+    for i in range(10_000):
+        limit.allow(f"src{i}", 0.0)
+    assert len(limit.last) <= 100
+    assert len(limit.held) <= 100
+    assert "src9999" in limit.last
+    assert "src0" not in limit.last
+
+
+def test_expired_keys_are_pruned_and_their_held_lines_reported() -> None:
+    limit = RateLimit(interval=10, max_keys=100)
+    limit.allow("a", 0.0)
+    limit.allow("a", 1.0)  # held back
+    limit.allow("b", 20.0)
+    assert list(limit.last) == ["b"]
+    assert limit.report(20.0) == 1
+
+
+def test_one_global_budget_then_one_suppressed_count() -> None:
+    limit = RateLimit(interval=10, budget=5)
+    allowed = [limit.allow(f"reason{i}", 1.0) for i in range(50)]
+    assert sum(a is not None for a in allowed) == 5
+    assert limit.report(5.0) == 0  # the window has not turned yet
+    assert limit.report(11.0) == 45
+    assert limit.report(12.0) == 0
+    assert limit.allow("reason49", 12.0) == 0
+
+
+def test_the_suppressed_line_is_written_when_the_window_turns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        executor = _executor()
+        loop = asyncio.get_running_loop()
+        for i in range(60):
+            executor.run_now(
+                act.PacketDropped(f"i{i}", "eth0", IPv4Address("198.51.100.1"), "TTL", "")
+            )
+        executor.drops._window -= 11  # the window is over
+        executor.run_now(act.PacketDropped("x", "eth0", IPv4Address("198.51.100.1"), "TTL", ""))
+        assert loop.time() > 0
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    text = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("suppressed 40 more lines") for line in text), text
