@@ -130,3 +130,7 @@ def test_a_track_file_others_can_write_is_refused(safe: Path) -> None:
     assert f"is owned by uid {USER}" in error
     os.chown(folder / "weight", 0, 0)
     assert problems(text) == []
+
+
+def test_a_url_argument_is_not_taken_for_a_path(safe: Path) -> None:
+    assert problems(check(f"{script(safe)} http://127.0.0.1/ 200 1")) == []

@@ -262,6 +262,7 @@ def test_the_unit_verifies_and_is_no_less_confined(cluster: Cluster) -> None:
     found = re.search(r"Overall exposure level for vrrpd.service: ([\d.]+)", security)
     assert found, security
     assert float(found.group(1)) <= SECURITY_EXPOSURE, security
+    print(f"systemd-analyze security vrrpd: {found.group(1)}")
 
 
 def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None:

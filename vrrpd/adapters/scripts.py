@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ctypes
+import functools
 import os
 import pwd
 import shlex
@@ -84,10 +85,15 @@ def escape_output(data: bytes) -> str:
     return "".join(out)
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _die_with_parent(parent: int) -> Callable[[], None]:
     """A preexec_fn: SIGKILL when the agent dies. Run after the uid switch (a change of
     credentials clears the setting); if the agent already died, exit now."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
 
     def setup() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -9,7 +9,7 @@ run anything. The rule is Keepalived's, made stricter:
   can always chmod), and is not writable by a group other than root's or by others;
   a sticky directory (like /tmp) may be world-writable, since nobody else can
   replace a file in it they do not own;
-* every word of the command that is a path is checked, not only the program
+* every word of the command that is an absolute path is checked, not only the program
   (``/bin/sh /dir/x.sh`` runs ``/dir/x.sh``);
 * shell syntax (``&&``, ``;``, ``|``, ``$(...)``, backticks, redirections, globs) is
   refused: what ``/bin/sh -c`` would run cannot be checked;
@@ -100,7 +100,8 @@ def command_problems(command: str) -> str | None:
         return f"cannot find the program of {command!r}"
     if not os.path.exists(program):
         return f"{program} does not exist"
-    words = [program] + [w for w in shlex.split(command)[1:] if "/" in w]
+    # Absolute paths only: ``http://host/`` is an argument, not a file.
+    words = [program] + [w for w in shlex.split(command)[1:] if w.startswith("/")]
     for word in words:
         why = writable_by_others(Path(word))
         if why:
