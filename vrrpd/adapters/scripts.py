@@ -63,6 +63,8 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         "PATH": os.environ.get("PATH") or DEFAULT_PATH,
         "LANG": os.environ.get("LANG") or "C.UTF-8",
     }
+    # The operator's own VRRPD_* settings (VRRPD_NOTIFY_LOG for notify_log.sh) pass.
+    env.update({k: v for k, v in os.environ.items() if k.startswith("VRRPD_")})
     env.update(extra or {})
     return env
 
