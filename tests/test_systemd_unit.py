@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import shutil
@@ -42,7 +43,12 @@ def test_unit_declares_what_operations_relies_on() -> None:
         "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID CAP_KILL",
         "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID CAP_KILL",
         "StateDirectory=vrrpd",
-        "LogsDirectory=vrrpd",
+        "WatchdogSec=5",
+        "UMask=0077",
+        "SystemCallFilter=@system-service",
+        "PrivateDevices=yes",
+        "LimitNOFILE=65536",
+        "ReadWritePaths=/run/vrrpd -/var/log/vrrpd",
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "RuntimeDirectory=vrrpd",
@@ -110,3 +116,36 @@ def test_the_old_capability_set_could_not_run_checks() -> None:
         pytest.fail("this test applies a capability set and needs root (CI runs as root)")
     result = _under_unit_capabilities(["net_admin", "net_raw"], "27.1828")
     assert result["error"] == "cannot start: Operation not permitted"
+
+
+GROUP_PROBE = """
+import asyncio, os, sys
+from vrrpd.control import server
+async def handler(command, request):
+    return {}
+async def main():
+    srv = await server.serve(sys.argv[1], handler, group="nogroup")
+    info = os.stat(sys.argv[1])
+    print(info.st_gid, oct(info.st_mode & 0o777))
+    server.close(srv, sys.argv[1])
+asyncio.run(main())
+"""
+
+
+def test_control_group_under_the_units_capabilities(tmp_path: Path) -> None:
+    """Issue 16 item 6: chown needs CAP_CHOWN, which the unit does not grant; the agent
+    failed at start and restarted in a loop. The socket now gets its group at bind()."""
+    if os.geteuid() != 0:
+        pytest.fail("this test applies the unit's capability set and needs root (CI runs as root)")
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.fail("setpriv is missing: apt-get install util-linux (make test installs it)")
+    wanted = ",".join(f"+{c}" for c in _capabilities())
+    argv = [
+        setpriv, f"--bounding-set=-all,{wanted}", f"--inh-caps=-all,{wanted}",
+        f"--ambient-caps={wanted}", "--no-new-privs",
+        sys.executable, "-c", GROUP_PROBE, str(tmp_path / "c.sock"),
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(grp.getgrnam("nogroup").gr_gid), "0o660"]

@@ -2,7 +2,9 @@
 
 What an operator does on a fresh pair of load balancers, and what they then see:
 `apt install ./vrrpd_*.deb` (enabled and running, idle), the config written and
-reloaded, nginx checked by check_http as `nobody` inside the unit's sandbox, the VIP
+reloaded, nginx checked by check_http as the package's `vrrpd-script` user (and a check
+naming `nobody` still working) inside the unit's sandbox, a frozen event loop killed by
+the watchdog and restarted while the backup takes over, the VIP
 moving when nginx stops, `systemctl reload` refusing a broken file, the warning in
 `journalctl -p warning`, `systemctl stop` handing over with priority 0, the upgrade
 procedure (one planned handover, no failback), and `apt purge`.
@@ -26,8 +28,11 @@ pytestmark = pytest.mark.netns
 
 VIP = "192.0.2.100"
 PRIORITY = {"lb1": 150, "lb2": 120}
-SECURITY_EXPOSURE = 4.7
-"""`systemd-analyze security vrrpd` when this test was written: it must not get worse."""
+SECURITY_EXPOSURE = 4.6
+"""`systemd-analyze security vrrpd`: 4.7 before issue 16's hardening; it must be lower."""
+USER_CHECK = "/usr/lib/vrrpd-test/user_is.sh"
+"""Root-owned (script_security refuses shell syntax in a command): exits 0 when the
+check runs as the user named by its argument."""
 
 
 def config(name: str) -> str:
@@ -35,7 +40,7 @@ def config(name: str) -> str:
 global:
   router_id: {name}
   control_socket: /run/vrrpd/vrrpd.sock
-  script_user: nobody
+  script_user: vrrpd-script
   script_security: true
 scripts:
   chk_nginx:
@@ -45,8 +50,13 @@ scripts:
     fall: 2
     rise: 2
     weight: -50
-  chk_nobody:                 # proves the user: fails unless it runs as nobody (65534)
-    command: /bin/sh -c 'test "$(id -u)" = 65534'
+  chk_user:                   # proves the user: fails unless it runs as vrrpd-script
+    command: /bin/sh {USER_CHECK} vrrpd-script
+    interval: 1
+    weight: -10
+  chk_nobody:                 # a config naming nobody keeps working
+    command: /bin/sh {USER_CHECK} nobody
+    user: nobody
     interval: 1
     weight: -10
 instances:
@@ -56,7 +66,7 @@ instances:
     priority: {PRIORITY[name]}
     advert_interval: 0.5
     virtual_addresses: [{VIP}/24]
-    track_scripts: [chk_nginx, chk_nobody]
+    track_scripts: [chk_nginx, chk_user, chk_nobody]
 """
 
 
@@ -157,6 +167,12 @@ def test_apt_install_enables_and_starts_it_idle(cluster: Cluster, deb: Path) -> 
         assert machine.run("systemctl", "is-enabled", "vrrpd").stdout.strip() == "enabled"
         assert machine.run("systemctl", "is-active", "vrrpd").stdout.strip() == "active"
         assert json.loads(machine.run("vrrpd", "status", "--json").stdout)["instances"] == {}
+        # The package's user, its log directory and the config's mode (v2 passwords).
+        assert machine.run("id", "-un", "vrrpd-script").stdout.strip() == "vrrpd-script"
+        modes = machine.run("stat", "-c", "%a %U %G", "/var/log/vrrpd", "/etc/vrrpd/vrrpd.yaml")
+        assert modes.stdout.split("\n")[:2] == ["750 vrrpd-script vrrpd-script", "640 root root"]
+        machine.run("mkdir", "-p", USER_CHECK.rsplit("/", 1)[0])
+        machine.write(USER_CHECK, 'test "$(id -un)" = "$1"\n')
     assert not cluster.holders()
     for name, machine in cluster.machines.items():
         # Each node's nginx says who it is; the file as an operator writes it, then reload.
@@ -169,7 +185,7 @@ def test_apt_install_enables_and_starts_it_idle(cluster: Cluster, deb: Path) -> 
     assert cluster.status("lb2")["state"] == "BACKUP"
 
 
-def test_checks_run_as_nobody_inside_the_sandbox(cluster: Cluster) -> None:
+def test_checks_run_as_the_script_user_inside_the_sandbox(cluster: Cluster) -> None:
     lb1 = cluster.machines["lb1"]
     unit = lb1.run(
         "systemctl", "show", "vrrpd", "-p", "CapabilityBoundingSet", "-p", "NoNewPrivileges"
@@ -178,7 +194,33 @@ def test_checks_run_as_nobody_inside_the_sandbox(cluster: Cluster) -> None:
     assert "cap_setuid" in unit.stdout
     assert "cap_sys_admin" not in unit.stdout
     checks = json.loads(lb1.run("vrrpd", "status", "--json").stdout)["checks"]
-    assert checks["chk_nginx"]["status"] == checks["chk_nobody"]["status"] == "UP", checks
+    assert {checks[c]["status"] for c in ("chk_nginx", "chk_user", "chk_nobody")} == {"UP"}, checks
+
+
+def test_a_frozen_loop_is_restarted_by_the_watchdog_and_the_backup_takes_over(
+    cluster: Cluster,
+) -> None:
+    """SIGSTOP to the agent: no WATCHDOG=1 any more, so systemd kills it after WatchdogSec=
+    (SIGABRT, then SIGKILL after TimeoutAbortSec= since a stopped process takes neither
+    until then) and starts it again. Meanwhile lb2 stops hearing adverts and takes over."""
+    lb1 = cluster.machines["lb1"]
+    cluster.wait_holder("lb1")
+    pid = lb1.run("systemctl", "show", "-p", "MainPID", "--value", "vrrpd").stdout.strip()
+    lb1.run("kill", "-STOP", pid)
+    began = time.monotonic()
+    wait_for(lambda: "lb2" in cluster.holders(), timeout=5, what="lb2 taking over")
+    took_over = time.monotonic() - began
+
+    def restarted() -> bool:
+        now = lb1.run("systemctl", "show", "-p", "MainPID", "--value", "vrrpd").stdout.strip()
+        return now not in ("0", pid, "")
+
+    wait_for(restarted, timeout=30, what="systemd restarting the frozen agent")
+    restarted_after = time.monotonic() - began
+    cluster.wait_holder("lb1", timeout=20)  # back, and preempting once its checks are UP
+    log = lb1.run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager").stdout
+    assert "Watchdog timeout" in log, log[-2000:]
+    print(f"lb2 took over in {took_over:.1f} s; lb1 restarted after {restarted_after:.1f} s")
 
 
 def test_nginx_stopping_moves_the_vip_and_back(cluster: Cluster) -> None:
@@ -220,6 +262,7 @@ def test_the_unit_verifies_and_is_no_less_confined(cluster: Cluster) -> None:
     found = re.search(r"Overall exposure level for vrrpd.service: ([\d.]+)", security)
     assert found, security
     assert float(found.group(1)) <= SECURITY_EXPOSURE, security
+    print(f"systemd-analyze security vrrpd: {found.group(1)}")
 
 
 def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None:

@@ -1,17 +1,26 @@
 """A minimal HTTP/1.0 endpoint for ``global.metrics_listen``: GET /metrics, nothing else.
 
-Enough for a Prometheus scraper and curl; requests are small and bounded, and a
-slow client is dropped after a few seconds so it cannot pile up connections.
+Enough for a Prometheus scraper and curl, and bounded like every socket the agent
+serves: the request must arrive within _TIMEOUT, the reply must be taken within
+_TIMEOUT (a client that does not read is dropped, its buffer with it), at most
+MAX_CONNECTIONS are served at once (the next ones get a 503 and are closed), and the
+page is built at most once per CACHE_SECONDS (for 200 instances it is about 400 KB
+and several milliseconds of the event loop that sends the adverts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 _LIMIT = 8192
 _TIMEOUT = 5.0
+MAX_CONNECTIONS = 16
+CACHE_SECONDS = 1.0
+
+_open: dict[int, set[asyncio.StreamWriter]] = {}
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -20,15 +29,33 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def open_connections(server: asyncio.Server) -> int:
+    """Connections being served (for the tests and the hostile-load figures)."""
+    return len(_open.get(id(server), ()))
+
+
 async def serve(listen: str, body: Callable[[], str]) -> asyncio.Server:
     host, port = parse_listen(listen)
+    clients: set[asyncio.StreamWriter] = set()
+    cache: list[tuple[float, bytes]] = []
+
+    def page() -> bytes:
+        now = time.monotonic()
+        if not cache or now - cache[0][0] >= CACHE_SECONDS:
+            cache[:] = [(now, body().encode())]
+        return cache[0][1]
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(clients) >= MAX_CONNECTIONS:
+            writer.write(b"HTTP/1.0 503 Service Unavailable\r\nConnection: close\r\n\r\n")
+            writer.close()
+            return
+        clients.add(writer)
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _TIMEOUT)
             request = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
             if len(request) >= 2 and request[0] == "GET" and request[1].split("?")[0] == "/metrics":
-                payload = body().encode()
+                payload = page()
                 status, kind = "200 OK", "text/plain; version=0.0.4; charset=utf-8"
             else:
                 payload, status, kind = b"only GET /metrics here\n", "404 Not Found", "text/plain"
@@ -37,17 +64,20 @@ async def serve(listen: str, body: Callable[[], str]) -> asyncio.Server:
                 "Connection: close\r\n\r\n".encode()
                 + payload
             )
-            await writer.drain()
+            await asyncio.wait_for(writer.drain(), _TIMEOUT)
         except (
             TimeoutError,
             asyncio.IncompleteReadError,
             asyncio.LimitOverrunError,
             ConnectionError,
         ):
-            pass
+            writer.transport.abort()  # a client that does not read: drop its buffer too
         finally:
+            clients.discard(writer)
             writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), _TIMEOUT)
 
-    return await asyncio.start_server(client, host, port, limit=_LIMIT)
+    server = await asyncio.start_server(client, host, port, limit=_LIMIT)
+    _open[id(server)] = clients
+    return server

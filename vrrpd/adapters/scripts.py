@@ -1,25 +1,108 @@
 """Running operators' commands: checks and notify hooks.
 
 * argv, split like a shell splits words; ``/bin/sh -c`` only when the command uses
-  shell syntax (pipes, ``&&``, redirections, variables), so quoting works as written.
+  shell syntax (pipes, ``&&``, redirections, variables), so quoting works as written
+  (``script_security`` refuses such commands at load).
 * Each run is a new session: on timeout the whole process group is killed, so a
   check that forked ``curl`` cannot leave it behind. The child is always reaped.
-* Output is captured (bounded) for the log.
+  It gets PR_SET_PDEATHSIG (SIGKILL), so it dies with the agent even when the agent
+  is killed without cleanup; a grandchild that calls setsid escapes both, and the
+  unit's cgroup (KillMode=mixed: SIGKILL to what is left) is the last resort.
+* A clean environment: PATH, LANG and the documented VRRPD_* variables, never the
+  agent's own (NOTIFY_SOCKET would let a hook speak for the agent to systemd).
+* Output: the first OUTPUT_LIMIT bytes are kept, the rest read and discarded (a check
+  printing hundreds of megabytes costs a pipe's worth of memory), and control
+  characters are escaped so a check cannot forge log lines.
+* Users are looked up when the configuration is loaded (``load_identities``), not per
+  run: NSS (LDAP, SSSD) can stall, and the event loop sends the adverts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import ctypes
+import functools
 import os
 import pwd
 import shlex
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 _SHELL_SYNTAX: Final = set("|&;<>()$`*?[]{}~\n")
-_OUTPUT_LIMIT = 4096
+OUTPUT_LIMIT: Final = 4096
+_CHUNK: Final = 65536
+MAX_PENDING_HOOKS: Final = 64
+"""Hooks waiting per instance; beyond it the oldest waiting one is dropped (the newest
+state is what an operator's hook must see)."""
+DEFAULT_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_PR_SET_PDEATHSIG: Final = 1
+
+_identities: dict[str, dict[str, Any]] = {}
+
+
+def load_identities(users: Iterable[str]) -> list[str]:
+    """Look up ``users`` now (at load, off the hot path); the names not found."""
+    missing = []
+    fresh: dict[str, dict[str, Any]] = {}
+    for user in users:
+        try:
+            fresh[user] = _identity(user)
+        except KeyError:
+            missing.append(user)
+    _identities.clear()
+    _identities.update(fresh)
+    return missing
+
+
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """PATH and LANG from the agent (or defaults), plus the run's own variables."""
+    env = {
+        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "LANG": os.environ.get("LANG") or "C.UTF-8",
+    }
+    # The operator's own VRRPD_* settings (VRRPD_NOTIFY_LOG for notify_log.sh) pass.
+    env.update({k: v for k, v in os.environ.items() if k.startswith("VRRPD_")})
+    env.update(extra or {})
+    return env
+
+
+def escape_output(data: bytes) -> str:
+    """Text safe for one log line: control characters (newline included) escaped."""
+    text = data.decode(errors="replace").strip()
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A preexec_fn: SIGKILL when the agent dies. Run after the uid switch (a change of
+    credentials clears the setting); if the agent already died, exit now."""
+    libc = _libc()
+
+    def setup() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(127)
+
+    return setup
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +137,24 @@ async def run(
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
-    full_env = {**os.environ, **(env or {})}
     try:
-        identity = _identity(user) if user and os.geteuid() == 0 else {}
+        identity = _cached_identity(user) if user and os.geteuid() == 0 else {}
         process = await asyncio.create_subprocess_exec(
             *argv(command),
             *args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            env=full_env,
+            env=clean_environment(env),
             start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
             **identity,
         )
     except (OSError, ValueError, KeyError) as error:  # KeyError: unknown user
         reason = error.strerror if isinstance(error, OSError) else f"unknown user {user!r}"
         return Outcome(None, loop.time() - start, "", error=f"cannot start: {reason}")
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+        output = await asyncio.wait_for(_finish(process), timeout)
     except TimeoutError:
         why_not = _kill_group(process.pid)
         if not why_not:
@@ -89,8 +172,26 @@ async def run(
         if not _kill_group(process.pid):
             await process.wait()
         raise
-    text = output[:_OUTPUT_LIMIT].decode(errors="replace").strip()
-    return Outcome(process.returncode, loop.time() - start, text)
+    return Outcome(process.returncode, loop.time() - start, escape_output(output))
+
+
+async def _finish(process: asyncio.subprocess.Process) -> bytes:
+    """The first OUTPUT_LIMIT bytes of the output; the rest is read and dropped."""
+    assert process.stdout is not None
+    kept = bytearray()
+    while chunk := await process.stdout.read(_CHUNK):
+        if len(kept) < OUTPUT_LIMIT:
+            kept += chunk[: OUTPUT_LIMIT - len(kept)]
+    await process.wait()
+    return bytes(kept)
+
+
+def _cached_identity(user: str) -> dict[str, Any]:
+    """The identity looked up at load; a name not seen then is looked up once."""
+    identity = _identities.get(user)
+    if identity is None:
+        identity = _identities[user] = _identity(user)
+    return identity
 
 
 def _identity(user: str) -> dict[str, Any]:
@@ -131,13 +232,18 @@ class Hook:
 class HookQueues:
     """One ordered queue per instance (or sync group): a hook never starts before the
     previous hook of the same key ended or timed out, and hooks never block the protocol
-    (the queues are drained by their own tasks)."""
+    (the queues are drained by their own tasks). At most MAX_PENDING_HOOKS wait per key:
+    a flapping instance with a slow hook drops its oldest waiting hooks (counted in
+    ``dropped``), never the newest."""
 
     def __init__(self, group: asyncio.TaskGroup, report: Callable[[Hook, Outcome], None]) -> None:
         self.group = group
         self.report = report
-        self.queues: dict[str, asyncio.Queue[Hook]] = {}
+        self.queues: dict[str, collections.deque[Hook]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._idle: dict[str, asyncio.Event] = {}
         self.sequence = 0
+        self.dropped = 0
 
     def submit(
         self,
@@ -161,23 +267,34 @@ class HookQueues:
         )
         queue = self.queues.get(key)
         if queue is None:
-            queue = self.queues[key] = asyncio.Queue()
-            self.group.create_task(self._drain(queue), name=f"hooks {key}")
-        queue.put_nowait(hook)
+            queue = self.queues[key] = collections.deque()
+            self._wakeups[key] = asyncio.Event()
+            self._idle[key] = asyncio.Event()
+            self._idle[key].set()
+            self.group.create_task(self._drain(key), name=f"hooks {key}")
+        if len(queue) >= MAX_PENDING_HOOKS:
+            queue.popleft()
+            self.dropped += 1
+        queue.append(hook)
+        self._idle[key].clear()
+        self._wakeups[key].set()
         return hook
 
-    async def _drain(self, queue: asyncio.Queue[Hook]) -> None:
+    async def _drain(self, key: str) -> None:
+        queue, wakeup, idle = self.queues[key], self._wakeups[key], self._idle[key]
         while True:
-            hook = await queue.get()
-            try:
-                outcome = await run(
-                    hook.command, timeout=hook.timeout, env=hook.env, args=hook.args, user=hook.user
-                )
-                self.report(hook, outcome)
-            finally:
-                queue.task_done()
+            if not queue:
+                idle.set()
+                wakeup.clear()
+                await wakeup.wait()
+                continue
+            hook = queue.popleft()
+            outcome = await run(
+                hook.command, timeout=hook.timeout, env=hook.env, args=hook.args, user=hook.user
+            )
+            self.report(hook, outcome)
 
     async def join(self) -> None:
         """Wait for every queued hook (stop hooks on shutdown)."""
-        for queue in list(self.queues.values()):
-            await queue.join()
+        for idle in list(self._idle.values()):
+            await idle.wait()

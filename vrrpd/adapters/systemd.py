@@ -6,6 +6,7 @@ started outside systemd (no NOTIFY_SOCKET) simply sends nothing.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 
@@ -24,3 +25,32 @@ def notify(*fields: str) -> bool:
         except OSError:
             return False
     return True
+
+
+def watchdog_interval() -> float | None:
+    """Seconds between WATCHDOG=1 pings (half of WatchdogSec=), or None without a watchdog."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        return int(usec) / 2e6 if int(usec) > 0 else None
+    except ValueError:
+        return None
+
+
+def start_watchdog(loop: asyncio.AbstractEventLoop) -> asyncio.TimerHandle | None:
+    """Ping systemd's watchdog from a callback of ``loop`` itself, not from a thread: the
+    ping stops exactly when the loop that sends the adverts stops turning, and systemd
+    then kills and restarts the agent (WatchdogSec= in the unit)."""
+    interval = watchdog_interval()
+    if interval is None:
+        return None
+    handle: list[asyncio.TimerHandle] = []
+
+    def ping() -> None:
+        notify("WATCHDOG=1")
+        handle[:] = [loop.call_later(interval, ping)]
+
+    handle.append(loop.call_later(0, ping))
+    return handle[0]

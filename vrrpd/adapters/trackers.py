@@ -8,8 +8,9 @@ every tracked name together; its cost is measured by ``make bench``.
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from collections.abc import Callable
-from pathlib import Path
 
 import psutil
 
@@ -18,14 +19,33 @@ from vrrpd.core.events import Event, FileRead, ProcessesCounted
 POLL_INTERVAL = 1.0
 
 
+_READ_LIMIT = 64
+"""A weight is a few bytes; a file that holds more is read no further."""
+
+
 def read_integer(path: str) -> int | None:
-    """The file's integer (first word), or None when it is missing or holds no integer."""
+    """The file's integer (first word), or None when it is missing, holds no integer
+    within the first bytes, or is not a regular file. Never blocks: O_NONBLOCK and
+    O_NOFOLLOW at open (a FIFO would otherwise hang the loop that sends the adverts,
+    a symlink could point anywhere), and fstat must say regular file before any read."""
     try:
-        text = Path(path).read_text(errors="replace").split()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError:
         return None
     try:
-        return int(text[0]) if text else None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, _READ_LIMIT + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    head = data[:_READ_LIMIT]
+    words = head.split()
+    if not words or (len(data) > _READ_LIMIT and len(words) == 1 and not head[-1:].isspace()):
+        return None  # nothing, or a first word cut at the bound
+    try:
+        return int(words[0])
     except ValueError:
         return None
 

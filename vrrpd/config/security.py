@@ -1,10 +1,19 @@
-"""``script_security``: refuse scripts that a non-root user could change.
+"""``script_security``: refuse scripts and track files that a non-root user could change.
 
 A check or notify command runs as root or as ``script_user``; if the program, or
-any directory above it, is writable by another user, that user can make vrrpd
-run anything. The rule is Keepalived's: the file and every parent directory must
-be writable by root only. A sticky directory (like /tmp) is accepted, since
-nobody else can replace a file in it they do not own.
+any directory above it, can be changed by another user, that user can make vrrpd
+run anything. The rule is Keepalived's, made stricter:
+
+* every component of the path as written (``lstat``: a symlink is judged itself,
+  then its target's whole path too) is owned by root, whatever its mode (an owner
+  can always chmod), and is not writable by a group other than root's or by others;
+  a sticky directory (like /tmp) may be world-writable, since nobody else can
+  replace a file in it they do not own;
+* every word of the command that is an absolute path is checked, not only the program
+  (``/bin/sh /dir/x.sh`` runs ``/dir/x.sh``);
+* shell syntax (``&&``, ``;``, ``|``, ``$(...)``, backticks, redirections, globs) is
+  refused: what ``/bin/sh -c`` would run cannot be checked;
+* ``track_files`` paths are judged the same way, since their content moves priority.
 """
 
 from __future__ import annotations
@@ -19,6 +28,11 @@ from pathlib import Path
 
 from vrrpd.core.config import Config, Problem
 
+SHELL_SYNTAX = frozenset("|&;<>()$`*?[]{}~\n")
+"""Characters that send a command through ``/bin/sh -c`` (``adapters.scripts.argv``)."""
+
+_MAX_LINKS = 40  # like the kernel's ELOOP limit
+
 
 def program_of(command: str) -> str | None:
     """The program a command starts (its first word), resolved through PATH."""
@@ -31,26 +45,68 @@ def program_of(command: str) -> str | None:
     return words[0] if "/" in words[0] else shutil.which(words[0])
 
 
-def writable_by_others(path: Path) -> str | None:
-    """Why ``path`` or a directory above it is writable by a non-root user, else None."""
-    current = path
-    while True:
+def _judge(path: Path, info: os.stat_result) -> str | None:
+    mode = info.st_mode
+    sticky = stat.S_ISDIR(mode) and bool(mode & stat.S_ISVTX)
+    if stat.S_ISLNK(mode):
+        # A symlink's own mode is meaningless; only who owns it (and its directory) counts.
+        return f"{path} is owned by uid {info.st_uid}" if info.st_uid != 0 else None
+    if info.st_uid != 0:
+        return f"{path} is owned by uid {info.st_uid}"
+    if info.st_gid != 0 and mode & stat.S_IWGRP and not sticky:
+        return f"{path} is writable by group {info.st_gid}"
+    if mode & stat.S_IWOTH and not sticky:
+        return f"{path} is writable by everyone"
+    return None
+
+
+def writable_by_others(path: Path, _depth: int = 0) -> str | None:
+    """Why ``path``, a directory above it or a symlink on the way can be changed by a
+    non-root user, else None. Nothing is followed unchecked: each component is
+    ``lstat``-ed, and a symlink's target is judged with its whole path in turn."""
+    if _depth > _MAX_LINKS:
+        return f"{path}: too many levels of symbolic links"
+    path = Path(os.path.abspath(path))
+    parts = path.parts
+    current = Path(parts[0])
+    for index in range(len(parts)):
+        if index:
+            current = current / parts[index]
         try:
-            info = current.stat()
+            info = os.lstat(current)
         except OSError:
-            return None  # vanished meanwhile: nothing left to judge
-        mode = info.st_mode
-        is_dir = stat.S_ISDIR(mode)
-        sticky = is_dir and bool(mode & stat.S_ISVTX)
-        if info.st_uid != 0 and mode & stat.S_IWUSR:
-            return f"{current} is owned by uid {info.st_uid}"
-        if info.st_gid != 0 and mode & stat.S_IWGRP and not sticky:
-            return f"{current} is writable by group {info.st_gid}"
-        if mode & stat.S_IWOTH and not sticky:
-            return f"{current} is writable by everyone"
-        if current.parent == current:
-            return None
-        current = current.parent
+            return None  # missing (a track file not written yet): its directories were judged
+        why = _judge(current, info)
+        if why:
+            return why
+        if stat.S_ISLNK(info.st_mode):
+            target = Path(os.readlink(current))
+            if not target.is_absolute():
+                target = current.parent / target
+            rest = Path(target, *parts[index + 1 :])
+            return writable_by_others(rest, _depth + 1)
+    return None
+
+
+def command_problems(command: str) -> str | None:
+    """Why ``command`` cannot be run under script_security, else None."""
+    if any(ch in SHELL_SYNTAX for ch in command):
+        return (
+            f"refusing {command!r}: shell syntax cannot be checked under script_security "
+            "(put it in a root-owned script, or set global.script_security: false)"
+        )
+    program = program_of(command)
+    if program is None:
+        return f"cannot find the program of {command!r}"
+    if not os.path.exists(program):
+        return f"{program} does not exist"
+    # Absolute paths only: ``http://host/`` is an argument, not a file.
+    words = [program] + [w for w in shlex.split(command)[1:] if w.startswith("/")]
+    for word in words:
+        why = writable_by_others(Path(word))
+        if why:
+            return f"refusing {word}: {why} (fix the permissions, or set global.script_security: false)"
+    return None
 
 
 def host_problems(config: Config) -> list[Problem]:
@@ -74,7 +130,8 @@ def host_problems(config: Config) -> list[Problem]:
 
 
 def script_problems(config: Config) -> list[Problem]:
-    """Every check and notify program that fails the rule (empty when security is off)."""
+    """Every check, notify program and track file that fails the rule (only the host's
+    names are checked when security is off)."""
     if not config.global_.script_security:
         return host_problems(config)
     commands = [(f"scripts.{c.name}.command", c.command) for c in config.scripts]
@@ -90,19 +147,18 @@ def script_problems(config: Config) -> list[Problem]:
         ]
     problems = host_problems(config)
     for path, command in commands:
-        program = program_of(command)
-        if program is None:
-            problems.append(Problem(path, f"cannot find the program of {command!r}"))
-            continue
-        if not os.path.exists(program):
-            problems.append(Problem(path, f"{program} does not exist"))
-            continue
-        why = writable_by_others(Path(program).resolve())
+        why = command_problems(command)
         if why:
-            problems.append(
-                Problem(
-                    path,
-                    f"refusing {program}: {why} (fix the permissions, or set global.script_security: false)",
+            problems.append(Problem(path, why))
+    for inst in config.instances:
+        for index, track in enumerate(inst.track_files):
+            why = writable_by_others(Path(track.path))
+            if why:
+                problems.append(
+                    Problem(
+                        f"instances.{inst.name}.track_files[{index}]",
+                        f"refusing {track.path}: {why} "
+                        "(fix the permissions, or set global.script_security: false)",
+                    )
                 )
-            )
     return problems

@@ -1,9 +1,16 @@
 """The control socket server: one JSON request line, one JSON reply line, per connection.
 
-Mode 0600 (umask while binding), or 0660 for ``global.control_group``; every request is
-checked against the peer's credentials (SO_PEERCRED): reading for root and that group,
-changing for root only. A stale socket file from a crashed agent is
-replaced; a live one (another agent on the same path) is an error.
+Mode 0600, or 0660 for ``global.control_group``; every request is checked against the
+peer's credentials taken from the socket itself (SO_PEERCRED, SO_PEERGROUPS: never
+/proc after the request, where the PID may already be another process's): reading for
+root and that group, changing for root only. A stale socket file from a crashed agent
+is replaced; a live one (another agent on the same path) is an error.
+
+Bounded like every socket the agent serves: a request must arrive within
+READ_TIMEOUT, each reply line must be taken within WRITE_TIMEOUT, and at most
+MAX_CONNECTIONS are open: a new one past the cap closes the oldest that has not sent
+its request yet (idle clients cannot lock out ``vrrpd status`` or use up the fds the
+checks need). Replies are cut to the line limit with a marker, never an exception.
 """
 
 from __future__ import annotations
@@ -11,19 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import grp
+import logging
 import os
 import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from vrrpd.control import protocol
+
+log = logging.getLogger("vrrpd")
 
 Reply = dict[str, Any] | AsyncIterator[dict[str, Any]]
 Handler = Callable[[str, dict[str, Any]], Awaitable[Reply]]
 """A command's name and the whole request -> its reply (awaited: a reload finishes before it answers), or a
 stream of them (``watch``), one line each, until the client goes away."""
+
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 5.0
+MAX_CONNECTIONS = 64
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)
+
+_groups: dict[str, int | None] = {}
+"""The status group of each served path: changed in place on reload."""
 
 
 def is_live(path: str) -> bool:
@@ -36,61 +53,134 @@ def is_live(path: str) -> bool:
 
 
 def peer(sock: socket.socket) -> tuple[int, frozenset[int]]:
-    """The connected peer's uid and groups (primary and supplementary), from SO_PEERCRED."""
+    """The connected peer's uid and groups (primary and supplementary), as the kernel
+    recorded them at connect (SO_PEERCRED, SO_PEERGROUPS)."""
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    pid, uid, gid = struct.unpack("3i", creds)
+    _pid, uid, gid = struct.unpack("3i", creds)
     groups = {gid}
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("Groups:"):
-                groups.update(int(g) for g in line.split()[1:])
+    size = 4 * 64
+    while size <= 4 * 65536:
+        try:
+            raw = sock.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, size)
+        except OSError as error:
+            if error.errno == 34:  # ERANGE: more groups than room
+                size *= 4
+                continue
+            break
+        groups.update(struct.unpack(f"{len(raw) // 4}I", raw[: len(raw) // 4 * 4]))
+        break
     return uid, frozenset(groups)
 
 
-async def serve(path: str, handler: Handler, *, group: str | None = None) -> asyncio.Server:
+def _bind(path: str, gid: int | None) -> socket.socket:
+    """A listening socket at ``path`` with its final mode and group from the start.
+
+    Bound under a name beside ``path`` and renamed over it, so a reload that changes
+    the group never leaves the path missing. The umask is set around the bind() call
+    only, with no await in between. The group comes from the effective gid at bind
+    (CAP_SETGID, which the unit grants), or chown (CAP_CHOWN, which it does not):
+    if neither works, a clear error and the socket stays root's alone (0600)."""
+    part = f"{path}.new"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(part)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    old_umask = os.umask(0o177)
+    egid = os.getegid()
+    try:
+        switched = False
+        if gid is not None and gid != egid:
+            with contextlib.suppress(OSError):
+                os.setegid(gid)
+                switched = True
+        try:
+            sock.bind(part)
+        finally:
+            if switched:
+                os.setegid(egid)
+    except BaseException:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    if gid is not None:
+        try:
+            if os.stat(part).st_gid != gid:
+                os.chown(part, -1, gid)
+            os.chmod(part, 0o660)
+        except OSError as error:
+            log.error(
+                "control socket %s: cannot give it to group %d (%s): status stays root's only",
+                path,
+                gid,
+                error.strerror,
+            )
+    os.replace(part, path)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(
+    path: str, handler: Handler, *, group: str | None = None, replace: bool = False
+) -> asyncio.Server:
     """Listen on ``path``: mode 0600, or 0660 owned by ``group`` (status only, see
-    ``protocol.authorize``). A malformed or oversized request gets an error reply."""
+    ``protocol.authorize``). A malformed or oversized request gets an error reply.
+    ``replace``: our own server is on ``path`` (a reload changed the group)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
-        if is_live(path):
+        if not replace and is_live(path):
             raise OSError(f"another agent is listening on {path}")
-        os.unlink(path)
+        if not replace:
+            os.unlink(path)
     gid = grp.getgrnam(group).gr_gid if group else None
+    _groups[path] = gid
+    waiting: dict[asyncio.StreamWriter, None] = {}  # insertion order: oldest first
+    open_count = 0
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_count
+        open_count += 1
+        waiting[writer] = None
+        if open_count > MAX_CONNECTIONS and waiting:
+            oldest = next(iter(waiting))
+            if oldest is not writer:
+                waiting.pop(oldest, None)
+                oldest.close()
         try:
             try:
-                line = await reader.readline()
+                try:
+                    line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+                finally:
+                    waiting.pop(writer, None)
                 request = protocol.decode(line)
+                protocol.check_arguments(request)
                 command = str(request.get("command", ""))
                 uid, groups = peer(writer.get_extra_info("socket"))
-                refusal = protocol.authorize(command, uid=uid, groups=groups, status_gid=gid)
+                refusal = protocol.authorize(
+                    command, uid=uid, groups=groups, status_gid=_groups.get(path)
+                )
                 reply: Reply = {"error": refusal} if refusal else await handler(command, request)
-            except (protocol.ProtocolError, ValueError) as error:  # ValueError: over the limit
-                reply = {"error": str(error)}
+            except (protocol.ProtocolError, ValueError, TypeError) as error:
+                reply = {"error": str(error)}  # ValueError: over the limit
             if isinstance(reply, dict):
-                writer.write(protocol.encode(reply))
-                await writer.drain()
+                writer.write(protocol.encode_bounded(reply))
+                await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
                 return
             try:
                 async for item in reply:
-                    writer.write(protocol.encode(item))
-                    await writer.drain()
+                    writer.write(protocol.encode_bounded(item))
+                    await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
             finally:
                 await reply.aclose()  # type: ignore[attr-defined]
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away: nothing to answer
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, OSError):
+            pass  # the client went away, or was too slow: nothing to answer
         finally:
+            open_count -= 1
+            waiting.pop(writer, None)
             writer.close()
 
-    old = os.umask(0o117 if gid is not None else 0o177)
-    try:
-        server = await asyncio.start_unix_server(client, path=path, limit=protocol.MAX_LINE + 1)
-    finally:
-        os.umask(old)
-    if gid is not None:
-        os.chown(path, -1, gid)
-    return server
+    sock = _bind(path, gid)
+    return await asyncio.start_unix_server(client, sock=sock, limit=protocol.MAX_LINE + 1)
 
 
 def close(server: asyncio.Server, path: str) -> None:

@@ -134,6 +134,7 @@ class Agent:
         self.loop.add_signal_handler(signal.SIGHUP, self._reload_task)
         # Sockets are open: ready. The instances' first states follow as STATUS= lines.
         systemd.notify("READY=1", f"STATUS={self._status_line()}")
+        systemd.start_watchdog(self.loop)  # WATCHDOG=1 from this loop, never a thread
         self.dispatch(Startup())
         self.commands.restore_maintenance()
         log.info("vrrpd started: %d instance(s)", len(self.config.instances))

@@ -26,16 +26,24 @@ class Surface:
         self._command = command
         self._metrics_text = metrics
         self.control: tuple[Any, str] | None = None
+        self._group: str | None = None
         self._metrics: Any = None
 
     async def open(self, config: Config) -> None:
         """Bind the control socket (again, when its path or group changed) and metrics."""
         path = config.global_.control_socket
+        group = config.global_.control_group
         if self.control is None or self.control[1] != path:
-            bound = await server.serve(path, self._command, group=config.global_.control_group)
+            bound = await server.serve(path, self._command, group=group)
             if self.control is not None:
                 server.close(*self.control)  # the old path, never the new one
             self.control = (bound, path)
+        elif group != self._group:
+            # Same path, another group: a new socket renamed over the old one.
+            bound = await server.serve(path, self._command, group=group, replace=True)
+            self.control[0].close()
+            self.control = (bound, path)
+        self._group = group
         listen = config.global_.metrics_listen
         if listen and self._metrics is None:
             self._metrics = await http.serve(listen, self._metrics_text)

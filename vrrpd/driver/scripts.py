@@ -84,6 +84,9 @@ class Scripts:
         """(Re)start polling the tracked files and processes of ``config``."""
         if self._poller is not None:
             self._poller.cancel()
+        # Users looked up now, at load, never per run on the loop (NSS can stall).
+        users = {config.global_.script_user} | {c.user for c in config.scripts if c.user}
+        scripts.load_identities(sorted(users))
         instances = config.instances
         files = sorted({t.path for i in instances for t in i.track_files})
         processes = sorted({t.name for i in instances for t in i.track_processes})
