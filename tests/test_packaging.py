@@ -1,12 +1,16 @@
-"""The wheel carries the scripts library to share/vrrpd/scripts, executable."""
+"""The wheel carries the scripts library to share/vrrpd/scripts, executable; the .deb
+is built for the python3 it is built on, ships no scapy, and its commands run without it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent.parent
 JUNK = (
@@ -46,3 +50,88 @@ def test_wheel_installs_the_scripts_under_share(tmp_path: Path) -> None:
         )
     assert mode & 0o111, "scripts must stay executable"
     assert "vrrpd/core/node.py" in names
+
+
+# ---------------------------------------------------------------- the .deb (make deb)
+
+RUN_WITHOUT_SCAPY = """
+import sys
+from vrrpd.cli import main
+try:
+    main(sys.argv[1:], prog_name="vrrpd")
+except SystemExit as leaving:
+    code = leaving.code
+else:
+    code = 0
+assert not [m for m in sys.modules if m.split(".")[0] == "scapy"], "scapy was imported"
+sys.exit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package exactly as `make deb` builds it, unpacked (built from a copy: the
+    build writes build/ and *.egg-info next to the sources)."""
+    work = tmp_path_factory.mktemp("deb")
+    source = work / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*JUNK))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--disable-pip-version-check", "-w", str(work), str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    [wheel] = work.glob("vrrpd-*.whl")
+    built = subprocess.run(
+        [str(ROOT / "packaging/deb/build"), str(wheel), str(work / "out")],
+        check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    package = Path(built.stdout.strip().splitlines()[-1])
+    unpacked = work / "root"
+    subprocess.run(["dpkg-deb", "-R", str(package), str(unpacked)], check=True)
+    return unpacked
+
+
+def test_the_package_depends_on_the_python3_it_was_built_with(deb: Path) -> None:
+    built_with = subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print(*sys.version_info[:2])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    major, minor = int(built_with[0]), int(built_with[1])
+    control = (deb / "DEBIAN/control").read_text()
+    [depends] = [line for line in control.splitlines() if line.startswith("Depends:")]
+    assert f"python3 (>= {major}.{minor}~)" in depends
+    assert f"python3 (<< {major}.{minor + 1})" in depends
+    assert [p.name for p in (deb / "opt/vrrpd/lib").iterdir()] == [f"python{major}.{minor}"]
+
+
+def test_the_unit_is_under_usr_lib_and_nothing_stray_is_shipped(deb: Path) -> None:
+    assert (deb / "usr/lib/systemd/system/vrrpd.service").is_file()
+    assert not (deb / "lib").exists(), "aliased location since the /usr merge"
+    assert not list((deb / "opt/vrrpd").rglob(".gitignore"))
+    assert not list((deb / "opt/vrrpd").rglob("_yaml*.so")), "an embedded libyaml"
+    overrides = (deb / "usr/share/lintian/overrides/vrrpd").read_text()
+    assert not re.search(r"python3\.\d", overrides), "overrides keyed to one python3.X"
+
+
+def test_the_package_ships_no_scapy_and_every_shipped_command_runs_without_it(
+    deb: Path, tmp_path: Path
+) -> None:
+    [site] = (deb / "opt/vrrpd/lib").glob("python3.*/site-packages")
+    assert (site / "vrrpd").is_dir()
+    assert not [p.name for p in site.iterdir() if p.name.lower().startswith("scapy")]
+    python = str(deb / "opt/vrrpd/bin/python3")
+    keepalived = ROOT / "tests/data/keepalived/main.conf"
+    for argv in (
+        ["--help"],
+        ["--version"],
+        ["check-config", str(deb / "etc/vrrpd/vrrpd.yaml")],
+        ["convert", str(keepalived)],
+        ["lab", "demo", "--help"],
+        ["sniff", "--help"],
+    ):
+        done = subprocess.run(
+            [python, "-I", "-c", RUN_WITHOUT_SCAPY, *argv],
+            capture_output=True, text=True, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, f"vrrpd {' '.join(argv)}: {done.stdout}{done.stderr}"

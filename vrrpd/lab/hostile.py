@@ -17,6 +17,7 @@ The injector half (``inject``) runs inside the client's namespace.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import json
 import random
@@ -359,7 +360,11 @@ def counters(status: dict[str, Any]) -> dict[str, int]:
 
 
 def drill(count: int, flood: int, *, rate: float = 2000, flood_rate: float = 5000) -> Report:
-    from vrrpd.lab import Lab, cpu_seconds, wait_for  # noqa: PLC0415
+    from vrrpd.lab import Lab, LabError, cpu_seconds, wait_for  # noqa: PLC0415
+
+    if importlib.util.find_spec("scapy") is None:
+        # scapy is an extra: the package's venv does not carry it.
+        raise LabError("the hostile drill builds its frames with scapy: pip install 'vrrpd[lab]'")
     from vrrpd.lab.peers import (  # noqa: PLC0415
         Peer,
         start_vrrpd,
