@@ -415,7 +415,7 @@ def _dropped(actions: list[object]) -> list[str]:
 
 def test_ttl_must_be_255() -> None:
     h = Harness(config(instance()))
-    assert _dropped(h.receive(200, ttl=254, at=1.0)) == ["TTL / hop limit not 255"]
+    assert _dropped(h.receive(200, ttl=254, at=1.0)) == ["TTL / hop limit too low"]
     assert h.node.statistics().instances["web"].counters["ip_ttl_errors"] == 1
     assert h.node.statistics().instances["web"].counters["proto_err_reason"] == "ipTtlError"
 
@@ -525,7 +525,7 @@ def test_unicast_sends_to_each_peer_and_accepts_only_them() -> None:
         "source is not a configured unicast peer"
     ]
     # TTL 255 for unicast too (issue 16 item 3): a peer's address is spoofable from afar
-    assert _dropped(h.receive(200, src=PEER, ttl=64, at=11.2)) == ["TTL / hop limit not 255"]
+    assert _dropped(h.receive(200, src=PEER, ttl=64, at=11.2)) == ["TTL / hop limit too low"]
     assert h.state is State.MASTER
     assert _dropped(h.receive(200, src=PEER, at=11.3)) == []
     assert h.state is State.BACKUP

@@ -183,6 +183,8 @@ class Receiver:
             setattr(self.counters, counter, getattr(self.counters, counter) + 1)
             self.counters.proto_err_reason = PROTO_ERR.get(counter, self.counters.proto_err_reason)
         cfg = self.config
+        if reason is DropReason.TTL:  # the minimum is the instance's: say which
+            detail = f"{detail}, at least {min_ttl(cfg)} accepted"
         return [PacketDropped(cfg.name, cfg.interface, src, reason.value, detail)]
 
     def notice_once(self, key: str, message: str) -> list[Action]:
