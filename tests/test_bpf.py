@@ -174,6 +174,8 @@ def test_the_lane_on_ipv6_compares_all_sixteen_bytes() -> None:
         header = ipv6_header(src=src)
         assert (run(lane, vrrp(61), header) > 0) == on_lane, src
         assert (run(main, vrrp(61), header) > 0) != on_lane, src
+    for program in (lane, main):  # what SO_ATTACH_FILTER packs: every field in range
+        assert b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
     many = tuple(ip_address(f"fe80::{i:x}") for i in range(1, 40))
     lane = filter_program(Family.V6, [Accept(61, 3, 255)], only=many)
     main = filter_program(Family.V6, [Accept(61, 3, 255)], exclude=many)

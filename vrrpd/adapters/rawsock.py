@@ -218,7 +218,7 @@ def _source_gate(
         mismatch = (i + 1) * per if not last else (reject if keep else checks)
         for word in range(words):
             value = int.from_bytes(address.packed[4 * word : 4 * word + 4], "big")
-            code.append((_LD_W_ABS, 0, 0, src_at + 4 * word))
+            code.append((_LD_W_ABS, 0, 0, (src_at + 4 * word) & 0xFFFFFFFF))
             at = len(code)  # the index of the jump appended next
             matched = (checks if keep else reject) if word == words - 1 else at + 1
             code.append((_JEQ, matched - at - 1, mismatch - at - 1, value))
