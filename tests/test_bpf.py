@@ -182,3 +182,35 @@ def test_the_lane_on_ipv6_compares_all_sixteen_bytes() -> None:
     for address in many:  # beyond MAX_FOLLOWED the main socket carries them: still once
         header = ipv6_header(src=str(address))
         assert (run(lane, vrrp(61), header) > 0) != (run(main, vrrp(61), header) > 0)
+
+
+def test_following_a_new_master_moves_its_adverts_to_the_lane_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.builders import instance
+
+    attached: list[tuple[str, Any]] = []
+    monkeypatch.setattr(
+        "vrrpd.driver.kernel.attach_filter",
+        lambda sock, program: attached.append((sock, program)),
+    )
+    kernel = Kernel.__new__(Kernel)
+    key = ("eth0", Family.V4)
+    kernel.sockets = {key: type("S", (), {"sock": "main"})()}  # type: ignore[dict-item]
+    kernel.lanes = {key: type("S", (), {"sock": "lane"})()}  # type: ignore[dict-item]
+    kernel.filters, kernel.followed, kernel._lane_filters, kernel._lane_masters = {}, {}, {}, {}
+    kernel.filtering = True
+    kernel.filter_sockets((instance(vrid=51),))
+    attached.clear()
+    master = ip_address("192.0.2.12")
+    kernel.follow({key: (master,)})
+    assert [sock for sock, _ in attached] == ["lane", "main"]  # never a moment with neither
+    lane, main = attached[0][1], attached[1][1]
+    assert run(lane, ipv4(vrrp(51), src="192.0.2.12")) > 0
+    assert run(main, ipv4(vrrp(51), src="192.0.2.12")) == 0
+    assert run(main, ipv4(vrrp(51), src="192.0.2.50")) > 0
+    attached.clear()
+    kernel.follow({key: (master,)})
+    assert attached == []  # unchanged: nothing attached again
+    kernel.follow({})
+    assert [sock for sock, _ in attached] == ["main", "lane"]
