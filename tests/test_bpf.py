@@ -196,8 +196,8 @@ def test_following_a_new_master_moves_its_adverts_to_the_lane_first(
     )
     kernel = Kernel.__new__(Kernel)
     key = ("eth0", Family.V4)
-    kernel.sockets = {key: type("S", (), {"sock": "main"})()}  # type: ignore[dict-item]
-    kernel.lanes = {key: type("S", (), {"sock": "lane"})()}  # type: ignore[dict-item]
+    kernel.sockets = {key: type("S", (), {"sock": "main"})()}
+    kernel.lanes = {key: type("S", (), {"sock": "lane"})()}
     kernel.filters, kernel.followed, kernel._lane_filters, kernel._lane_masters = {}, {}, {}, {}
     kernel.filtering = True
     kernel.filter_sockets((instance(vrid=51),))
