@@ -73,8 +73,11 @@ bench-smoke: deps
 # The long reliability runs (100,000 hostile frames, 100 kill -9 restarts, 200 instances on
 # three nodes for 5 minutes beside Keepalived, SOAK_SECONDS of chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each.
 SOAK_SECONDS ?= 1800
+# issue 16's hostile load (20,000 malformed + 40,000 valid-looking sources, then one sender
+# flooding as fast as it can for this long), with the socket filter and without
+LOAD_FLOOD_SECONDS ?= 60
 soak: deps
-	$(BIN)/python -m vrrpd.lab.reliability --seconds $(SOAK_SECONDS)
+	$(BIN)/python -m vrrpd.lab.reliability --seconds $(SOAK_SECONDS) --load-flood-seconds $(LOAD_FLOOD_SECONDS)
 
 # The wheel for pip users (dist/vrrpd-<version>-py3-none-any.whl), scripts under share/vrrpd.
 wheel: venv

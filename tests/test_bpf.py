@@ -133,6 +133,7 @@ def test_the_filter_is_attached_again_only_when_the_instances_change(
     kernel.sockets = {("eth0", Family.V4): type("S", (), {"sock": None})()}  # type: ignore[dict-item]
     kernel.filters = {}
     kernel.filtering = True
+    kernel.lanes, kernel.followed, kernel._lane_filters, kernel._lane_masters = {}, {}, {}, {}
     web = instance(vrid=51)
     kernel.filter_sockets((web,))
     kernel.filter_sockets((web,))
@@ -140,3 +141,76 @@ def test_the_filter_is_attached_again_only_when_the_instances_change(
     kernel.filter_sockets((web, instance("api", vrid=52), instance("v6", vips=("2001:db8::1/64",))))
     assert len(attached) == 2
     assert run(attached[-1], ipv4(vrrp(52))) > 0
+
+
+def test_the_followed_masters_lane_and_the_main_socket_split_by_source() -> None:
+    """Issue 16: a flood of our own VRID at TTL 255 passes any VRID/TTL filter and fills
+    the socket ahead of the followed master's adverts. The followed masters get a socket of
+    their own (``only``), the main socket drops them (``exclude``): every packet once."""
+    accepts = [Accept(51, 3, 255), Accept(53, 3, 255, (ip_address("192.0.2.11"),))]
+    masters = (ip_address("192.0.2.11"), ip_address("192.0.2.13"))
+    lane = filter_program(Family.V4, accepts, only=masters)
+    main = filter_program(Family.V4, accepts, exclude=masters)
+    for src, vrid, on_lane, on_main in (
+        ("192.0.2.11", 51, True, False),
+        ("192.0.2.13", 51, True, False),
+        ("192.0.2.11", 53, True, False),
+        ("192.0.2.50", 51, False, True),  # the flood: the main socket only
+        ("192.0.2.50", 53, False, False),  # not a peer: neither
+        ("192.0.2.13", 52, False, False),  # a followed master, another VRID: neither
+    ):
+        packet = ipv4(vrrp(vrid), src=src)
+        assert (run(lane, packet) > 0, run(main, packet) > 0) == (on_lane, on_main), (src, vrid)
+    assert run(lane, ipv4(vrrp(51), src="192.0.2.11", ttl=7)) == 0  # the checks still apply
+    assert run(filter_program(Family.V4, accepts, only=()), ipv4(vrrp(51))) == 0
+
+
+def test_the_lane_on_ipv6_compares_all_sixteen_bytes() -> None:
+    masters = (ip_address("fe80::11"), ip_address("fe80::1:11"))
+    lane = filter_program(Family.V6, [Accept(61, 3, 255)], only=masters)
+    main = filter_program(Family.V6, [Accept(61, 3, 255)], exclude=masters)
+    for src, on_lane in (("fe80::11", True), ("fe80::1:11", True), ("fe80::12", False),
+                         ("fe81::11", False), ("2001:db8::50", False)):  # fmt: skip
+        header = ipv6_header(src=src)
+        assert (run(lane, vrrp(61), header) > 0) == on_lane, src
+        assert (run(main, vrrp(61), header) > 0) != on_lane, src
+    for program in (lane, main):  # what SO_ATTACH_FILTER packs: every field in range
+        assert b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+    many = tuple(ip_address(f"fe80::{i:x}") for i in range(1, 40))
+    lane = filter_program(Family.V6, [Accept(61, 3, 255)], only=many)
+    main = filter_program(Family.V6, [Accept(61, 3, 255)], exclude=many)
+    for address in many:  # beyond MAX_FOLLOWED the main socket carries them: still once
+        header = ipv6_header(src=str(address))
+        assert (run(lane, vrrp(61), header) > 0) != (run(main, vrrp(61), header) > 0)
+
+
+def test_following_a_new_master_moves_its_adverts_to_the_lane_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.builders import instance
+
+    attached: list[tuple[str, Any]] = []
+    monkeypatch.setattr(
+        "vrrpd.driver.kernel.attach_filter",
+        lambda sock, program: attached.append((sock, program)),
+    )
+    kernel = Kernel.__new__(Kernel)
+    key = ("eth0", Family.V4)
+    kernel.sockets = {key: type("S", (), {"sock": "main"})()}
+    kernel.lanes = {key: type("S", (), {"sock": "lane"})()}
+    kernel.filters, kernel.followed, kernel._lane_filters, kernel._lane_masters = {}, {}, {}, {}
+    kernel.filtering = True
+    kernel.filter_sockets((instance(vrid=51),))
+    attached.clear()
+    master = ip_address("192.0.2.12")
+    kernel.follow({key: (master,)})
+    assert [sock for sock, _ in attached] == ["lane", "main"]  # never a moment with neither
+    lane, main = attached[0][1], attached[1][1]
+    assert run(lane, ipv4(vrrp(51), src="192.0.2.12")) > 0
+    assert run(main, ipv4(vrrp(51), src="192.0.2.12")) == 0
+    assert run(main, ipv4(vrrp(51), src="192.0.2.50")) > 0
+    attached.clear()
+    kernel.follow({key: (master,)})
+    assert attached == []  # unchanged: nothing attached again
+    kernel.follow({})
+    assert [sock for sock, _ in attached] == ["main", "lane"]

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address
 
 from tests.builders import config, instance
 from tests.harness import PEER, Harness
-from vrrpd.core.actions import Notice
+from vrrpd.core.actions import Notice, PacketDropped
 from vrrpd.core.config import ChecksumMode
 from vrrpd.core.events import DatagramReceived
 from vrrpd.core.packet import Advertisement, ChecksumForm, encode
@@ -81,3 +81,16 @@ def test_unicast_max_hops_accepts_ttl_down_to_255_minus_n() -> None:
     assert _counters(h)["rcvd_advertisements"] == 1
     h.receive(255, src=PEER, ttl=253, at=10.03)
     assert h.state is State.BACKUP
+
+
+def test_the_ttl_drop_says_what_this_instance_accepts() -> None:
+    """With unicast_max_hops a TTL below 255 is accepted: the reason may not say "not 255",
+    and the detail names the minimum this instance accepts."""
+    h = Harness(config(instance(priority=200, unicast_peers=(PEER,), unicast_max_hops=2)))
+    h.advance(10.0)
+    [dropped] = [
+        a for a in h.receive(100, src=PEER, ttl=252, at=10.01) if isinstance(a, PacketDropped)
+    ]
+    assert "not 255" not in dropped.reason
+    assert dropped.reason == "TTL / hop limit too low"
+    assert dropped.detail == "TTL 252, at least 253 accepted"

@@ -415,7 +415,7 @@ def _dropped(actions: list[object]) -> list[str]:
 
 def test_ttl_must_be_255() -> None:
     h = Harness(config(instance()))
-    assert _dropped(h.receive(200, ttl=254, at=1.0)) == ["TTL / hop limit not 255"]
+    assert _dropped(h.receive(200, ttl=254, at=1.0)) == ["TTL / hop limit too low"]
     assert h.node.statistics().instances["web"].counters["ip_ttl_errors"] == 1
     assert h.node.statistics().instances["web"].counters["proto_err_reason"] == "ipTtlError"
 
@@ -525,7 +525,7 @@ def test_unicast_sends_to_each_peer_and_accepts_only_them() -> None:
         "source is not a configured unicast peer"
     ]
     # TTL 255 for unicast too (issue 16 item 3): a peer's address is spoofable from afar
-    assert _dropped(h.receive(200, src=PEER, ttl=64, at=11.2)) == ["TTL / hop limit not 255"]
+    assert _dropped(h.receive(200, src=PEER, ttl=64, at=11.2)) == ["TTL / hop limit too low"]
     assert h.state is State.MASTER
     assert _dropped(h.receive(200, src=PEER, at=11.3)) == []
     assert h.state is State.BACKUP
@@ -625,3 +625,45 @@ def test_vips_removed_by_someone_else_are_put_back_while_master_only() -> None:
     )  # not where it lives
     backup = Harness(config(instance()))
     assert backup.feed(AddressesRemoved("eth0", (ip_address("192.0.2.100"),)), at=1.0) == []
+
+
+# ---------------------------------------------------------------- spoofed lower-priority masters
+
+
+def _spoofed(n: int) -> IPv4Address:
+    return IPv4Address(int(IPv4Address("198.51.100.0")) + 1 + n % 254 + (n // 254 << 8))
+
+
+def test_a_flood_of_spoofed_lower_masters_is_healed_once_per_window_with_bounded_state() -> None:
+    """Issue 16: every new spoofed source of a lower-priority advert was a split brain to
+    heal (advert, GARP burst, notice, master hook) and a new entry in a table that was
+    never pruned: 40,000 sources, 40,000 hooks and entries."""
+    h = _master(notify=NotifyConfig(master="/m"))
+    heals = sends = 0
+    for n in range(4000):  # 4,000 sources in 4 s: 1,000 per second
+        actions = h.receive(100, src=_spoofed(n), at=11.0 + n / 1000)
+        heals += kinds(actions).count("RunNotify")
+        sends += kinds(actions).count("SendAdvert")
+    assert h.state is State.MASTER
+    assert heals <= 2  # one heal per window (3 s at 1 s adverts: three intervals)
+    assert sends <= 4 * 10 + 4  # immediate assertions: at most ten per interval
+    assert len(h.router._lower_heard) <= 64
+
+
+def test_the_heal_window_still_heals_a_split_brain_after_it() -> None:
+    h = _master(notify=NotifyConfig(master="/m"))
+    assert "RunNotify" in kinds(h.receive(100, src=_spoofed(1), at=11.0))
+    assert "RunNotify" not in kinds(h.receive(100, src=_spoofed(2), at=11.5))  # within 3 s
+    assert "RunNotify" in kinds(h.receive(100, src=_spoofed(3), at=14.5))  # a new episode
+
+
+def test_fast_preempt_follows_only_the_master_it_follows_not_a_spoofed_source() -> None:
+    """A spoofed lower-priority advert must not make a backup take over early: only the
+    master it follows telling it that it got worse does."""
+    h = Harness(config(instance(priority=150)))
+    h.receive(200, at=0.5)  # following PEER at 200
+    deadline = h.node.next_deadline()
+    h.receive(100, src=_spoofed(7), at=1.0)
+    assert h.node.next_deadline() == deadline
+    h.advance(1.0 + 1.0)
+    assert h.state is State.BACKUP

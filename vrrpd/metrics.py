@@ -38,7 +38,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(stats: NodeStatistics, *, send_errors: int = 0, removal_retries: int = 0) -> str:
+def render(
+    stats: NodeStatistics,
+    *,
+    send_errors: int = 0,
+    removal_retries: int = 0,
+    socket_drops: dict[str, int] | None = None,
+) -> str:
     out: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -120,4 +126,13 @@ def render(stats: NodeStatistics, *, send_errors: int = 0, removal_retries: int 
         "VIP removals retried after a failure or a timeout.",
         [("", removal_retries)],
     )
+    sockets = sorted((socket_drops or {}).items())
+    metric(
+        "socket_drops_total",
+        "counter",
+        "Packets the kernel dropped at a VRRP socket: its queue was full (IPv6: or the "
+        "socket filter refused them). IPv4 packets the filter refuses are counted nowhere.",
+        [(f'{{interface="{_escape(k.split()[0])}",family="ip{k.split()[1][3:]}"}}', v)
+         for k, v in sockets],
+    )  # fmt: skip
     return "\n".join(out) + "\n"

@@ -43,13 +43,6 @@ def test_the_socket_filter_works_in_a_real_kernel() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/virtual_router.py answers every lower-priority advert from a new source "
-    "with a split-brain heal (advert, GARP, notice, master hook; _lower_heard unbounded) and "
-    "fast_preempt trusts lower adverts from any source: 40,000 valid-looking adverts move the "
-    "VIP and log ~4,000 lines (issue 16, reported, not fixed here)",
-)
 def test_hostile_load_leaves_the_pair_alone() -> None:
     """Issue 16: 20,000 malformed adverts from 20,000 sources, valid-looking ones from
     40,000, one sender flooding as fast as it can for 5 s, a spoofed TTL-7 advert from the

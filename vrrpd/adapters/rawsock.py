@@ -158,7 +158,13 @@ _JEQ, _JGE, _RET = 0x15, 0x35, 0x06
 _ACCEPT = 0xFFFF
 
 
-def filter_program(family: Family, accepts: list[Accept]) -> list[tuple[int, int, int, int]]:
+def filter_program(
+    family: Family,
+    accepts: list[Accept],
+    *,
+    only: tuple[IPAddress, ...] | None = None,
+    exclude: tuple[IPAddress, ...] = (),
+) -> list[tuple[int, int, int, int]]:
     """A classic BPF program (code, jt, jf, k) that passes a packet only if one of
     ``accepts`` would consider it: its version and ADVERTISEMENT type, its VRID, its
     TTL / hop limit, and its source when the instance has unicast peers.
@@ -168,18 +174,73 @@ def filter_program(family: Family, accepts: list[Accept]) -> list[tuple[int, int
     queue ahead of the followed master's adverts. IPv4 raw sockets see the IP header at
     offset 0 (the VRRP header after IHL words); IPv6 raw sockets see the VRRP header at 0,
     and the IPv6 header (hop limit, source) through SKF_NET_OFF.
+
+    ``only`` (the followed masters' lane) passes nothing but packets from those sources;
+    ``exclude`` (the main socket) drops them: each packet lands on exactly one socket.
     """
     v4 = family is Family.V4
     program: list[tuple[int, int, int, int]] = []
+    if only is not None:
+        program += _source_gate(v4, only[:MAX_FOLLOWED], keep=True)
+    elif exclude:
+        program += _source_gate(v4, exclude[:MAX_FOLLOWED], keep=False)
     if v4:
         program.append((_LDX_B_MSH, 0, 0, 0))  # X = IP header length
     for accept in sorted(set(accepts), key=lambda a: (a.vrid, a.version, a.min_ttl)):
         block = _block(v4, accept)
         if len(program) + len(block) + 1 > BPF_MAXINSNS:
-            return [(_RET, 0, 0, _ACCEPT)]  # too many instances to say: filter nothing
+            # too many instances to say: filter nothing (and leave the lane empty)
+            return [(_RET, 0, 0, 0 if only is not None else _ACCEPT)]
         program += block
     program.append((_RET, 0, 0, 0))
     return program
+
+
+MAX_FOLLOWED = 16
+"""Followed masters a socket's lane holds (the first, in the caller's order; the main
+socket carries the rest)."""
+
+
+def _source_gate(
+    v4: bool, addresses: tuple[IPAddress, ...], *, keep: bool
+) -> list[tuple[int, int, int, int]]:
+    """Instructions run before the instances' checks: with ``keep`` only packets from
+    ``addresses`` go on to them, without it those packets are dropped. The layout is one
+    block of source comparisons per address, a ``ret 0``, then the checks."""
+    src_at = 12 if v4 else SKF_NET_OFF + 8
+    words = 1 if v4 else 4
+    per = 2 * words
+    reject = len(addresses) * per
+    checks = reject + 1
+    code: list[tuple[int, int, int, int]] = []
+    for i, address in enumerate(addresses):
+        last = i == len(addresses) - 1
+        mismatch = (i + 1) * per if not last else (reject if keep else checks)
+        for word in range(words):
+            value = int.from_bytes(address.packed[4 * word : 4 * word + 4], "big")
+            code.append((_LD_W_ABS, 0, 0, (src_at + 4 * word) & 0xFFFFFFFF))
+            at = len(code)  # the index of the jump appended next
+            matched = (checks if keep else reject) if word == words - 1 else at + 1
+            code.append((_JEQ, matched - at - 1, mismatch - at - 1, value))
+    code.append((_RET, 0, 0, 0))
+    return code
+
+
+def socket_drops(sock: socket.socket) -> int:
+    """Packets the kernel dropped at this socket (its queue full; for IPv6 also those its
+    filter refused), from SO_MEMINFO: what the agent never saw."""
+    try:
+        info = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * _SK_MEMINFO_VARS)
+    except OSError:
+        return 0
+    if len(info) < 4 * _SK_MEMINFO_VARS:
+        return 0
+    return int(struct.unpack_from("=I", info, 4 * (_SK_MEMINFO_VARS - 1))[0])
+
+
+SO_MEMINFO = 55
+_SK_MEMINFO_VARS = 9
+"""struct sk_meminfo: the last of its nine u32 is SK_MEMINFO_DROPS (sk_drops)."""
 
 
 _Target = int | str

@@ -25,7 +25,9 @@ class DropReason(enum.Enum):
     ZERO_COUNT = "zero address count"
     BAD_VRID = "VRID 0"
     BAD_AUTH_TYPE = "unknown authentication type"
-    TTL = "TTL / hop limit not 255"
+    TTL = "TTL / hop limit too low"
+    """Below 255, or below 255 - unicast_max_hops for routed unicast peers: the detail says
+    which minimum the instance applies."""
     UNKNOWN_VRID = "no instance for this VRID"
     VERSION_MISMATCH = "version differs from the instance's"
     AUTH_MISMATCH = "authentication type differs from the instance's"

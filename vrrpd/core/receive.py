@@ -88,6 +88,70 @@ handful of routers, a flood of spoofed sources must not grow the status reply.""
 MAX_NOTICES = 64
 """Distinct notices an instance gives; then one saying the rest are only counted."""
 
+MAX_LOWER_MASTERS = 64
+"""Lower-priority masters a master remembers (the most recent): a real split brain has
+a handful, a flood of spoofed sources must not grow the table."""
+HEAL_HOLD_MIN = 1.0
+"""Seconds at least between two split-brain heals (GARP burst, notice, master hook)."""
+ASSERTS_PER_INTERVAL = 10
+"""Immediate answers to lower-priority adverts a master sends per advert interval."""
+
+
+class LowerMasters:
+    """The lower-priority masters a master heard, and when it last answered them.
+
+    Everything here is keyed by a source address anyone on the link can forge: one
+    spoofed source per packet must neither grow the table (capped, least recently heard
+    evicted, quiet ones pruned) nor buy a heal each. So a heal is given at most once per
+    window (three advert intervals, at least HEAL_HOLD_MIN: no new split brain can form
+    sooner, the other side must first miss our adverts for its Master_Down_Interval),
+    whatever the number of sources, and the immediate assertion at most
+    ASSERTS_PER_INTERVAL times per interval (a real second master sends once per interval).
+    """
+
+    def __init__(self) -> None:
+        self._heard: dict[IPAddress, float] = {}
+        self._healed_at: float | None = None
+        self._asserted_at: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._heard)
+
+    def clear(self) -> None:
+        self._heard.clear()
+        self._healed_at = self._asserted_at = None
+
+    def may_assert(self, now: float, interval: float) -> bool:
+        """Whether to answer this lower-priority advert with one of ours at once."""
+        if (
+            self._asserted_at is not None
+            and now - self._asserted_at < interval / ASSERTS_PER_INTERVAL
+        ):
+            return False
+        self._asserted_at = now
+        return True
+
+    def heard(self, src: IPAddress, now: float, interval: float) -> bool:
+        """Record ``src``; whether it starts a new episode (not heard within three intervals:
+        a master that went quiet, it yielded, and came back is a new split brain)."""
+        episode = 3 * interval
+        last = self._heard.pop(src, None)
+        self._heard[src] = now  # last: the dict runs from least to most recently heard
+        while len(self._heard) > 1:
+            oldest = next(iter(self._heard))
+            if len(self._heard) <= MAX_LOWER_MASTERS and now - self._heard[oldest] <= episode:
+                break
+            del self._heard[oldest]
+        return last is None or now - last > episode
+
+    def may_heal(self, now: float, interval: float) -> bool:
+        """Whether a new episode gets a heal, or one was given within the window."""
+        if self._healed_at is not None and now - self._healed_at < max(3 * interval, HEAL_HOLD_MIN):
+            return False
+        self._healed_at = now
+        return True
+
+
 PROTO_ERR = {
     "ip_ttl_errors": "ipTtlError",
     "version_errors": "versionError",
@@ -119,6 +183,8 @@ class Receiver:
             setattr(self.counters, counter, getattr(self.counters, counter) + 1)
             self.counters.proto_err_reason = PROTO_ERR.get(counter, self.counters.proto_err_reason)
         cfg = self.config
+        if reason is DropReason.TTL:  # the minimum is the instance's: say which
+            detail = f"{detail}, at least {min_ttl(cfg)} accepted"
         return [PacketDropped(cfg.name, cfg.interface, src, reason.value, detail)]
 
     def notice_once(self, key: str, message: str) -> list[Action]:

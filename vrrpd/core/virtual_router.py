@@ -30,7 +30,7 @@ from vrrpd.core.constants import (
 )
 from vrrpd.core.errors import DropReason
 from vrrpd.core.packet import Advertisement, ChecksumForm, Decoded, encode, password_bytes
-from vrrpd.core.receive import Counters, NewMasterReason, Receiver
+from vrrpd.core.receive import Counters, LowerMasters, NewMasterReason, Receiver
 from vrrpd.core.state import DISPATCH, TRANSITIONS, Ignored, State, Stimulus
 from vrrpd.core.timers import master_down_interval, skew_time
 from vrrpd.core.tracking import Contribution, effective_priority
@@ -106,9 +106,10 @@ class VirtualRouter:
         self._drain_until: float | None = None
         self._drain_started = 0.0
         """While handing over: when to give up waiting for a new master and carry on."""
-        self._lower_heard: dict[IPAddress, float] = {}
+        self._lower_heard = LowerMasters()
         """Lower-priority masters heard while MASTER, and when last: one whose adverts went
-        quiet (it yielded) and come back is a new split brain, to be healed again."""
+        quiet (it yielded) and come back is a new split brain, to be healed again (bounded,
+        and rate-limited: the sources may be spoofed)."""
         self._followed: tuple[bytes, IPAddress, int] | None = None
         """(bytes, source, TTL) of the last advert that only refreshed Master_Down_Timer:
         an identical one may skip decoding and validation (see ``repeated``)."""
@@ -596,19 +597,20 @@ class VirtualRouter:
             actions = self._advertise(self.priority) + self._enter_backup(reason, now)
             self._follow(advert, src, now)
             return actions
-        # RFC 9568: a lower-priority master exists: assert at once.
-        self.adver_at = now + self.advert_interval
-        actions = self._advertise(self.priority)
+        # RFC 9568: a lower-priority master exists: assert at once (a few times per
+        # interval at most, however many sources claim to be one).
+        lower, actions = self._lower_heard, []
+        if lower.may_assert(now, self.advert_interval):
+            self.adver_at = now + self.advert_interval
+            actions = self._advertise(self.priority)
         just_preempted = (
             self._preempted is not None
             and self._preempted[0] in (None, src)
             and now <= self._preempted[1]
         )
-        last = self._lower_heard.get(src)
-        self._lower_heard[src] = now
-        same_episode = last is not None and now - last <= 3 * self.advert_interval
-        if just_preempted or same_episode:
-            return actions  # the master we just preempted, or a heal already under way
+        new_episode = lower.heard(src, now, self.advert_interval)
+        if just_preempted or not new_episode or not lower.may_heal(now, self.advert_interval):
+            return actions  # the master we just preempted, a heal under way or just given
         # A split brain is healing: re-announce the VIPs so neighbours that followed
         # the other master come back, and tell the operator's master hook again.
         reason = f"split brain healed: lower-priority master {src} ({advert.priority}) seen; asserting MASTER"

@@ -103,6 +103,7 @@ class Agent:
                 self.node.statistics(),
                 send_errors=self.executor.send_errors,
                 removal_retries=self.kernel.removal_retries,
+                socket_drops=self.kernel.socket_drops(),
             ),
         )
 
@@ -232,6 +233,7 @@ class Agent:
         if remaining > 0:
             time.sleep(remaining)
         self.dispatch(TimerFired(), now=max(deadline, self.loop.time()))
+        self._follow_masters()
 
     def _readable(self, sock: VrrpSocket) -> None:
         """Read at most RECEIVE_BUDGET datagrams, then arm the timer once for the batch.
@@ -248,6 +250,20 @@ class Agent:
             )
             self.dispatch(event, rearm=False)
         self._rearm()
+        self._follow_masters()
+
+    def _follow_masters(self) -> None:
+        """Tell the kernel whose adverts go to the sockets' lanes: the masters the backups
+        follow (checked after each batch; it changes only when an advert or a timer moves
+        an instance, and the kernel re-filters only then)."""
+        if not self.kernel.lanes:
+            return
+        followed: dict[plan.SocketKey, set[Any]] = {}
+        for router in self.node.routers.values():
+            if router.state is State.BACKUP and router.master_address is not None:
+                key = (router.config.interface, router.family)
+                followed.setdefault(key, set()).add(router.master_address)
+        self.kernel.follow({key: tuple(sorted(each)) for key, each in followed.items()})
 
     def _state_changed(self, action: act.StateChanged) -> None:
         self.states[action.instance] = str(action.new)

@@ -42,7 +42,9 @@ class Commands:
 
     def status(self) -> dict[str, Any]:
         agent = self.agent
-        return status_document(agent.node.statistics(), send_errors=agent.executor.send_errors)
+        document = status_document(agent.node.statistics(), send_errors=agent.executor.send_errors)
+        document["router"]["socket_drops"] = agent.kernel.socket_drops()
+        return document
 
     def _unknown(self, names: list[str]) -> dict[str, Any] | None:
         unknown = sorted(set(names) - set(self.agent.states))

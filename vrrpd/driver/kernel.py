@@ -19,7 +19,13 @@ from collections.abc import Awaitable, Callable
 
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
-from vrrpd.adapters.rawsock import Accept, VrrpSocket, attach_filter, filter_program
+from vrrpd.adapters.rawsock import (
+    Accept,
+    VrrpSocket,
+    attach_filter,
+    filter_program,
+    socket_drops,
+)
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
 from vrrpd.core.config import InstanceConfig, VirtualAddress
@@ -86,6 +92,14 @@ class Kernel:
         """The BPF program attached to each socket (re-attached when it changes)."""
         self.filtering = os.environ.get("VRRPD_SOCKET_FILTER", "on") != "off"
         """Off only to measure what the filter saves (docs/reliability.md)."""
+        self.lanes: dict[plan.SocketKey, VrrpSocket] = {}
+        """With the filter on, a second socket per (interface, family) that receives only
+        the followed masters' adverts: a flood that passes the filter (our VRID, TTL 255,
+        another source) fills the main socket's queue, not theirs."""
+        self.followed: dict[plan.SocketKey, tuple[IPAddress, ...]] = {}
+        self._instances: tuple[InstanceConfig, ...] = ()
+        self._lane_filters: dict[plan.SocketKey, list[tuple[int, int, int, int]]] = {}
+        self._lane_masters: dict[plan.SocketKey, tuple[IPAddress, ...]] = {}
 
     async def open(self) -> None:
         await self.netlink.open()
@@ -161,34 +175,89 @@ class Kernel:
             self.sockets[(interface, family)] = sock
             self.joined[(interface, family)] = multicast
             loop.add_reader(sock.fileno(), on_readable, sock)
+            if self.filtering:
+                self._open_lane((interface, family), multicast, on_readable)
 
-    def filter_sockets(self, instances: tuple[InstanceConfig, ...]) -> None:
+    def _open_lane(
+        self, key: plan.SocketKey, multicast: bool, on_readable: Callable[[VrrpSocket], None]
+    ) -> None:
+        try:
+            lane = VrrpSocket(key[0], key[1], multicast=multicast)
+        except OSError as error:  # the main socket carries everything, as without the filter
+            log.error("cannot open the followed masters' socket on %s IP%s: %s", *key, error)
+            return
+        try:
+            empty = filter_program(key[1], [], only=())
+            attach_filter(lane.sock, empty)  # nothing until a master is followed
+        except OSError as error:
+            log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
+            lane.close()
+            return
+        self.lanes[key] = lane
+        self._lane_filters[key] = empty
+        asyncio.get_running_loop().add_reader(lane.fileno(), on_readable, lane)
+
+    def filter_sockets(
+        self,
+        instances: tuple[InstanceConfig, ...],
+        followed: dict[plan.SocketKey, tuple[IPAddress, ...]] | None = None,
+    ) -> None:
         """Attach to each socket the kernel filter of the instances on it (again when a
-        reload changed them): what the agent would drop anyway never reaches Python."""
+        reload changed them): what the agent would drop anyway never reaches Python.
+        ``followed``: the masters the backups on each socket follow, whose adverts go to
+        the socket's lane (attached lane first when one is added, main first when one is
+        removed: for a moment an advert may come twice, never not at all)."""
+        self._instances = instances
+        if followed is not None:
+            self.followed = followed
         for key, sock in self.sockets.items() if self.filtering else ():
             accepts = [
                 Accept(i.vrid, i.version, min_ttl(i), i.unicast_peers)
                 for i in instances
                 if (i.interface, i.family) == key
             ]
-            program = filter_program(key[1], accepts)
-            if self.filters.get(key) == program:
-                continue
-            try:
-                attach_filter(sock.sock, program)
-            except OSError as error:  # the agent still checks everything itself
-                log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
-                continue
-            self.filters[key] = program
+            lane = self.lanes.get(key)
+            masters = self.followed.get(key, ()) if lane is not None else ()
+            program = filter_program(key[1], accepts, exclude=masters)
+            lane_program = filter_program(key[1], accepts, only=masters)
+            lane_first = not set(masters) <= set(self._lane_masters.get(key, ()))
+            self._lane_masters[key] = masters
+            order = [(lane, lane_program, self._lane_filters), (sock, program, self.filters)]
+            for target, wanted, attached in order if lane_first else order[::-1]:
+                if target is None or attached.get(key) == wanted:
+                    continue
+                try:
+                    attach_filter(target.sock, wanted)
+                except OSError as error:  # the agent still checks everything itself
+                    log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
+                    continue
+                attached[key] = wanted
+
+    def follow(self, followed: dict[plan.SocketKey, tuple[IPAddress, ...]]) -> None:
+        """The followed masters changed: move their adverts to the lanes."""
+        if followed != self.followed and self.lanes:
+            self.filter_sockets(self._instances, followed)
+
+    def socket_drops(self) -> dict[str, int]:
+        """'eth0 IPv4' -> packets the kernel dropped at that socket and its lane."""
+        out: dict[str, int] = {}
+        for key, sock in self.sockets.items():
+            lane = self.lanes.get(key)
+            drops = socket_drops(sock.sock) + (socket_drops(lane.sock) if lane else 0)
+            out[f"{key[0]} IPv{key[1].value}"] = drops
+        return out
 
     def _close_socket(self, key: plan.SocketKey) -> None:
         sock = self.sockets.pop(key, None)
         self.joined.pop(key, None)
         self.filters.pop(key, None)
-        if sock is not None:
-            with contextlib.suppress(ValueError, OSError, RuntimeError):
-                asyncio.get_running_loop().remove_reader(sock.fileno())
-            sock.close()
+        self._lane_filters.pop(key, None)
+        self._lane_masters.pop(key, None)
+        for each in (sock, self.lanes.pop(key, None)):
+            if each is not None:
+                with contextlib.suppress(ValueError, OSError, RuntimeError):
+                    asyncio.get_running_loop().remove_reader(each.fileno())
+                each.close()
 
     # ------------------------------------------------------------------ sending
 

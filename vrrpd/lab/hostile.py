@@ -759,6 +759,9 @@ def load_drill(
                 timeout=flood_seconds + 60,
             )  # fmt: skip
         time.sleep(0.5)
+        figures["socket_drops"] = {  # what the kernel dropped at full queues (and v6 filters)
+            n: status(n)[0].get("router", {}).get("socket_drops") for n in agents
+        }
         figures["spoofed_ttl"] = inject("--spoof-ttl", "20", timeout=30)
         time.sleep(0.5)
         for node, agent in agents.items():

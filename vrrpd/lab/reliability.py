@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=100)
     parser.add_argument("--scale-seconds", type=float, default=300,
                         help="200 instances on three nodes, each implementation")  # fmt: skip
+    parser.add_argument("--load-flood-seconds", type=float, default=60,
+                        help="issue 16's hostile load: the single sender's flood")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     commit = subprocess.run(
@@ -52,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     sections += ["## Hostile packets", "", "```", *attack.lines(), "```", ""]
     total += len(attack.violations)
     print("\n".join(attack.lines()), flush=True)
+
+    # Issue 16's hostile load, with the socket filter (the promise) and without (what it
+    # saves; its violations are the measurement, not counted).
+    for filtering in (True, False):
+        load = hostile.load_drill(20_000, 40_000, args.load_flood_seconds, filtering=filtering)
+        _save(f"hostile-load-{'filter' if filtering else 'nofilter'}", load.__dict__)
+        title = "with the socket filter" if filtering else "socket filter off, for comparison"
+        sections += [f"## Hostile load ({title})", "", "```", *load.lines(), "```", ""]
+        total += len(load.violations) if filtering else 0
+        print("\n".join(load.lines()), flush=True)
 
     drill = soak.restarts(args.restarts)
     _save("restarts", soak.as_json(drill))
