@@ -310,6 +310,13 @@ class Lan:
                     decoded.advert.priority,
                 )
             )
+        if host.kind == "frr" and isinstance(event, DatagramReceived):
+            # Timers due now run first, unfiltered: the filter below is for the answer to
+            # this advert only, never an Adver_Timer advert firing at the same instant.
+            states = {n: r.state for n, r in host.node.routers.items()}
+            fired = host.node.handle(TimerFired(), now=self.now)
+            for action in self._as_peer(host, TimerFired(), states, fired):
+                self._execute(host, action)
         before = {n: r.state for n, r in host.node.routers.items()}
         actions = host.node.handle(event, now=self.now)
         if host.kind != "vrrpd":
