@@ -365,3 +365,32 @@ def test_a_script_whose_command_is_conditioned_away_is_dropped_as_keepalived_doe
     assert "track_scripts" not in result.document["instances"]["VI_0"]
     assert any("vrrp_script check_VI_0 has no script line" in w for w in result.warnings)
     loads_checked(result.yaml(), sample.name)
+
+
+def test_convert_writes_fast_preempt_off_with_its_reason() -> None:
+    """A converted node joins Keepalived peers: below an RFC-strict router, fast
+    preemption makes two handovers instead of one (issue 14, docs/architecture.md), and
+    the converter cannot know the peers' priorities, so it writes the RFC's timer (not
+    for an owner, whom nothing outranks), with a comment saying when to turn it back on."""
+    result = convert(DATA / "main.conf")
+    for name in ("web", "web6"):
+        assert result.document["instances"][name]["fast_preempt"] is False
+    text = result.yaml()
+    lines = text.splitlines()
+    at = [n for n, line in enumerate(lines) if line.strip() == "fast_preempt: false"]
+    assert len(at) == 2
+    for n in at:
+        assert lines[n - 1].strip().startswith("# Off while Keepalived or FRR peers")
+        assert lines[n - 1].index("#") == lines[n].index("f")  # same indentation
+    config = loads(text.replace("script_security: true", "script_security: false"))
+    assert [i.fast_preempt for i in config.instances] == [False, False]
+
+
+def test_convert_leaves_fast_preempt_alone_for_an_owner(tmp_path: Path) -> None:
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_instance gw {\n  interface eth0\n  virtual_router_id 7\n  priority 255\n"
+        "  virtual_ipaddress {\n    192.0.2.1/24\n  }\n}\n"
+    )
+    result = convert(conf)
+    assert "fast_preempt" not in result.document["instances"]["gw"]

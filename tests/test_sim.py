@@ -376,3 +376,19 @@ def test_peer_models_keep_the_rfc_timer_and_drop_vrrpd_extensions() -> None:
     assert yielded is not None
     assert [d for d in lan.deliveries if d.sender == "k" and d.time == yielded] == []
     assert (yielded, "k", ip_address("192.0.2.100"), False) in lan.vip_log
+
+
+def test_frr_model_keeps_advertising_when_an_advert_lands_on_its_timer() -> None:
+    """Found by tests/test_explore_mixed.py: the FRR model dropped every advert of a
+    DatagramReceived step, so an Adver_Timer advert due at the instant another
+    instance's advert arrived never went out, and the vrrpd peer took the VIP back
+    after Master_Down_Interval: two masters, flapping. Only the answer is discarded."""
+    from tests.test_explore_mixed import ADDRESS, build
+
+    lan = Lan(seed=7)
+    lan.add_host("a", build(1, 0.1, False, False), ADDRESS["a"])
+    lan.add_host("b", build(1, 0.1, False, False), ADDRESS["b"], kind="frr")
+    lan.start("a", "b")
+    lan.run_for(40)
+    assert lan.masters("web") == ["b"]
+    assert lan.masters("db") == ["b"]

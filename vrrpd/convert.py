@@ -66,7 +66,17 @@ class Conversion:
 
     def yaml(self) -> str:
         head = "# Converted from keepalived.conf by `vrrpd convert`; check it with `vrrpd check-config`.\n"
-        return head + yaml.safe_dump(self.document, sort_keys=False, default_flow_style=False)
+        text = yaml.safe_dump(self.document, sort_keys=False, default_flow_style=False)
+        return head + _FAST_PREEMPT_OFF.sub(
+            lambda m: f"{m[1]}{_FAST_PREEMPT_WHY}\n{m[1]}fast_preempt: false\n", text
+        )
+
+
+_FAST_PREEMPT_OFF = re.compile(r"^( *)fast_preempt: false\n", re.MULTILINE)
+_FAST_PREEMPT_WHY = (
+    "# Off while Keepalived or FRR peers may rank above this node (they wait out the "
+    "RFC's timer); turn it on when the cluster is vrrpd only (docs/architecture.md)."
+)
 
 
 # ---------------------------------------------------------------- parsing
@@ -533,6 +543,11 @@ class _Converter:
         out["version"] = 3 if family6 else (version or self.version)
         out.setdefault("priority", 100)  # Keepalived's defaults, written out
         out.setdefault("advert_interval", 1)
+        if out["priority"] < 255:
+            # The node joins Keepalived peers during a migration, and a backup cannot
+            # know whether an RFC-strict router of higher priority waits behind it
+            # (docs/architecture.md, fast preemption): the RFC's timer, one handover.
+            out["fast_preempt"] = False
         out["virtual_addresses"] = vips
         if excluded:
             out["excluded_addresses"] = excluded
@@ -739,7 +754,8 @@ def _address_of(vip: Any) -> str:
     return str(vip if isinstance(vip, str) else vip["address"])
 
 
-_ORDER = ("interface", "vrid", "priority", "version", "advert_interval", "preempt", "preempt_delay")
+_ORDER = ("interface", "vrid", "priority", "version", "advert_interval", "preempt", "preempt_delay",
+          "fast_preempt")  # fmt: skip
 
 
 def _ordered(out: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from vrrpd.core.config import Config
 from vrrpd.core.constants import TTL, IPAddress
 from vrrpd.core.events import (
     CheckFinished,
+    ConfigChanged,
     DatagramReceived,
     Event,
     LinkChanged,
@@ -150,17 +151,28 @@ class Lan:
         self.hosts[name] = host
         return host
 
-    def start(self, *names: str, maintenance: bool = False) -> None:
+    def start(
+        self, *names: str, maintenance: bool | tuple[str, ...] = False, link_up: bool = True
+    ) -> None:
         """Boot agents: each fresh core learns its link, then starts. ``maintenance``: it
-        was in maintenance before (the agent restores that before the start)."""
+        was in maintenance before (the agent restores that before the start; a tuple:
+        those instances only). ``link_up``: the link's state at boot."""
         for name in names:
             host = self.hosts[name]
             host.node = Node(host.config if host.kind == "vrrpd" else rfc_strict(host.config))
             self._log(name, f"{host.kind} started" + (" in maintenance" if maintenance else ""))
-            self._handle(host, LinkChanged(host.interface, True, host.addresses))
+            self._handle(host, LinkChanged(host.interface, link_up, host.addresses))
             if maintenance:
-                self._handle(host, MaintenanceRequested(True))
+                scope = maintenance if isinstance(maintenance, tuple) else ()
+                self._handle(host, MaintenanceRequested(True, scope))
             self._handle(host, Startup())
+
+    def reload(self, name: str, config: Config) -> None:
+        """``vrrpd reload`` (or a peer's) with ``config``; a dead host boots with it later."""
+        host = self.hosts[name]
+        host.config = config
+        self._log(name, "reload")
+        self._handle(host, ConfigChanged(config if host.kind == "vrrpd" else rfc_strict(config)))
 
     def kill(self, name: str) -> None:
         """The host dies silently (power cut, kernel panic): no priority 0, VIPs gone with it."""
@@ -298,6 +310,13 @@ class Lan:
                     decoded.advert.priority,
                 )
             )
+        if host.kind == "frr" and isinstance(event, DatagramReceived):
+            # Timers due now run first, unfiltered: the filter below is for the answer to
+            # this advert only, never an Adver_Timer advert firing at the same instant.
+            states = {n: r.state for n, r in host.node.routers.items()}
+            fired = host.node.handle(TimerFired(), now=self.now)
+            for action in self._as_peer(host, TimerFired(), states, fired):
+                self._execute(host, action)
         before = {n: r.state for n, r in host.node.routers.items()}
         actions = host.node.handle(event, now=self.now)
         if host.kind != "vrrpd":

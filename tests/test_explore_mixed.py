@@ -1,0 +1,320 @@
+"""Exploration of mixed clusters (issue 14): vrrpd nodes beside the Keepalived and FRR
+models of ``vrrpd/sim.py``, with crashes, restarts, link loss, packet loss, check flaps,
+maintenance (of a whole node or of one sync-group member) and reloads interleaved.
+
+Invariants (RFC 5798 timers; I = the largest advert interval configured in the run):
+
+* **Settled election**: after the LAN is healed, loss stops and 40 s pass (> the check's
+  fall/rise of 2 x 1 s plus 2 x Master_Down_Interval = 2 x (3 I + Skew_Time) with I <= 1 s,
+  plus a drain), every VIP has exactly one holder, the master of its instance, and it is
+  one of the routers the RFC would elect: the highest effective priority (base, -60 while
+  the check fails) among live routers with their link up and not in maintenance. Ties
+  are any of the tied (6.4.2: an equal-priority backup does not preempt).
+* **No long gap**: while inputs are stable, with no loss and no partition, a VIP with an
+  electable router has a holder from Master_Down_Interval (3 I + Skew_Time <= 4 I, 6.4.2:
+  a backup takes over when it has heard no advert for that long) plus 0.05 s (a check's
+  duration, the yield grace) after the last input.
+* **Maintenance holds**: a vrrpd instance put in maintenance keeps the flag, and is
+  MASTER only while draining, until turned off, unless the drain timed out with a notice
+  (documented: no backup took over); then the model stops counting it in maintenance.
+* **One handover per election change**: from a settled LAN, with no loss and no
+  partition, the VIP is added somewhere at most once per input that changed the set of
+  routers the RFC would elect (so a check flap: at most one per fall and one per rise;
+  a transient advert: none).
+
+vrrpd nodes follow the documented rule for mixed clusters (docs/architecture.md, fast
+preemption): ``fast_preempt`` off when an RFC-strict peer can outrank them.
+
+``VRRPD_EXPLORE_EXAMPLES`` selects the number of examples (``make soak`` runs thousands).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from tests.builders import config, instance
+from vrrpd.core.config import CheckConfig, Config, SyncGroupConfig, TrackScript
+from vrrpd.core.state import State
+from vrrpd.sim import Lan, outages
+
+NAMES = ("a", "b", "c", "d")
+ADDRESS = {n: f"192.0.2.{11 + i}" for i, n in enumerate(NAMES)}
+VIPS = {"web": "192.0.2.100", "db": "192.0.2.101"}
+WEIGHT = -60
+SETTLE = 40.0
+EXAMPLES = int(os.environ.get("VRRPD_EXPLORE_EXAMPLES", "12"))
+
+
+def build(priority: int, interval: float, group: bool, fast: bool) -> Config:
+    check = CheckConfig("chk", "/bin/true", interval=1.0, weight=WEIGHT, rise=2, fall=2)
+    track = (TrackScript("chk"),)
+    insts = (
+        instance("web", vrid=51, priority=priority, vips=(VIPS["web"] + "/24",),
+                 track_scripts=track, advert_interval=interval, fast_preempt=fast),
+        instance("db", vrid=52, priority=priority, vips=(VIPS["db"] + "/24",),
+                 track_scripts=track, advert_interval=interval, fast_preempt=fast),
+    )  # fmt: skip
+    groups = (SyncGroupConfig("g", ("web", "db")),) if group else ()
+    return config(*insts, scripts=(check,), groups=groups)
+
+
+class Mixed(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lan = Lan(seed=7, check_duration=0.01)
+        self.names: tuple[str, ...] = ()
+        self.kind: dict[str, str] = {}
+        self.base: dict[str, int] = {}
+        self.interval: dict[str, float] = {}
+        self.ok: dict[str, bool] = {}
+        self.up: dict[str, bool] = {}
+        self.maint: dict[str, set[str]] = {}
+        self.group = False
+        self.imax = 0.0
+        self.last_input = 0.0
+        self.clean = True  # no loss or partition since last_input
+        self.window: tuple[float, dict[str, int]] | None = None
+        """(start, per instance the election changes since) from a settled LAN."""
+        self.timeouts: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ the model
+
+    def _fast(self, name: str) -> bool:
+        low = self.base[name] + WEIGHT
+        return not any(
+            self.kind[p] != "vrrpd" and self.base[p] >= low for p in self.names if p != name
+        )
+
+    def _config(self, name: str) -> Config:
+        return build(self.base[name], self.interval[name], self.group, self._fast(name))
+
+    def _electable(self, inst: str) -> dict[str, int]:
+        return {
+            n: max(1, self.base[n] + (0 if self.ok[n] else WEIGHT))
+            for n in self.names
+            if self.lan.hosts[n].alive and self.up[n] and inst not in self.maint[n]
+        }
+
+    def expected(self, inst: str) -> frozenset[str]:
+        prio = self._electable(inst)
+        if not prio:
+            return frozenset()
+        top = max(prio.values())
+        return frozenset(n for n, p in prio.items() if p == top)
+
+    def _input(self, change: object) -> None:
+        """Apply one input and count, per instance, whether it changed the election."""
+        before = {i: self.expected(i) for i in VIPS}
+        change()  # type: ignore[operator]
+        self.last_input = self.lan.now
+        self.clean = self.lan.loss == 0 and self.lan._partitions is None
+        if not self.clean:
+            self.window = None
+        if self.window is not None:
+            for i in VIPS:
+                if self.expected(i) != before[i]:
+                    self.window[1][i] += 1
+
+    # ------------------------------------------------------------------ inputs
+
+    @initialize(
+        kinds=st.lists(st.sampled_from(["vrrpd", "vrrpd", "keepalived", "frr"]), min_size=2,
+                       max_size=4),
+        priorities=st.lists(st.integers(1, 254), min_size=4, max_size=4),
+        interval=st.sampled_from([0.1, 0.5, 1.0]),
+        group=st.booleans(),
+    )  # fmt: skip
+    def boot(self, kinds: list[str], priorities: list[int], interval: float, group: bool) -> None:
+        self.names = NAMES[: len(kinds)]
+        self.group = group
+        self.imax = interval
+        for n, kind, prio in zip(self.names, kinds, priorities, strict=False):
+            self.kind[n], self.base[n], self.interval[n] = kind, prio, interval
+            self.ok[n], self.up[n], self.maint[n] = True, True, set()
+        for n in self.names:
+            self.lan.add_host(n, self._config(n), ADDRESS[n], kind=self.kind[n])
+        self.lan.start(*self.names)
+
+    def _pick(self, data: st.DataObject, vrrpd_only: bool = False) -> str | None:
+        names = [n for n in self.names if not vrrpd_only or self.kind[n] == "vrrpd"]
+        return data.draw(st.sampled_from(names)) if names else None
+
+    @rule(seconds=st.floats(0, 6))
+    def time_passes(self, seconds: float) -> None:
+        start = self.lan.now
+        self.lan.run_for(seconds)
+        self._check_gaps(start)
+
+    @rule(data=st.data())
+    def kill(self, data: st.DataObject) -> None:
+        n = self._pick(data)
+        if n and self.lan.hosts[n].alive:
+            self._input(lambda: self.lan.kill(n))
+
+    @rule(data=st.data())
+    def stop(self, data: st.DataObject) -> None:
+        n = self._pick(data)
+        if n and self.lan.hosts[n].alive:
+            self._input(lambda: self.lan.stop(n))
+
+    @rule(data=st.data())
+    def restart(self, data: st.DataObject) -> None:
+        n = self._pick(data)
+        if n and not self.lan.hosts[n].alive:
+            scope = tuple(sorted(self.maint[n]))
+            self._input(lambda: self.lan.start(n, maintenance=scope, link_up=self.up[n]))
+
+    @rule(data=st.data(), up=st.booleans())
+    def link(self, data: st.DataObject, up: bool) -> None:
+        n = self._pick(data)
+        if n is None or self.up[n] == up:
+            return
+
+        def apply() -> None:
+            self.up[n] = up
+            if self.lan.hosts[n].alive:
+                self.lan.link(n, up)
+
+        self._input(apply)
+
+    @rule(data=st.data())
+    def check_flips(self, data: st.DataObject) -> None:
+        n = self._pick(data)
+        if n is None:
+            return
+
+        def apply() -> None:
+            self.ok[n] = not self.ok[n]
+            self.lan.set_check(n, "chk", self.ok[n])
+
+        self._input(apply)
+
+    @rule(loss=st.sampled_from([0.0, 0.1, 0.3]))
+    def lossy(self, loss: float) -> None:
+        self._input(lambda: setattr(self.lan, "loss", loss))
+
+    @rule(data=st.data(), on=st.booleans(), one=st.booleans())
+    def maintenance(self, data: st.DataObject, on: bool, one: bool) -> None:
+        n = self._pick(data, vrrpd_only=True)
+        if n is None or not self.lan.hosts[n].alive:
+            return
+        scope = ("web",) if one else ()
+        covered = {"web", "db"} if (not one or self.group) else {"web"}
+
+        def apply() -> None:
+            self.lan.maintenance(n, on, *scope)
+            self.maint[n] = self.maint[n] | covered if on else self.maint[n] - covered
+
+        self._input(apply)
+
+    @rule(data=st.data(), priority=st.integers(1, 254), interval=st.sampled_from([0.1, 0.5, 1.0]))
+    def reload(self, data: st.DataObject, priority: int, interval: float) -> None:
+        n = self._pick(data)
+        if n is None:
+            return
+
+        def apply() -> None:
+            what = data.draw(st.sampled_from(["priority", "interval"]))
+            if what == "priority":
+                self.base[n] = priority
+            else:
+                self.interval[n] = interval
+                self.imax = max(self.imax, interval)
+            # the operator's rollout: every node's file follows the fast_preempt rule
+            for m in self.names:
+                cfg = self._config(m)
+                if cfg != self.lan.hosts[m].config:
+                    if self.lan.hosts[m].alive:
+                        self.lan.reload(m, cfg)
+                    else:
+                        self.lan.hosts[m].config = cfg
+
+        self._input(apply)
+
+    @rule()
+    def settle(self) -> None:
+        if self.lan.loss or self.lan._partitions is not None:
+            self._input(lambda: (self.lan.heal(), setattr(self.lan, "loss", 0.0)))
+        start = self.lan.now
+        self.lan.run_for(SETTLE)
+        self._check_gaps(start)
+        self._sync_timeouts()
+        for inst, vip in VIPS.items():
+            want = self.expected(inst)
+            masters = self.lan.masters(inst)
+            holders = self.lan.holders(vip)
+            where = f"{inst}: masters {masters}, holders {holders}, RFC elects {sorted(want)}"
+            if not want:
+                assert holders == [], where
+                continue
+            assert len(masters) == 1, where
+            assert masters[0] in want, where
+            assert holders == masters, where
+            if self.window is not None:
+                start_w, changes = self.window
+                adds = [e for e in self.lan.vip_log
+                        if e[0] > start_w and str(e[2]) == vip and e[3]]  # fmt: skip
+                # Takeovers at one instant count once: tied backups (equal priority, so
+                # equal Skew_Time) expire together, as RFC 5798 6.4.2 has them, and 6.4.3
+                # settles it by address; the exploration's first long run flagged that.
+                instants = {round(e[0], 9) for e in adds}
+                assert len(instants) <= changes[inst], (
+                    f"{where}: {len(instants)} takeovers for {changes[inst]} election changes: "
+                    f"{[(round(t, 3), h) for t, h, _, _ in adds]}"
+                )
+        self.window = (self.lan.now, dict.fromkeys(VIPS, 0))
+
+    # ------------------------------------------------------------------ invariants
+
+    def _sync_timeouts(self) -> None:
+        """A drain that timed out (no backup took over) ends maintenance, saying so."""
+        for n in self.names:
+            host = self.lan.hosts[n]
+            done = sum("no backup took over" in m for m in host.notices)
+            if done > self.timeouts.get(n, 0):
+                self.timeouts[n] = done
+                if host.node is not None:
+                    self.maint[n] = {i for i in self.maint[n] if host.node.routers[i].maintenance}
+
+    @invariant()
+    def maintenance_holds(self) -> None:
+        self._sync_timeouts()
+        for n in self.names:
+            node = self.lan.hosts[n].node
+            if node is None:
+                continue
+            for inst in self.maint[n]:
+                router = node.routers[inst]
+                assert router.maintenance, f"{n}/{inst}: maintenance flag dropped"
+                assert router.state is not State.MASTER or router.draining, (
+                    f"{n}/{inst}: MASTER in maintenance ({router.last_reason})"
+                )
+
+    def _check_gaps(self, start: float) -> None:
+        if not self.clean:
+            return
+        bound = self.last_input + 4 * self.imax + 0.05
+        begin = max(start, bound)
+        if self.lan.now <= begin:
+            return
+        for inst, vip in VIPS.items():
+            if not self.expected(inst):
+                continue
+            gaps = outages(self.lan, vip, begin, self.lan.now)
+            assert not gaps, (
+                f"{vip} without a holder {gaps} (inputs stable since {self.last_input:.3f})"
+            )
+
+
+TestMixed = Mixed.TestCase
+TestMixed.settings = settings(
+    max_examples=EXAMPLES,
+    derandomize="VRRPD_EXPLORE_EXAMPLES" not in os.environ,  # make test: the same examples
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
