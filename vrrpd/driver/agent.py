@@ -144,8 +144,10 @@ class Agent:
         # Sockets are open: ready. The instances' first states follow as STATUS= lines.
         systemd.notify("READY=1", f"STATUS={self._status_line()}")
         systemd.start_watchdog(self.loop)  # WATCHDOG=1 from this loop, never a thread
-        self.dispatch(Startup())
+        # Maintenance first: an instance in it starts as BACKUP; restored after Startup,
+        # an owner (255) was MASTER for a moment and took the VIP from the backup.
         self.commands.restore_maintenance()
+        self.dispatch(Startup())
         log.info("vrrpd started: %d instance(s)", len(self.config.instances))
 
     async def _stop(self) -> None:
