@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from vrrpd.core import actions as act
@@ -32,6 +33,19 @@ _ORDERED = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Started:
+    """An address change whose requests already left (``Kernel.start_adding``): the
+    kernel lane only collects the answers, in order with the instance's other actions."""
+
+    action: act.AddAddresses
+    answers: Coroutine[Any, Any, list[str]]
+
+    @property
+    def instance(self) -> str:
+        return self.action.instance
+
+
 class Executor:
     def __init__(
         self,
@@ -49,7 +63,7 @@ class Executor:
         self._run_hook = run_hook
         self._state_changed = state_changed
         self._publish = publish
-        self.queue: asyncio.Queue[plan.Ordered] = asyncio.Queue()
+        self.queue: asyncio.Queue[plan.Ordered | Started] = asyncio.Queue()
         self.pending: dict[str, int] = {}
         """Instance -> actions of it waiting in the kernel lane."""
         self.limits = RateLimit()
@@ -64,18 +78,48 @@ class Executor:
         return not self.pending
 
     def submit(self, actions: list[act.Action]) -> None:
-        for action in actions:
+        """Run or queue ``actions`` in order, except that a takeover's address requests
+        go first (after its adverts, RFC 5798 6.4.2): the VIP is in the kernel before
+        the log line, the state callbacks and the hooks of the takeover have run."""
+        early = self._start_adding(actions)
+        for number, action in enumerate(actions):
+            if number in early:
+                started = early[number]
+                if started is not None:
+                    self.pending[started.instance] = self.pending.get(started.instance, 0) + 1
+                    self.queue.put_nowait(started)
+                continue
             if isinstance(action, _ORDERED) and plan.lane(action, self.pending) is plan.Lane.KERNEL:
                 self.pending[action.instance] = self.pending.get(action.instance, 0) + 1
                 self.queue.put_nowait(action)
             else:
                 self.run_now(action)
 
+    def _start_adding(self, actions: list[act.Action]) -> dict[int, Started | None]:
+        """Index in ``actions`` -> what was run ahead: an AddAddresses started (its
+        adverts sent just before it, None for those), when nothing of its instance is
+        queued before it (the careful path otherwise)."""
+        early: dict[int, Started | None] = {}
+        busy = {name for name, count in self.pending.items() if count}
+        for number, action in enumerate(actions):
+            if isinstance(action, act.AddAddresses) and action.instance not in busy:
+                for n, advert in enumerate(actions[:number]):
+                    ours = isinstance(advert, act.SendAdvert) and advert.instance == action.instance
+                    if ours and n not in early:
+                        self._send(advert)  # type: ignore[arg-type]
+                        early[n] = None
+                answers = self.kernel.start_adding(action)
+                if answers is not None:
+                    early[number] = Started(action, answers)
+            if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+                busy.add(action.instance)  # what follows in this batch keeps its order
+        return early
+
     async def forever(self) -> None:
         """The kernel lane. Address removals of different instances queued back to back
         (a shutdown, a sync group's release) go to netlink together, not one round trip
         after the other: 200 masters stopping release their VIPs at once."""
-        carry: plan.Ordered | None = None
+        carry: plan.Ordered | Started | None = None
         while True:
             batch = [carry if carry is not None else await self.queue.get()]
             carry = None
@@ -106,8 +150,11 @@ class Executor:
                         del self.pending[done.instance]
                     self.queue.task_done()
 
-    async def _run_ordered(self, action: plan.Ordered) -> None:
-        if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+    async def _run_ordered(self, action: plan.Ordered | Started) -> None:
+        if isinstance(action, Started):
+            for error in await action.answers:
+                log.error("[%s] %s", self.prefix(action.instance), error)
+        elif isinstance(action, act.AddAddresses | act.RemoveAddresses):
             for error in await self.kernel.change_addresses(action):
                 log.error("[%s] %s", self.prefix(action.instance), error)
         else:
