@@ -93,3 +93,50 @@ def test_an_address_present_and_not_ours_takes_the_careful_path(tmp_path: Path) 
         "announce",
         "hook",
     ]
+
+
+def test_the_backup_hook_of_a_yield_runs_after_the_vips_are_gone(tmp_path: Path) -> None:
+    """Defect 14.11: a master that yields keeps its VIPs YIELD_GRACE (make-before-break);
+    its BACKUP hook ran at once, before they went."""
+
+    async def run() -> list[str]:
+        done: list[str] = []
+        kernel = Kernel(str(tmp_path / "ledger"))
+        kernel.send = lambda a: done.append("advert")  # type: ignore[method-assign]
+
+        async def change(action: act.AddAddresses | act.RemoveAddresses) -> list[str]:
+            done.append(type(action).__name__)
+            return []
+
+        kernel.change_addresses = change  # type: ignore[method-assign]
+        kernel.left_master = lambda name: None  # type: ignore[method-assign]
+        executor = Executor(
+            kernel,
+            prefix=str,
+            run_check=lambda a: None,
+            run_hook=lambda a: done.append(f"hook {a.state}"),
+            state_changed=lambda a: done.append("state"),
+        )
+        lane = asyncio.get_running_loop().create_task(executor.forever())
+        src, group = ip_address("192.0.2.11"), ip_address("224.0.0.18")
+        executor.submit(
+            [
+                act.SendAdvert("web", "eth0", Family.V4, src, group, b"x", 100),
+                act.StateChanged("web", State.MASTER, State.BACKUP, "higher priority", 100, 0.0),
+                act.RunNotify("web", "/bin/true", "BACKUP", "higher priority", 100),
+            ]
+        )
+        await asyncio.sleep(0.01)
+        done.append("-- YIELD_GRACE later")
+        executor.submit([act.RemoveAddresses("web", "eth0", VIP, "eth0")])
+        await executor.join()
+        lane.cancel()
+        return done
+
+    assert asyncio.run(run()) == [
+        "advert",
+        "state",
+        "-- YIELD_GRACE later",
+        "RemoveAddresses",
+        "hook BACKUP",
+    ]

@@ -71,6 +71,9 @@ class Executor:
         """Dropped-packet lines: one per instance and reason, and DROP_LINES in all, per
         10 s (keyed by what the config bounds, never by a source a flood can spoof)."""
         self.send_errors = 0
+        self.held: dict[str, list[act.RunNotify]] = {}
+        """Instance that yielded -> its hooks held until its VIPs go (the master that
+        yielded keeps them ``YIELD_GRACE``): a BACKUP hook runs once they are gone."""
 
     @property
     def idle(self) -> bool:
@@ -89,11 +92,29 @@ class Executor:
                     self.pending[started.instance] = self.pending.get(started.instance, 0) + 1
                     self.queue.put_nowait(started)
                 continue
-            if isinstance(action, _ORDERED) and plan.lane(action, self.pending) is plan.Lane.KERNEL:
-                self.pending[action.instance] = self.pending.get(action.instance, 0) + 1
-                self.queue.put_nowait(action)
-            else:
-                self.run_now(action)
+            removing = {a.instance for a in actions if isinstance(a, act.RemoveAddresses)}
+            if isinstance(action, act.StateChanged):
+                if action.instance in self.held and action.instance not in removing:
+                    self._release_hooks(action.instance)  # VIPs kept: no removal to wait for
+                if action.old is State.MASTER and action.instance not in removing:
+                    self.held.setdefault(action.instance, [])  # a yield: VIPs go later
+            elif isinstance(action, act.RunNotify) and action.instance in self.held:
+                self.held[action.instance].append(action)
+                continue
+            self._run_or_queue(action)
+            if isinstance(action, act.RemoveAddresses) and action.instance in self.held:
+                self._release_hooks(action.instance)  # behind the removal in the lane
+
+    def _run_or_queue(self, action: act.Action) -> None:
+        if isinstance(action, _ORDERED) and plan.lane(action, self.pending) is plan.Lane.KERNEL:
+            self.pending[action.instance] = self.pending.get(action.instance, 0) + 1
+            self.queue.put_nowait(action)
+        else:
+            self.run_now(action)
+
+    def _release_hooks(self, instance: str) -> None:
+        for hook in self.held.pop(instance, []):
+            self._run_or_queue(hook)
 
     def _start_adding(self, actions: list[act.Action]) -> dict[int, Started | None]:
         """Index in ``actions`` -> what was run ahead: an AddAddresses started (its
