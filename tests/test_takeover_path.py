@@ -140,3 +140,56 @@ def test_the_backup_hook_of_a_yield_runs_after_the_vips_are_gone(tmp_path: Path)
         "RemoveAddresses",
         "hook BACKUP",
     ]
+
+
+def _takeover_then(tmp_path: Path, yield_after: float | None) -> list[str]:
+    async def run() -> list[str]:
+        from vrrpd.driver.executor import REANNOUNCE_AFTER
+
+        done: list[str] = []
+        kernel = Kernel(str(tmp_path / "ledger"))
+        kernel.links = {"eth0": Link("eth0", 2, True, "02:00:00:00:00:01")}
+        kernel.netlink.start_add_vip = Recorder(done).start_add_vip  # type: ignore[method-assign]
+        kernel.send = lambda a: None  # type: ignore[method-assign]
+        kernel.announce = lambda a: done.append(f"announce x{a.count}")  # type: ignore[method-assign]
+        kernel.left_master = lambda name: None  # type: ignore[method-assign]
+        executor = Executor(
+            kernel,
+            prefix=str,
+            run_check=lambda a: None,
+            run_hook=lambda a: None,
+            state_changed=lambda a: None,
+        )
+        lane = asyncio.get_running_loop().create_task(executor.forever())
+        src, group = ip_address("192.0.2.12"), ip_address("224.0.0.18")
+        executor.submit(
+            [
+                act.StateChanged("web", State.BACKUP, State.MASTER, "master down", 100, 0.0),
+                act.SendAdvert("web", "eth0", Family.V4, src, group, b"x", 100),
+                act.AddAddresses("web", "eth0", VIP, "eth0"),
+                act.SendGratuitousArp("web", "eth0", (ip_address("192.0.2.100"),), 3, 51, False),
+            ]
+        )
+        await executor.join()
+        if yield_after is not None:
+            await asyncio.sleep(yield_after)
+            executor.submit([act.StateChanged("web", State.MASTER, State.BACKUP, "h", 100, 0.0)])
+        await asyncio.sleep(REANNOUNCE_AFTER + 0.02)
+        lane.cancel()
+        return done
+
+    return asyncio.run(run())
+
+
+def test_a_new_master_announces_once_more_after_the_yield_window(tmp_path: Path) -> None:
+    """Defect 14.11: during the yield window both masters answer ARP and NS; a client that
+    kept the old master's answer stayed on it until the next burst (garp delay, seconds)."""
+    assert _takeover_then(tmp_path, None) == [
+        "request 192.0.2.100/24 on eth0",
+        "announce x3",
+        "announce x1",
+    ]
+
+
+def test_no_reannouncement_after_leaving_master(tmp_path: Path) -> None:
+    assert _takeover_then(tmp_path, 0.005) == ["request 192.0.2.100/24 on eth0", "announce x3"]

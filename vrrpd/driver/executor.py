@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vrrpd.core import actions as act
 from vrrpd.core.state import State
+from vrrpd.core.virtual_router import YIELD_GRACE
 from vrrpd.driver import plan
 from vrrpd.driver.kernel import Kernel
 from vrrpd.driver.logs import RateLimit
@@ -24,6 +25,12 @@ from vrrpd.driver.logs import RateLimit
 log = logging.getLogger("vrrpd")
 DROP_LINES = 20
 """Dropped-advert lines per 10 s over every instance and reason, before "suppressed N"."""
+REANNOUNCE_AFTER = YIELD_GRACE + 0.002
+"""Seconds after a new master's first announcement when it announces once more: just
+after a master that yielded to it removed its VIPs. A client that resolved the VIP in
+that window may have kept the old master's answer (Linux keeps the first ARP reply for
+its locktime, 1 s); a gratuitous ARP, or an NA with the override flag, moves it. The new
+master cannot hear that answer (a unicast frame to the client), so it always re-announces."""
 _ORDERED = (
     act.AddAddresses,
     act.RemoveAddresses,
@@ -71,6 +78,10 @@ class Executor:
         """Dropped-packet lines: one per instance and reason, and DROP_LINES in all, per
         10 s (keyed by what the config bounds, never by a source a flood can spoof)."""
         self.send_errors = 0
+        self.fresh: set[str] = set()
+        """Instances that became MASTER and have not announced yet."""
+        self.reannounce: dict[str, list[asyncio.TimerHandle]] = {}
+        """Instance -> its re-announcements pending (cancelled if it leaves MASTER)."""
         self.held: dict[str, list[act.RunNotify]] = {}
         """Instance that yielded -> its hooks held until its VIPs go (the master that
         yielded keeps them ``YIELD_GRACE``): a BACKUP hook runs once they are gone."""
@@ -210,6 +221,11 @@ class Executor:
             )
             if action.old is State.MASTER:
                 self.kernel.left_master(action.instance)  # no ARP answers from it now
+                for handle in self.reannounce.pop(action.instance, []):
+                    handle.cancel()
+            self.fresh.discard(action.instance)
+            if action.new is State.MASTER:
+                self.fresh.add(action.instance)
             self._state_changed(action)
         elif isinstance(action, act.RunCheck):
             self._run_check(action)
@@ -240,6 +256,12 @@ class Executor:
                 )
 
     def _announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        if action.instance in self.fresh:  # the takeover's burst (one action per device)
+            again = replace(action, count=1)
+            handle = asyncio.get_running_loop().call_later(
+                REANNOUNCE_AFTER, self._reannounced, again
+            )
+            self.reannounce.setdefault(action.instance, []).append(handle)
         try:
             self.kernel.announce(action)
         except OSError as error:
@@ -249,6 +271,11 @@ class Executor:
                 action.interface,
                 error,
             )
+
+    def _reannounced(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        self.fresh.discard(action.instance)
+        self.reannounce.pop(action.instance, None)
+        self._announce(action)
 
     def _dropped(self, action: act.PacketDropped) -> None:
         now = _now()
