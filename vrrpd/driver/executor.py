@@ -96,6 +96,7 @@ class Executor:
         go first (after its adverts, RFC 5798 6.4.2): the VIP is in the kernel before
         the log line, the state callbacks and the hooks of the takeover have run."""
         early = self._start_adding(actions)
+        removing = {a.instance for a in actions if isinstance(a, act.RemoveAddresses)}
         for number, action in enumerate(actions):
             if number in early:
                 started = early[number]
@@ -103,7 +104,6 @@ class Executor:
                     self.pending[started.instance] = self.pending.get(started.instance, 0) + 1
                     self.queue.put_nowait(started)
                 continue
-            removing = {a.instance for a in actions if isinstance(a, act.RemoveAddresses)}
             if isinstance(action, act.StateChanged):
                 if action.instance in self.held and action.instance not in removing:
                     self._release_hooks(action.instance)  # VIPs kept: no removal to wait for
