@@ -166,6 +166,9 @@ class FakeKernel(Kernel):
     def announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
         self.done.append(f"announce {action.instance}")
 
+    def start_adding(self, action: act.AddAddresses) -> None:
+        return None  # the careful path, which this fake stalls
+
     async def change_addresses(self, action: act.AddAddresses | act.RemoveAddresses) -> list[str]:
         await self.release.wait()
         self.done.append(f"{type(action).__name__} {action.instance}")

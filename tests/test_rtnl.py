@@ -165,12 +165,15 @@ def test_ipv6_vips_are_added_deprecated_for_source_selection() -> None:
 
     calls: list[dict[str, object]] = []
 
-    async def replace(index: int, address: object, **kwargs: object) -> None:
+    def start_replace(index: int, address: object, **kwargs: object) -> asyncio.Future[None]:
         calls.append(kwargs)
+        answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        answer.set_result(None)
+        return answer
 
     async def scenario(tmp: str) -> None:
         netlink = Netlink(Ledger(f"{tmp}/state"))
-        netlink.rtnl.replace = replace  # type: ignore[method-assign]
+        netlink.rtnl.start_replace = start_replace  # type: ignore[method-assign]
         await netlink.add_vip(2, "eth0", VirtualAddress(ip_interface("2001:db8::100/64")))
         await netlink.add_vip(2, "eth0", VirtualAddress(ip_interface("192.0.2.100/24")))
 

@@ -185,3 +185,59 @@ def test_use_vmac_adverts_come_from_the_virtual_mac_and_the_old_master_is_quiet(
     ]
     assert late == [], f"the old master answered ARP {late} ms after the new master's first advert"
     assert n1.alive()
+
+
+FAILING_REMOVALS = textwrap.dedent(
+    """
+    import errno, sys
+    from vrrpd.adapters import rtnl
+    from vrrpd.cli import main
+
+    real = rtnl.Rtnl.delete
+    left = [int(sys.argv.pop(1))]
+
+    async def delete(self, index, address):
+        # the kernel refuses the first removals (as a busy or failing rtnetlink would)
+        if left[0] > 0:
+            left[0] -= 1
+            raise rtnl.RtnlError(errno.EBUSY)
+        await real(self, index, address)
+
+    rtnl.Rtnl.delete = delete
+    sys.argv[0] = "vrrpd"
+    main()
+    """
+)
+
+
+def test_a_failed_vip_removal_is_retried_counted_and_the_vip_goes(lab: Lab) -> None:
+    """Defect 14.12: a failed VIP removal was only logged, so a backup kept the VIP until
+    its next transition (two holders). The first two removals are refused here (the
+    agent's ``Rtnl.delete`` fails with EBUSY, as a refusing kernel would): the removal is
+    retried, ``vrrpd_vip_removal_retries_total`` counts it, a warning says so, and the VIP
+    leaves the old master."""
+    from vrrpd.lab.peers import vrrpd_yaml
+
+    config = lab.workdir / "n1.yaml"
+    config.write_text(
+        vrrpd_yaml(lab, Peer("n1", 150)).replace(
+            "global:\n", "global:\n  metrics_listen: 127.0.0.1:9650\n"
+        )
+    )
+    n1 = lab.start(
+        "n1",
+        [sys.executable, "-c", FAILING_REMOVALS, "2", "run", "-c", str(config)],
+        label="vrrpd",
+    )
+    sole_holder(lab, "192.0.2.100", "n1", among=("n1",))
+    start(lab, Peer("n2", 200))
+    wait_for(lambda: "192.0.2.100" in lab.addresses("n2"), timeout=10, what="n2 master")
+    sole_holder(lab, "192.0.2.100", "n2", timeout=5, among=("n1", "n2"))
+    out = n1.output()
+    assert "cannot remove VIP 192.0.2.100/24 on eth0" in out, out
+    assert "; retrying" in out, out
+    assert "removal attempt 2 failed" in out, out
+    assert "VIP 192.0.2.100/24 removed from eth0 at attempt 3" in out, out
+    metrics = lab.exec("n1", "curl", "-sf", "http://127.0.0.1:9650/metrics").stdout
+    assert "vrrpd_vip_removal_retries_total 2" in metrics, metrics
+    assert n1.alive()

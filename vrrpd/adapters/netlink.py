@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -233,14 +234,19 @@ class Netlink:
         return out
 
     async def add_vip(self, index: int, interface: str, vip: VirtualAddress) -> None:
+        await self.start_add_vip(index, interface, vip)
+
+    def start_add_vip(
+        self, index: int, interface: str, vip: VirtualAddress
+    ) -> asyncio.Future[None]:
+        """Ledger line written and request sent now; the future is the kernel's answer."""
         address = vip.address
         self.ledger.add(interface, str(address), index)
         if isinstance(address, IPv6Interface):
             # deprecated (preferred lifetime 0): never the source of the master's own
             # connections, which would break when the VIP moves at a failover
-            await self.rtnl.replace(index, address, ifa_flags=IFA_F_NODAD, preferred_lft=0)
-        else:
-            await self.rtnl.replace(index, address, label=vip.label)
+            return self.rtnl.start_replace(index, address, ifa_flags=IFA_F_NODAD, preferred_lft=0)
+        return self.rtnl.start_replace(index, address, label=vip.label)
 
     async def remove_vip(
         self,

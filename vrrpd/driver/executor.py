@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vrrpd.core import actions as act
 from vrrpd.core.state import State
+from vrrpd.core.virtual_router import YIELD_GRACE
 from vrrpd.driver import plan
 from vrrpd.driver.kernel import Kernel
 from vrrpd.driver.logs import RateLimit
@@ -23,6 +25,12 @@ from vrrpd.driver.logs import RateLimit
 log = logging.getLogger("vrrpd")
 DROP_LINES = 20
 """Dropped-advert lines per 10 s over every instance and reason, before "suppressed N"."""
+REANNOUNCE_AFTER = YIELD_GRACE + 0.002
+"""Seconds after a new master's first announcement when it announces once more: just
+after a master that yielded to it removed its VIPs. A client that resolved the VIP in
+that window may have kept the old master's answer (Linux keeps the first ARP reply for
+its locktime, 1 s); a gratuitous ARP, or an NA with the override flag, moves it. The new
+master cannot hear that answer (a unicast frame to the client), so it always re-announces."""
 _ORDERED = (
     act.AddAddresses,
     act.RemoveAddresses,
@@ -30,6 +38,19 @@ _ORDERED = (
     act.SendNeighborAdvert,
     act.RunNotify,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """An address change whose requests already left (``Kernel.start_adding``): the
+    kernel lane only collects the answers, in order with the instance's other actions."""
+
+    action: act.AddAddresses
+    answers: Coroutine[Any, Any, list[str]]
+
+    @property
+    def instance(self) -> str:
+        return self.action.instance
 
 
 class Executor:
@@ -49,7 +70,7 @@ class Executor:
         self._run_hook = run_hook
         self._state_changed = state_changed
         self._publish = publish
-        self.queue: asyncio.Queue[plan.Ordered] = asyncio.Queue()
+        self.queue: asyncio.Queue[plan.Ordered | Started] = asyncio.Queue()
         self.pending: dict[str, int] = {}
         """Instance -> actions of it waiting in the kernel lane."""
         self.limits = RateLimit()
@@ -57,6 +78,13 @@ class Executor:
         """Dropped-packet lines: one per instance and reason, and DROP_LINES in all, per
         10 s (keyed by what the config bounds, never by a source a flood can spoof)."""
         self.send_errors = 0
+        self.fresh: set[str] = set()
+        """Instances that became MASTER and have not announced yet."""
+        self.reannounce: dict[str, list[asyncio.TimerHandle]] = {}
+        """Instance -> its re-announcements pending (cancelled if it leaves MASTER)."""
+        self.held: dict[str, list[act.RunNotify]] = {}
+        """Instance that yielded -> its hooks held until its VIPs go (the master that
+        yielded keeps them ``YIELD_GRACE``): a BACKUP hook runs once they are gone."""
 
     @property
     def idle(self) -> bool:
@@ -64,18 +92,66 @@ class Executor:
         return not self.pending
 
     def submit(self, actions: list[act.Action]) -> None:
-        for action in actions:
-            if isinstance(action, _ORDERED) and plan.lane(action, self.pending) is plan.Lane.KERNEL:
-                self.pending[action.instance] = self.pending.get(action.instance, 0) + 1
-                self.queue.put_nowait(action)
-            else:
-                self.run_now(action)
+        """Run or queue ``actions`` in order, except that a takeover's address requests
+        go first (after its adverts, RFC 5798 6.4.2): the VIP is in the kernel before
+        the log line, the state callbacks and the hooks of the takeover have run."""
+        early = self._start_adding(actions)
+        removing = {a.instance for a in actions if isinstance(a, act.RemoveAddresses)}
+        for number, action in enumerate(actions):
+            if number in early:
+                started = early[number]
+                if started is not None:
+                    self.pending[started.instance] = self.pending.get(started.instance, 0) + 1
+                    self.queue.put_nowait(started)
+                continue
+            if isinstance(action, act.StateChanged):
+                if action.instance in self.held and action.instance not in removing:
+                    self._release_hooks(action.instance)  # VIPs kept: no removal to wait for
+                if action.old is State.MASTER and action.instance not in removing:
+                    self.held.setdefault(action.instance, [])  # a yield: VIPs go later
+            elif isinstance(action, act.RunNotify) and action.instance in self.held:
+                self.held[action.instance].append(action)
+                continue
+            self._run_or_queue(action)
+            if isinstance(action, act.RemoveAddresses) and action.instance in self.held:
+                self._release_hooks(action.instance)  # behind the removal in the lane
+
+    def _run_or_queue(self, action: act.Action) -> None:
+        if isinstance(action, _ORDERED) and plan.lane(action, self.pending) is plan.Lane.KERNEL:
+            self.pending[action.instance] = self.pending.get(action.instance, 0) + 1
+            self.queue.put_nowait(action)
+        else:
+            self.run_now(action)
+
+    def _release_hooks(self, instance: str) -> None:
+        for hook in self.held.pop(instance, []):
+            self._run_or_queue(hook)
+
+    def _start_adding(self, actions: list[act.Action]) -> dict[int, Started | None]:
+        """Index in ``actions`` -> what was run ahead: an AddAddresses started (its
+        adverts sent just before it, None for those), when nothing of its instance is
+        queued before it (the careful path otherwise)."""
+        early: dict[int, Started | None] = {}
+        busy = {name for name, count in self.pending.items() if count}
+        for number, action in enumerate(actions):
+            if isinstance(action, act.AddAddresses) and action.instance not in busy:
+                for n, advert in enumerate(actions[:number]):
+                    ours = isinstance(advert, act.SendAdvert) and advert.instance == action.instance
+                    if ours and n not in early:
+                        self._send(advert)  # type: ignore[arg-type]
+                        early[n] = None
+                answers = self.kernel.start_adding(action)
+                if answers is not None:
+                    early[number] = Started(action, answers)
+            if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+                busy.add(action.instance)  # what follows in this batch keeps its order
+        return early
 
     async def forever(self) -> None:
         """The kernel lane. Address removals of different instances queued back to back
         (a shutdown, a sync group's release) go to netlink together, not one round trip
         after the other: 200 masters stopping release their VIPs at once."""
-        carry: plan.Ordered | None = None
+        carry: plan.Ordered | Started | None = None
         while True:
             batch = [carry if carry is not None else await self.queue.get()]
             carry = None
@@ -106,8 +182,11 @@ class Executor:
                         del self.pending[done.instance]
                     self.queue.task_done()
 
-    async def _run_ordered(self, action: plan.Ordered) -> None:
-        if isinstance(action, act.AddAddresses | act.RemoveAddresses):
+    async def _run_ordered(self, action: plan.Ordered | Started) -> None:
+        if isinstance(action, Started):
+            for error in await action.answers:
+                log.error("[%s] %s", self.prefix(action.instance), error)
+        elif isinstance(action, act.AddAddresses | act.RemoveAddresses):
             for error in await self.kernel.change_addresses(action):
                 log.error("[%s] %s", self.prefix(action.instance), error)
         else:
@@ -142,6 +221,11 @@ class Executor:
             )
             if action.old is State.MASTER:
                 self.kernel.left_master(action.instance)  # no ARP answers from it now
+                for handle in self.reannounce.pop(action.instance, []):
+                    handle.cancel()
+            self.fresh.discard(action.instance)
+            if action.new is State.MASTER:
+                self.fresh.add(action.instance)
             self._state_changed(action)
         elif isinstance(action, act.RunCheck):
             self._run_check(action)
@@ -172,6 +256,12 @@ class Executor:
                 )
 
     def _announce(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        if action.instance in self.fresh:  # the takeover's burst (one action per device)
+            again = replace(action, count=1)
+            handle = asyncio.get_running_loop().call_later(
+                REANNOUNCE_AFTER, self._reannounced, again
+            )
+            self.reannounce.setdefault(action.instance, []).append(handle)
         try:
             self.kernel.announce(action)
         except OSError as error:
@@ -181,6 +271,11 @@ class Executor:
                 action.interface,
                 error,
             )
+
+    def _reannounced(self, action: act.SendGratuitousArp | act.SendNeighborAdvert) -> None:
+        self.fresh.discard(action.instance)
+        self.reannounce.pop(action.instance, None)
+        self._announce(action)
 
     def _dropped(self, action: act.PacketDropped) -> None:
         now = _now()

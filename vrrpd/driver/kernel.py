@@ -15,7 +15,8 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from vrrpd.adapters.linklayer import LinkLayer
 from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
@@ -341,6 +342,44 @@ class Kernel:
                 errors.append(f"cannot {verb} VIP {vip.address} on {dev}: {reason}")
         if action.vmac and not adding:
             errors += await self._set_up(action.vmac, up=False)
+        return errors
+
+    def start_adding(self, action: act.AddAddresses) -> Coroutine[Any, Any, list[str]] | None:
+        """The takeover's fast path: every VIP's request is sent now, synchronously,
+        inside the dispatch of the takeover (before its log line and hooks); the
+        coroutine returned collects the kernel's answers. None when a VIP needs the
+        careful path (``change_addresses``): a VMAC to bring up first, a device not
+        known, or an address already present that may not be ours."""
+        if action.vmac:
+            return None
+        added = self.added()
+        present = {(a.interface_index, a.address) for a in self.addresses}
+        todo: list[tuple[str, int, VirtualAddress]] = []
+        for vip in action.addresses:
+            dev = vip.dev or action.device
+            link = self.links.get(dev)
+            if link is None:
+                return None
+            if (link.index, vip.address.ip) in present and (dev, vip.address.ip) not in added:
+                return None
+            todo.append((dev, link.index, vip))
+        sent = []
+        for dev, index, vip in todo:
+            self._stop_retrying(dev, str(vip.address))  # wanted again: keep it
+            sent.append((dev, index, vip, self.netlink.start_add_vip(index, dev, vip)))
+        return self._answers(sent)
+
+    async def _answers(
+        self, sent: list[tuple[str, int, VirtualAddress, asyncio.Future[None]]]
+    ) -> list[str]:
+        errors = []
+        for dev, index, vip, answer in sent:
+            try:
+                await asyncio.wait_for(answer, NETLINK_TIMEOUT)
+            except Exception as error:  # netlink raises its own error types; log, never crash
+                errors.append(f"cannot add VIP {vip.address} on {dev}: {error or 'timeout'}")
+            finally:
+                self._did_change(index, vip.address.ip)
         return errors
 
     async def _remove(self, dev: str, vip: VirtualAddress) -> None:
