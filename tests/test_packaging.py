@@ -142,3 +142,9 @@ def test_the_package_ships_no_scapy_and_every_shipped_command_runs_without_it(
             capture_output=True, text=True, check=False, cwd=tmp_path,
         )  # fmt: skip
         assert done.returncode == 0, f"vrrpd {' '.join(argv)}: {done.stdout}{done.stderr}"
+
+
+def test_the_config_file_is_installed_readable_by_root_alone(deb: Path) -> None:
+    """It holds VRRPv2 passwords: 0640 from the moment dpkg unpacks it, not only once the
+    postinst has run (an interrupted install must not leave it world-readable)."""
+    assert (deb / "etc/vrrpd/vrrpd.yaml").stat().st_mode & 0o777 == 0o640

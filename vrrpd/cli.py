@@ -114,9 +114,10 @@ def _load_or_exit(file: str, code: int) -> Config:
 def run(file: str, verbose: bool, log_level: str | None, log_format: str) -> None:
     """Run the agent in the foreground (the systemd unit uses this).
 
-    Logs to stderr, one event per line. Exits 0 after SIGTERM/SIGINT once every
-    VIP is removed and priority 0 was sent; exits 2 on an invalid config, before
-    touching the network.
+    Logs to stderr, one event per line. SIGTERM/SIGINT: a master that has heard a
+    backup hands over first (as `maintenance on`, at most Skew_Time + 2 adverts), so a
+    stop or restart costs the clients nothing; then priority 0 where still master,
+    every VIP removed, exit 0. Exits 2 on an invalid config, before touching the network.
     """
     from vrrpd import logsetup  # noqa: PLC0415
 
