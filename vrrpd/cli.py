@@ -39,12 +39,27 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _say_versions(ctx: click.Context, _: click.Parameter, wanted: bool) -> None:
+    """``--version``: its package lookups (importlib.metadata, ~2 MB) only when asked,
+    not at every start of the agent as a ``version_option`` message computed at import."""
+    if wanted and not ctx.resilient_parsing:
+        click.echo(_versions())
+        ctx.exit()
+
+
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Exit codes: 0 success; 1 failure (refused reload, invalid file for check-config, "
     "agent unreachable); 2 invalid configuration at `vrrpd run` (nothing touched).",
 )
-@click.version_option(__version__, prog_name="vrrpd", message=_versions())
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    help="Show the versions and exit.",
+    callback=_say_versions,
+)
 def main() -> None:
     """vrrpd: a VRRP (v2/v3, IPv4/IPv6) failover agent that interoperates with Keepalived."""
 
