@@ -142,3 +142,29 @@ def test_the_package_ships_no_scapy_and_every_shipped_command_runs_without_it(
             capture_output=True, text=True, check=False, cwd=tmp_path,
         )  # fmt: skip
         assert done.returncode == 0, f"vrrpd {' '.join(argv)}: {done.stdout}{done.stderr}"
+
+
+def test_the_config_file_is_installed_readable_by_root_alone(deb: Path) -> None:
+    """It holds VRRPv2 passwords: 0640 from the moment dpkg unpacks it, not only once the
+    postinst has run (an interrupted install must not leave it world-readable)."""
+    assert (deb / "etc/vrrpd/vrrpd.yaml").stat().st_mode & 0o777 == 0o640
+
+
+RUN_IMPORTS = (
+    "import sys, vrrpd.cli, vrrpd.config.loader, vrrpd.logsetup, vrrpd.driver.agent; "
+    "print(*sorted(sys.modules))"
+)
+"""What `vrrpd run` imports before the agent starts (see ``cli.run``)."""
+
+
+def test_the_agent_imports_neither_the_lab_nor_the_tools_it_does_not_run() -> None:
+    """Every module imported stays resident for the agent's lifetime (RSS, issue 17):
+    the lab, scapy, the offline tools and the package metadata (`--version`) are not."""
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_IMPORTS], check=True, capture_output=True, text=True
+    )
+    imported = set(done.stdout.split())
+    unwanted = ("vrrpd.lab", "vrrpd.convert", "vrrpd.sim", "vrrpd.sniff", "vrrpd.rehearse",
+                "vrrpd.drill", "vrrpd.cluster", "scapy", "matplotlib", "importlib.metadata")  # fmt: skip
+    found = sorted(m for m in imported for u in unwanted if m == u or m.startswith(u + "."))
+    assert not found

@@ -39,12 +39,27 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _say_versions(ctx: click.Context, _: click.Parameter, wanted: bool) -> None:
+    """``--version``: its package lookups (importlib.metadata, ~2 MB) only when asked,
+    not at every start of the agent as a ``version_option`` message computed at import."""
+    if wanted and not ctx.resilient_parsing:
+        click.echo(_versions())
+        ctx.exit()
+
+
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Exit codes: 0 success; 1 failure (refused reload, invalid file for check-config, "
     "agent unreachable); 2 invalid configuration at `vrrpd run` (nothing touched).",
 )
-@click.version_option(__version__, prog_name="vrrpd", message=_versions())
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    help="Show the versions and exit.",
+    callback=_say_versions,
+)
 def main() -> None:
     """vrrpd: a VRRP (v2/v3, IPv4/IPv6) failover agent that interoperates with Keepalived."""
 
@@ -114,9 +129,10 @@ def _load_or_exit(file: str, code: int) -> Config:
 def run(file: str, verbose: bool, log_level: str | None, log_format: str) -> None:
     """Run the agent in the foreground (the systemd unit uses this).
 
-    Logs to stderr, one event per line. Exits 0 after SIGTERM/SIGINT once every
-    VIP is removed and priority 0 was sent; exits 2 on an invalid config, before
-    touching the network.
+    Logs to stderr, one event per line. SIGTERM/SIGINT: a master that has heard a
+    backup hands over first (as `maintenance on`, at most Skew_Time + 2 adverts), so a
+    stop or restart costs the clients nothing; then priority 0 where still master,
+    every VIP removed, exit 0. Exits 2 on an invalid config, before touching the network.
     """
     from vrrpd import logsetup  # noqa: PLC0415
 

@@ -255,7 +255,9 @@ def test_a_broken_file_fails_the_reload_and_nothing_flaps(cluster: Cluster) -> N
 
 def test_the_unit_verifies_and_is_no_less_confined(cluster: Cluster) -> None:
     lb1 = cluster.machines["lb1"]
-    verify = lb1.run("systemd-analyze", "verify", "/lib/systemd/system/vrrpd.service", check=False)
+    verify = lb1.run(
+        "systemd-analyze", "verify", "/usr/lib/systemd/system/vrrpd.service", check=False
+    )
     assert verify.returncode == 0, verify.stderr
     assert "vrrpd" not in verify.stderr, verify.stderr
     security = lb1.run("systemd-analyze", "security", "vrrpd", "--no-pager", check=False).stdout
