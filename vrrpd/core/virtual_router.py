@@ -20,7 +20,7 @@ from vrrpd.core.actions import (
     SendNeighborAdvert,
     StateChanged,
 )
-from vrrpd.core.config import ChecksumMode, InstanceConfig, VirtualAddress
+from vrrpd.core.config import Announce, ChecksumMode, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import (
     AUTH_NONE,
     AUTH_PASS,
@@ -56,6 +56,17 @@ YIELD_GRACE = 0.02
 """Seconds a master that yielded keeps its VIPs (at most one advert interval): more than
 the new master's netlink add and announcement take, little enough that few neighbours
 ask for the address while both hold it."""
+
+
+def kept_after_yield(config: InstanceConfig) -> float:
+    """How long a yielding master keeps its VIPs. On a segment, a moment (both holding
+    them makes ARP flap); through BGP, until the new master's route has reached the
+    routers (they keep the older of two paths, so ours carries the traffic until we
+    withdraw it, and withdrawing first would leave the VIP without a route)."""
+    if config.announce is Announce.BGP:
+        return config.announce_hold
+    return min(YIELD_GRACE, config.advert_interval)
+
 
 _WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
                 "unicast_peers", "unicast_source", "v3_ipv4_checksum",
@@ -687,7 +698,7 @@ class VirtualRouter:
             return actions
         self.adver_at = self.garp_at = self.garp_refresh_at = None
         if not release:
-            self._vips_go_at = now + min(YIELD_GRACE, self.advert_interval)
+            self._vips_go_at = now + kept_after_yield(self.config)
             return actions
         if self.source is not None and self.link_up:
             actions += self._advertise(PRIORITY_RELEASE)
@@ -764,10 +775,19 @@ class VirtualRouter:
         self, kind: type[AddAddresses | RemoveAddresses], vips: tuple[VirtualAddress, ...]
     ) -> AddAddresses | RemoveAddresses:
         cfg = self.config
+        if kind is RemoveAddresses and cfg.announce is Announce.BGP:
+            # Withdrawn at once, answered for a grace: routers still send us traffic
+            # until the withdraw has crossed the fabric.
+            linger = cfg.announce_grace
+            return RemoveAddresses(self.name, cfg.interface, vips, cfg.device, None, linger)
         return kind(self.name, cfg.interface, vips, cfg.device, cfg.vmac_device)
 
     def _announce(self, count: int, vips: tuple[VirtualAddress, ...] | None = None) -> list[Action]:
-        """Gratuitous ARP / unsolicited NA for the VIPs (or ``vips``), one action per device."""
+        """Gratuitous ARP / unsolicited NA for the VIPs (or ``vips``), one action per device;
+        none with ``announce: bgp`` (the route is the announcement, and a routed fabric may
+        not even carry the frames)."""
+        if self.config.announce is Announce.BGP:
+            return []
         by_dev: dict[str, list[IPAddress]] = {}
         version = 4 if self.family is Family.V4 else 6
         for vip in self.config.held_addresses if vips is None else vips:

@@ -43,7 +43,7 @@ from vrrpd.core.events import (
 )
 from vrrpd.core.node import Node
 from vrrpd.core.state import State
-from vrrpd.core.virtual_router import YIELD_GRACE
+from vrrpd.core.virtual_router import kept_after_yield
 from vrrpd.driver import plan
 from vrrpd.driver.commands import Commands
 from vrrpd.driver.control import Surface
@@ -177,7 +177,7 @@ class Agent:
         if not names:
             return
         bound = max(stats[n].skew_time + 2 * stats[n].master_adver_interval for n in names)
-        grace = min(YIELD_GRACE, *(stats[n].master_adver_interval for n in names))
+        grace = max(kept_after_yield(i) for i in self.config.instances if i.name in names)
         log.info("stopping: handing over %s (at most %.3fs)", ", ".join(names), bound)
         self.dispatch(MaintenanceRequested(True, names))
         until = self.loop.time() + bound
@@ -189,7 +189,7 @@ class Agent:
             await asyncio.sleep(0.002)
             stats = self.node.statistics().instances
         # The new master advertises before its netlink add: the core keeps our VIPs a
-        # moment after yielding (``YIELD_GRACE``) and removes them itself.
+        # moment after yielding (``kept_after_yield``: longer through BGP) and removes them itself.
         await asyncio.sleep(grace)
 
     def _close(self) -> None:
