@@ -295,6 +295,7 @@ class Netlink:
                 table=RT_TABLE_LOCAL,
                 proto=RTPROT_VRRPD,
                 priority=LINGER_METRIC,
+                scope=254,  # matched on delete: without it, no such route
             )
         except NetlinkError as error:
             if error.code not in (*_GONE, _ESRCH):
