@@ -112,7 +112,9 @@ def test_maintenance_moves_the_route_with_no_outage(fabric: Fabric) -> None:
 
 def test_graceful_stop_moves_the_route_within_100ms_and_leaves_nothing(fabric: Fabric) -> None:
     gap, _, _ = _drill(fabric, "stop")
-    assert gap < 0.100
+    # The bar is 100 ms; a master that never heard its silent backup used to withdraw at
+    # once and cost 54-63 ms; handed over, it costs nothing (2 ms probes).
+    assert gap < 0.050
     assert fabric.lab.wait(fabric.agents["lb1"], 10) == 0
     assert not fabric.on_lo("lb1")
     local = fabric.lab.ip(fabric.lab.nodes["lb1"].namespace, "route", "show", "table", "local")
