@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vrrpd.config.loader import ConfigInvalid, load, loads, loads_checked
-from vrrpd.core.config import Announce, ChecksumMode
+from vrrpd.core.config import Announce, ChecksumMode, Election
 
 GOOD = """\
 instances:
@@ -134,7 +134,7 @@ def test_every_error_at_once_in_document_order() -> None:
         "c.yaml:5:15: instances.web.priority: must be a whole number (got 'x')",
         "c.yaml:8:5: instances.web.bogus: unknown key; known keys: "
         "accept, advert_interval, announce, announce_device, announce_grace, announce_hold, "
-        "authentication, excluded_addresses, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
+        "authentication, election, excluded_addresses, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
         "track_files, track_interfaces, track_processes, track_scripts, unicast_max_hops, unicast_peers, unicast_source, "
         "use_vmac, v3_ipv4_checksum, version, virtual_addresses, vrid",
     ]
@@ -353,4 +353,14 @@ def test_announce_bgp_errors_have_their_positions() -> None:
     assert errors(dev) == [
         "c.yaml:6:25: instances.pay.virtual_addresses[0]: announce: bgp puts the VIPs on "
         "announce_device lo: drop dev"
+    ]
+
+
+def test_election_none_takes_only_checks_that_withdraw() -> None:
+    text = "scripts:\n  chk: {command: /bin/true}\n" + BGP + "    election: none\n"
+    [pay] = loads(text + "    track_scripts: [{name: chk, weight: 0}]\n").instances
+    assert pay.election is Election.NONE
+    assert errors(text + "    track_scripts: [{name: chk, weight: -20}]\n") == [
+        "c.yaml:9:15: instances.pay.election: election: none has no priority to move: "
+        "chk must have weight 0 (down = withdraw)"
     ]

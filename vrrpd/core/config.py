@@ -52,6 +52,15 @@ class Announce(enum.Enum):
     """The VIPs go on ``announce_device`` as host routes; FRR announces them (routed fabrics)."""
 
 
+class Election(enum.Enum):
+    """Who holds the VIPs."""
+
+    VRRP = "vrrp"
+    """The VRRP election: one master."""
+    NONE = "none"
+    """Anycast: every node whose checks pass holds them; no adverts sent or heard."""
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     """A health check script (Keepalived's ``vrrp_script``)."""
@@ -228,6 +237,9 @@ class InstanceConfig:
     announce: Announce = Announce.ARP
     """arp (default): GARP / NA on the segment. bgp: while MASTER the VIPs are host routes
     (/32, /128) on ``announce_device`` and FRR announces them; no GARP / NA (docs/bgp.md)."""
+    election: Election = Election.VRRP
+    """vrrp (default) or none: anycast, every node whose checks pass holds (with
+    ``announce: bgp``, announces) the VIPs; no adverts; a failing check (weight 0) withdraws."""
     announce_device: str = "lo"
     """announce: bgp only: the device the VIPs go on while MASTER; default lo."""
     announce_hold: float = 0.3
@@ -552,6 +564,19 @@ def _announce_problems(inst: InstanceConfig, path: str) -> list[Problem]:
     for key in ("announce_hold", "announce_grace"):
         if not 0 <= getattr(inst, key) <= 10:
             out.append(Problem(f"{path}.{key}", f"must be 0..10 s (got {getattr(inst, key)})"))
+    if inst.election is Election.NONE:
+        weighted = [t.name for t in inst.track_scripts if t.weight]
+        weighted += [t.name for t in inst.track_interfaces if t.weight]
+        weighted += [t.path for t in inst.track_files if t.weight]
+        weighted += [t.name for t in inst.track_processes if t.weight]
+        if weighted:
+            out.append(
+                Problem(
+                    f"{path}.election",
+                    f"election: none has no priority to move: {', '.join(weighted)} "
+                    "must have weight 0 (down = withdraw)",
+                )
+            )
     if inst.announce is not Announce.BGP:
         return out
     if inst.use_vmac:

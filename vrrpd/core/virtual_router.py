@@ -20,7 +20,7 @@ from vrrpd.core.actions import (
     SendNeighborAdvert,
     StateChanged,
 )
-from vrrpd.core.config import Announce, ChecksumMode, InstanceConfig, VirtualAddress
+from vrrpd.core.config import Announce, ChecksumMode, Election, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import (
     AUTH_NONE,
     AUTH_PASS,
@@ -211,6 +211,8 @@ class VirtualRouter:
             return self._enter_fault(self._fault_summary(), now)
         if self.config.owner and not self.maintenance:
             return self._enter_master_unannounced("startup as address owner (priority 255)", now)
+        if self.anycast and not self.maintenance:
+            return self._enter_master_unannounced("startup (election: none)", now)
         return self._enter_backup("startup", now)
 
     def _on_shutdown(self, now: float) -> list[Action]:
@@ -256,7 +258,7 @@ class VirtualRouter:
         return self._enter_fault(self._fault_summary(), now)
 
     def _on_cleared(self, now: float, cleared: str) -> list[Action]:
-        if self.config.owner and not self.maintenance:
+        if (self.config.owner or self.anycast) and not self.maintenance:
             return self._enter_master_unannounced(f"{cleared}; address owner", now)
         return self._enter_backup(cleared, now)
 
@@ -285,6 +287,8 @@ class VirtualRouter:
         its Skew_Time, and keep answering on the VIPs until its first advert is heard."""
         if not on:
             return self._resume(now, "maintenance off") if self.draining else []
+        if self.anycast:  # the other nodes serve already: keep ours a moment, withdraw
+            return self._enter_backup("maintenance (election: none): withdrawing", now)
         self._drain_until = now + self.master_down_interval
         self._drain_started = now
         self.adver_at = self.garp_at = self.garp_refresh_at = None
@@ -300,7 +304,8 @@ class VirtualRouter:
         return [Notice(self.name, reason), *self._advertise(self.priority)]
 
     def _backup_maintenance(self, now: float, on: bool) -> list[Action]:
-        del now
+        if self.anycast and not on and not self.faults:
+            return self._enter_master_unannounced("maintenance off (election: none)", now)
         text = "maintenance: this node takes part in no election" if on else "maintenance off"
         return [Notice(self.name, text)]
 
@@ -487,6 +492,8 @@ class VirtualRouter:
         """Receive validation (RFC 5798 section 7.1), then the state's ADVERTISEMENT handler."""
         advert = decoded.advert
         self._followed = None
+        if self.anycast:
+            return []  # no election: another node's adverts change nothing here
         if src in self.interface_addresses or src == self.source:
             # Our sockets never loop our own adverts back (IP_MULTICAST_LOOP off), so
             # this is another router using one of our addresses: a misconfiguration
@@ -740,7 +747,13 @@ class VirtualRouter:
 
     # ------------------------------------------------------------------ effects
 
+    @property
+    def anycast(self) -> bool:
+        return self.config.election is Election.NONE
+
     def _advertise(self, priority: int) -> list[Action]:
+        if self.anycast:
+            return []  # election: none sends no adverts
         source = self.source
         assert source is not None  # callers send only with a source (no source means FAULT)
         cfg = self.config

@@ -30,7 +30,7 @@ from vrrpd.adapters.rawsock import VrrpSocket
 from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.control.server import Reply
 from vrrpd.core import actions as act
-from vrrpd.core.config import Announce, Config
+from vrrpd.core.config import Announce, Config, Election
 from vrrpd.core.events import (
     ConfigChanged,
     DatagramReceived,
@@ -201,7 +201,9 @@ class Agent:
         announced costs the clients the fabric's convergence (55-65 ms measured), and
         waiting for one that is not there costs only Skew_Time + 2 x the interval."""
         return {
-            i.name for i in self.config.instances if i.announce is Announce.BGP and i.unicast_peers
+            i.name
+            for i in self.config.instances
+            if i.announce is Announce.BGP and i.unicast_peers and i.election is Election.VRRP
         }
 
     def _close(self) -> None:
