@@ -32,9 +32,9 @@ class Fabric:
         self.agents: dict[str, Process] = {}
         self.configs: dict[str, Path] = {}
 
-    def start_agent(self, name: str, priority: int) -> Process:
+    def start_agent(self, name: str, priority: int, *, anycast: bool = False) -> Process:
         check = f"/bin/sh -c 'test ! -e {self.fail_flag}'" if name == "lb1" else None
-        self.configs[name] = vrrpd_config(self.lab, name, priority, check)
+        self.configs[name] = vrrpd_config(self.lab, name, priority, check, anycast=anycast)
         argv = [vrrpd_binary(), "run", "-c", str(self.configs[name])]
         process = self.lab.start(name, argv, label="vrrpd")
         self.agents[name] = process
@@ -156,3 +156,38 @@ def test_a_restart_after_a_crash_removes_the_route_left_on_lo(fabric: Fabric) ->
         what="the stale VIP removed at start",
     )
     assert "203.0.113.10/32 on lo" in restarted.output()
+
+
+def test_anycast_a_failed_check_withdraws_and_the_other_node_serves_without_a_gap() -> None:
+    """election: none on both: both announce; lb1's check fails (interval 0.1, fall 1),
+    its route goes within fall x interval + 0.3 s and the client sees no gap."""
+    lab = BgpLab()
+    try:
+        for name in ("r", "lb1", "lb2"):
+            lab.start_frr(name)
+        wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
+        fabric = Fabric(lab)
+        fabric.start_agent("lb1", 100, anycast=True)
+        wait_for(lambda: lab.best_path() == LB1, timeout=10, what="the route to lb1")
+        fabric.start_agent("lb2", 100, anycast=True)
+        wait_for(lambda: fabric.on_lo("lb2"), timeout=10, what="lb2 holding the VIP too")
+        time.sleep(1.0)
+        assert lab.best_path() == LB1  # the older path
+        monitor = route_monitor(lab)
+        client = probe(lab)
+        wait_for(lambda: len(replies(client)) > 50, timeout=10, what="the client's replies")
+        t0 = time.time()
+        fabric.fail_flag.touch()
+        wait_for(lambda: lab.best_path() == LB2, timeout=5, what="the path to lb2")
+        time.sleep(1.0)
+        gap = outage(replies(client), t0, time.time() - 0.2)
+        moved = [at for at, line in path_changes(monitor) if LB2 in line and "Deleted" not in line]
+        assert moved
+        print(f"\nbgp anycast check: client outage {gap * 1000:.1f} ms, "
+              f"router path to lb2 after {(moved[0] - t0) * 1000:.1f} ms")  # fmt: skip
+        assert moved[0] - t0 <= 1 * 0.1 + 0.3 + 0.1  # + the check's own run
+        assert gap < 0.020
+        assert not fabric.on_lo("lb1")
+        assert fabric.on_lo("lb2")
+    finally:
+        lab.close()

@@ -243,7 +243,9 @@ def path_changes(monitor: Process) -> list[tuple[float, str]]:
     return out
 
 
-def vrrpd_config(lab: BgpLab, name: str, priority: int, check: str | None = None) -> Path:
+def vrrpd_config(
+    lab: BgpLab, name: str, priority: int, check: str | None = None, *, anycast: bool = False
+) -> Path:
     other = "lb2" if name == "lb1" else "lb1"
     work = lab.workdir / f"vrrpd-{name}"
     work.mkdir(exist_ok=True)
@@ -252,7 +254,7 @@ def vrrpd_config(lab: BgpLab, name: str, priority: int, check: str | None = None
     if check is not None:
         scripts = (
             f"scripts:\n  chk:\n    command: {check}\n    interval: 0.1\n"
-            "    fall: 1\n    rise: 1\n    weight: -100\n"
+            f"    fall: 1\n    rise: 1\n    weight: {0 if anycast else -100}\n"
         )
         track = "    track_scripts: [chk]\n"
     text = (
@@ -263,7 +265,7 @@ def vrrpd_config(lab: BgpLab, name: str, priority: int, check: str | None = None
         f"    priority: {priority}\n    advert_interval: 0.1\n"
         f"    unicast_peers: [{LINKS[other][1]}]\n    unicast_source: {LINKS[name][1]}\n"
         "    unicast_max_hops: 1\n    announce: bgp\n    announce_device: lo\n"
-        f"    virtual_addresses: [{VIP}/32]\n" + track
+        f"    virtual_addresses: [{VIP}/32]\n" + ("    election: none\n" if anycast else "") + track
     )
     path = work / "vrrpd.yaml"
     path.write_text(text)
