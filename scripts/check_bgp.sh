@@ -1,11 +1,13 @@
 #!/bin/sh
-# check_bgp.sh [-n NEIGHBOR] [-s VTY_SOCKET_DIR] [-t TIMEOUT]
+# check_bgp.sh [-n NEIGHBOR] [-s VTY_SOCKET_DIR] [-t TIMEOUT] [-u MIN_UPTIME]
 #
 # Health check for `announce: bgp` (docs/bgp.md): OK when FRR's bgpd has its sessions
 # Established (every IPv4 unicast neighbour, or only NEIGHBOR), CRITICAL otherwise. A
 # node whose own route cannot reach the router must not become MASTER: track this
 # check with weight 0 (FAULT while it fails), and a restarted node stays out until its
-# session is up instead of taking the VIP into a blackhole. Reads
+# session is up instead of taking the VIP into a blackhole. A session counts once it
+# has been up MIN_UPTIME seconds (default 2): a margin for the first UPDATEs of a new
+# session to be exchanged before this node takes the VIP. Reads
 # `vtysh -c 'show bgp summary json'` (run as a user in the frrvty group, or root);
 # parses it with python3, which the vrrpd package already depends on.
 #
@@ -15,21 +17,23 @@
 # Example: command: /usr/share/vrrpd/scripts/check_bgp.sh -n 198.51.100.1 -t 1
 set -u
 usage() {
-    echo "usage: $0 [-n NEIGHBOR] [-s VTY_SOCKET_DIR] [-t TIMEOUT]" >&2
+    echo "usage: $0 [-n NEIGHBOR] [-s VTY_SOCKET_DIR] [-t TIMEOUT] [-u MIN_UPTIME]" >&2
     exit 3
 }
-neighbor='' socket='' timeout=2
+neighbor='' socket='' timeout=2 uptime=2
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || usage
     case $1 in
         -n) neighbor=$2 ;;
         -s) socket=$2 ;;
         -t) timeout=$2 ;;
+        -u) uptime=$2 ;;
         *) usage ;;
     esac
     shift 2
 done
 case $timeout in '' | *[!0-9.]*) usage ;; esac
+case $uptime in '' | *[!0-9.]*) usage ;; esac
 command -v vtysh >/dev/null 2>&1 || {
     echo "BGP UNKNOWN: vtysh not found (apt-get install frr)"
     exit 3
@@ -45,7 +49,7 @@ fi || {
 # shellcheck disable=SC2016
 printf '%s' "$out" | python3 -c '
 import json, sys
-want = sys.argv[1]
+want, least = sys.argv[1], float(sys.argv[2]) * 1000
 try:
     peers = json.load(sys.stdin)["ipv4Unicast"]["peers"]
 except (ValueError, KeyError, TypeError):
@@ -56,10 +60,14 @@ if want:
     if not peers:
         print(f"BGP CRITICAL: no neighbour {want}")
         sys.exit(2)
-down = sorted(k for k, v in peers.items() if v.get("state") != "Established")
+down = sorted(
+    k
+    for k, v in peers.items()
+    if v.get("state") != "Established" or v.get("peerUptimeMsec", 0) < least
+)
 names = ", ".join(down) or "no neighbour"
 if not peers or down:
-    print("BGP CRITICAL: not Established: " + names)
+    print("BGP CRITICAL: not Established (or up less than %gs): %s" % (least / 1000, names))
     sys.exit(2)
 print(f"BGP OK: {len(peers)} session(s) Established")
-' "$neighbor"
+' "$neighbor" "$uptime"

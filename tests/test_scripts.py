@@ -287,7 +287,7 @@ def _fake_vtysh(tmp_path: Path, reply: str, rc: int = 0) -> dict[str, str]:
 
 
 def _summary(**states: str) -> str:
-    peers = {peer: {"state": state} for peer, state in states.items()}
+    peers = {peer: {"state": state, "peerUptimeMsec": 60000} for peer, state in states.items()}
     return json.dumps({"ipv4Unicast": {"peers": peers}})
 
 
@@ -300,11 +300,21 @@ def test_check_bgp_is_ok_only_while_the_sessions_are_established(tmp_path: Path)
     result = run("check_bgp.sh", env=env)
     assert (result.returncode, result.stdout.strip()) == (
         2,
-        "BGP CRITICAL: not Established: 198.51.100.5",
+        "BGP CRITICAL: not Established (or up less than 2s): 198.51.100.5",
     )
     assert run("check_bgp.sh", "-n", "198.51.100.1", env=env).returncode == 0
     assert run("check_bgp.sh", "-n", "198.51.100.9", env=env).returncode == 2
     assert run("check_bgp.sh", env=_fake_vtysh(tmp_path, "{}")).returncode == 2
     assert run("check_bgp.sh", env=_fake_vtysh(tmp_path, "bgpd is not running", 1)).returncode == 2
     assert run("check_bgp.sh", "-t", "x", env=up).returncode == 3
+    assert run("check_bgp.sh", "-u", "soon", env=up).returncode == 3
     assert run("check_bgp.sh", env={"PATH": str(tmp_path / "empty")}).returncode == 3
+    young = json.dumps(
+        {
+            "ipv4Unicast": {
+                "peers": {"198.51.100.1": {"state": "Established", "peerUptimeMsec": 900}}
+            }
+        }
+    )
+    assert run("check_bgp.sh", env=_fake_vtysh(tmp_path, young)).returncode == 2
+    assert run("check_bgp.sh", "-u", "0.5", env=_fake_vtysh(tmp_path, young)).returncode == 0

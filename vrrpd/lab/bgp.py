@@ -170,9 +170,13 @@ class BgpLab(Lab):
             input=rules, text=True, check=True, capture_output=True,
         )  # fmt: skip
 
+    def uncut(self, name: str) -> None:
+        del name
+        run(["ip", "netns", "exec", self.nodes["r"].namespace, "nft", "delete", "table", "inet", "vrrpdcut"])  # fmt: skip
+
     def start_frr(self, name: str) -> Frr:
         directory = self.workdir / f"frr-{name}"
-        directory.mkdir()
+        directory.mkdir(exist_ok=True)
         text = router_config(*self.bfd) if name == "r" else lb_config(name, *self.bfd)
         head, _, bfd = text.partition("bfd\n")
         parts = {"zebra": f"hostname {name}\n", "bgpd": head, "bfdd": "bfd\n" + bfd}
@@ -244,7 +248,13 @@ def path_changes(monitor: Process) -> list[tuple[float, str]]:
 
 
 def vrrpd_config(
-    lab: BgpLab, name: str, priority: int, check: str | None = None, *, anycast: bool = False
+    lab: BgpLab,
+    name: str,
+    priority: int,
+    check: str | None = None,
+    *,
+    anycast: bool = False,
+    weight: int | None = None,
 ) -> Path:
     other = "lb2" if name == "lb1" else "lb1"
     work = lab.workdir / f"vrrpd-{name}"
@@ -253,8 +263,8 @@ def vrrpd_config(
     track = ""
     if check is not None:
         scripts = (
-            f"scripts:\n  chk:\n    command: {check}\n    interval: 0.1\n"
-            f"    fall: 1\n    rise: 1\n    weight: {0 if anycast else -100}\n"
+            f"scripts:\n  chk:\n    command: {check}\n    interval: 0.1\n    timeout: 1.5\n"
+            f"    fall: 1\n    rise: 1\n    weight: {weight if weight is not None else 0 if anycast else -100}\n"
         )
         track = "    track_scripts: [chk]\n"
     text = (
