@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and the demo need. Installed only when missing.
 APT_PACKAGES := python3-venv iproute2 iputils-ping procps keepalived tshark systemd curl shellcheck nginx-light nftables util-linux \
-  binutils lintian debootstrap systemd-container haproxy
+  binutils lintian debootstrap systemd-container haproxy frr exabgp
 STAMP := $(VENV)/.installed
 
 .PHONY: venv deps test lint typecheck unit demo demo-sim bench bench-smoke soak wheel deb clean apt diagram

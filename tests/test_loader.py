@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vrrpd.config.loader import ConfigInvalid, load, loads, loads_checked
-from vrrpd.core.config import ChecksumMode
+from vrrpd.core.config import Announce, ChecksumMode, Election
 
 GOOD = """\
 instances:
@@ -133,7 +133,8 @@ def test_every_error_at_once_in_document_order() -> None:
     assert errors(text) == [
         "c.yaml:5:15: instances.web.priority: must be a whole number (got 'x')",
         "c.yaml:8:5: instances.web.bogus: unknown key; known keys: "
-        "accept, advert_interval, authentication, excluded_addresses, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
+        "accept, advert_interval, announce, announce_device, announce_grace, announce_hold, "
+        "authentication, election, excluded_addresses, fast_preempt, garp, interface, notify, preempt, preempt_delay, priority, "
         "track_files, track_interfaces, track_processes, track_scripts, unicast_max_hops, unicast_peers, unicast_source, "
         "use_vmac, v3_ipv4_checksum, version, virtual_addresses, vrid",
     ]
@@ -309,4 +310,57 @@ def test_unicast_max_hops_defaults_to_0_and_is_checked_with_its_position() -> No
     assert web.unicast_max_hops == 2
     assert errors(GOOD + "    unicast_max_hops: 255\n") == [
         "c.yaml:7:23: instances.web.unicast_max_hops: must be 0..254 (got 255)"
+    ]
+
+
+BGP = """\
+instances:
+  pay:
+    interface: eth0
+    vrid: 60
+    announce: bgp
+    virtual_addresses: [203.0.113.10/32]
+"""
+
+
+def test_announce_defaults_to_arp_and_bgp_puts_the_vips_on_lo() -> None:
+    [web] = loads(GOOD).instances
+    assert web.announce is Announce.ARP
+    assert web.device == "eth0"
+    [pay] = loads(BGP).instances
+    assert (pay.announce, pay.announce_device, pay.device) == (Announce.BGP, "lo", "lo")
+    assert (pay.announce_hold, pay.announce_grace) == (0.3, 0.5)
+    [pay] = loads(BGP + "    announce_device: vip0\n    announce_grace: 200ms\n").instances
+    assert (pay.device, pay.announce_grace) == ("vip0", 0.2)
+
+
+def test_announce_bgp_errors_have_their_positions() -> None:
+    assert errors(BGP.replace("announce: bgp", "announce: ospf")) == [
+        "c.yaml:5:15: instances.pay.announce: must be one of arp, bgp (got 'ospf')"
+    ]
+    assert errors(BGP.replace("/32", "/24")) == [
+        "c.yaml:6:25: instances.pay.virtual_addresses[0]: announce: bgp puts each VIP on lo "
+        "as a host route: write 203.0.113.10/32 (got 203.0.113.10/24)"
+    ]
+    assert errors(
+        BGP + "    announce_device: a/b\n    announce_hold: 11\n    use_vmac: true\n"
+    ) == [
+        "c.yaml:7:22: instances.pay.announce_device: not a device name (got 'a/b')",
+        "c.yaml:8:20: instances.pay.announce_hold: must be 0..10 s (got 11.0)",
+        "c.yaml:9:15: instances.pay.use_vmac: announce: bgp sends no ARP: a VMAC has no use",
+    ]
+    dev = BGP.replace("[203.0.113.10/32]", "[{address: 203.0.113.10/32, dev: eth0}]")
+    assert errors(dev) == [
+        "c.yaml:6:25: instances.pay.virtual_addresses[0]: announce: bgp puts the VIPs on "
+        "announce_device lo: drop dev"
+    ]
+
+
+def test_election_none_takes_only_checks_that_withdraw() -> None:
+    text = "scripts:\n  chk: {command: /bin/true}\n" + BGP + "    election: none\n"
+    [pay] = loads(text + "    track_scripts: [{name: chk, weight: 0}]\n").instances
+    assert pay.election is Election.NONE
+    assert errors(text + "    track_scripts: [{name: chk, weight: -20}]\n") == [
+        "c.yaml:9:15: instances.pay.election: election: none has no priority to move: "
+        "chk must have weight 0 (down = withdraw)"
     ]

@@ -33,6 +33,7 @@ def run(
 
 def test_the_library_is_complete() -> None:
     assert [p.name for p in ALL] == [
+        "check_bgp.sh",
         "check_file.sh",
         "check_haproxy.sh",
         "check_http.sh",
@@ -274,3 +275,46 @@ def test_notify_log_appends_json_lines(tmp_path: Path) -> None:
     ]
     assert lines[0]["reason"] == 'higher priority 150 from "x"'
     assert lines[0]["vips"] == "192.0.2.100"
+
+
+def _fake_vtysh(tmp_path: Path, reply: str, rc: int = 0) -> dict[str, str]:
+    """A vtysh on PATH that prints ``reply`` (what FRR's would for the summary)."""
+    fake = tmp_path / "vtysh"
+    (tmp_path / "reply.json").write_text(reply)
+    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'reply.json'}\nexit {rc}\n")
+    fake.chmod(0o755)
+    return {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+
+
+def _summary(**states: str) -> str:
+    peers = {peer: {"state": state, "peerUptimeMsec": 60000} for peer, state in states.items()}
+    return json.dumps({"ipv4Unicast": {"peers": peers}})
+
+
+def test_check_bgp_is_ok_only_while_the_sessions_are_established(tmp_path: Path) -> None:
+    up = _fake_vtysh(tmp_path, _summary(**{"198.51.100.1": "Established"}))
+    result = run("check_bgp.sh", env=up)
+    assert (result.returncode, result.stdout.strip()) == (0, "BGP OK: 1 session(s) Established")
+    both = _summary(**{"198.51.100.1": "Established", "198.51.100.5": "Active"})
+    env = _fake_vtysh(tmp_path, both)
+    result = run("check_bgp.sh", env=env)
+    assert (result.returncode, result.stdout.strip()) == (
+        2,
+        "BGP CRITICAL: not Established (or up less than 2s): 198.51.100.5",
+    )
+    assert run("check_bgp.sh", "-n", "198.51.100.1", env=env).returncode == 0
+    assert run("check_bgp.sh", "-n", "198.51.100.9", env=env).returncode == 2
+    assert run("check_bgp.sh", env=_fake_vtysh(tmp_path, "{}")).returncode == 2
+    assert run("check_bgp.sh", env=_fake_vtysh(tmp_path, "bgpd is not running", 1)).returncode == 2
+    assert run("check_bgp.sh", "-t", "x", env=up).returncode == 3
+    assert run("check_bgp.sh", "-u", "soon", env=up).returncode == 3
+    assert run("check_bgp.sh", env={"PATH": str(tmp_path / "empty")}).returncode == 3
+    young = json.dumps(
+        {
+            "ipv4Unicast": {
+                "peers": {"198.51.100.1": {"state": "Established", "peerUptimeMsec": 900}}
+            }
+        }
+    )
+    assert run("check_bgp.sh", env=_fake_vtysh(tmp_path, young)).returncode == 2
+    assert run("check_bgp.sh", "-u", "0.5", env=_fake_vtysh(tmp_path, young)).returncode == 0

@@ -36,6 +36,13 @@ IFA_F_NODAD = 0x02
 IFA_F_TENTATIVE = 0x40
 IFA_F_DADFAILED = 0x08
 _GONE = {99, 19}  # EADDRNOTAVAIL, ENODEV: the address (or its link) is already gone
+RT_TABLE_LOCAL = 255
+RTPROT_VRRPD = 118
+"""Marks our lingering local routes (``announce: bgp``'s grace), so that the next start
+removes any a crash left behind, and nothing else."""
+LINGER_METRIC = 1024
+"""Not the kernel's own metric 0: removing the address removes its own local route only."""
+_ESRCH = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,10 @@ class Ledger:
             self.compact()
 
 
+def _family(address: IPv4Interface | IPv6Interface) -> int:
+    return 10 if isinstance(address, IPv6Interface) else 2
+
+
 def _line(interface: str, address: str, index: int | None) -> str:
     return f"+ {interface} {address}" + ("" if index is None else f" {index}") + "\n"
 
@@ -261,6 +272,56 @@ class Netlink:
                 if error.code not in _GONE:
                     raise
         self.ledger.discard(interface, str(address))
+
+    async def add_linger(self, index: int, address: IPv4Interface | IPv6Interface) -> None:
+        """A local route for a VIP about to be removed: the kernel keeps accepting its
+        traffic (AnyIP), while routing daemons import no table-local route and withdraw
+        it with the address. Replaced if one is there already."""
+        await self.ipr.route(
+            "replace",
+            dst=str(address.ip),
+            dst_len=address.network.max_prefixlen,
+            family=_family(address),
+            type="local",
+            table=RT_TABLE_LOCAL,
+            oif=index,
+            proto=RTPROT_VRRPD,
+            priority=LINGER_METRIC,
+            scope=254,  # host
+        )
+
+    async def remove_linger(self, address: IPv4Interface | IPv6Interface) -> None:
+        try:
+            await self.ipr.route(
+                "del",
+                dst=str(address.ip),
+                dst_len=address.network.max_prefixlen,
+                family=_family(address),
+                type="local",
+                table=RT_TABLE_LOCAL,
+                proto=RTPROT_VRRPD,
+                priority=LINGER_METRIC,
+                scope=254,  # matched on delete: without it, no such route
+            )
+        except NetlinkError as error:
+            if error.code not in (*_GONE, _ESRCH):
+                raise
+
+    async def remove_stale_lingers(self) -> list[str]:
+        """Lingering local routes a killed agent left behind (they would answer for a
+        VIP this node no longer holds)."""
+        removed = []
+        for family in (2, 10):  # AF_INET, AF_INET6
+            stale = [
+                msg
+                async for msg in await self.ipr.route("dump", family=family, table=RT_TABLE_LOCAL)
+                if msg.get("proto") == RTPROT_VRRPD
+            ]
+            for msg in stale:
+                dst = str(msg.get("dst") or msg.get("RTA_DST"))
+                await self.remove_linger(ip_interface(f"{dst}/{msg['dst_len']}"))
+                removed.append(f"local route {dst}")
+        return removed
 
     async def create_macvlan(self, name: str, parent_index: int, mac: str) -> int:
         """A bridge-mode macvlan with the virtual MAC, left down; replaces a stale one."""

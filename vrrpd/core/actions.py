@@ -77,6 +77,9 @@ class RemoveAddresses:
     addresses: tuple[VirtualAddress, ...]
     device: str
     vmac: str | None = None
+    linger: float = 0.0
+    """Seconds to keep accepting traffic to the removed VIPs (a local route that routing
+    daemons do not import), so that a withdrawn BGP route loses nothing in flight."""
 
 
 @dataclass(frozen=True, slots=True)

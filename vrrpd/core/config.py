@@ -43,6 +43,24 @@ class ChecksumMode(enum.Enum):
     """Send the pseudo-header form, accept either, and report which form each peer uses."""
 
 
+class Announce(enum.Enum):
+    """How the network learns which node holds the VIPs."""
+
+    ARP = "arp"
+    """Gratuitous ARP / unsolicited NA on the segment (one L2 domain)."""
+    BGP = "bgp"
+    """The VIPs go on ``announce_device`` as host routes; FRR announces them (routed fabrics)."""
+
+
+class Election(enum.Enum):
+    """Who holds the VIPs."""
+
+    VRRP = "vrrp"
+    """The VRRP election: one master."""
+    NONE = "none"
+    """Anycast: every node whose checks pass holds them; no adverts sent or heard."""
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     """A health check script (Keepalived's ``vrrp_script``)."""
@@ -216,6 +234,22 @@ class InstanceConfig:
     """Router hops (0..254, default 0) an advert may have crossed: accepted with TTL / hop
     limit >= 255 - N, like GTSM (RFC 5082), for unicast peers in other subnets. 0 keeps
     RFC 5798's TTL 255, which no off-link sender can forge."""
+    announce: Announce = Announce.ARP
+    """arp (default): GARP / NA on the segment. bgp: while MASTER the VIPs are host routes
+    (/32, /128) on ``announce_device`` and FRR announces them; no GARP / NA (docs/bgp.md)."""
+    election: Election = Election.VRRP
+    """vrrp (default) or none: anycast, every node whose checks pass holds (with
+    ``announce: bgp``, announces) the VIPs; no adverts; a failing check (weight 0) withdraws."""
+    announce_device: str = "lo"
+    """announce: bgp only: the device the VIPs go on while MASTER; default lo."""
+    announce_hold: float = 0.3
+    """announce: bgp only: seconds a master that hands over (maintenance, a better backup,
+    a graceful stop) keeps its route after the new master is heard, so the new route
+    reaches the routers before ours is withdrawn; 0..10, default 0.3."""
+    announce_grace: float = 0.5
+    """announce: bgp only: seconds a node keeps answering for the VIPs after withdrawing
+    them (a local route zebra does not import), while the fabric converges; 0..10,
+    default 0.5."""
     authentication: Authentication | None = None
     """VRRPv2 only: ``{type: pass, password: ...}`` as Keepalived's ``auth_type PASS``."""
     use_vmac: bool = False
@@ -264,6 +298,8 @@ class InstanceConfig:
     @property
     def device(self) -> str:
         """Where the VIPs go unless one names its own ``dev``."""
+        if self.announce is Announce.BGP:
+            return self.announce_device
         return self.vmac_device or self.interface
 
 
@@ -482,6 +518,7 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
         out.append(
             Problem(f"{path}.unicast_max_hops", f"must be 0..254 (got {inst.unicast_max_hops})")
         )
+    out += _announce_problems(inst, path)
     if inst.authentication is not None:
         if inst.version != 2:
             out.append(Problem(f"{path}.authentication", "authentication exists only in VRRPv2"))
@@ -510,6 +547,58 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
         out.append(Problem(f"{path}.garp.repeat", f"must be >= 1 (got {inst.garp.repeat})"))
     if inst.garp.delay < 0 or inst.garp.refresh < 0:
         out.append(Problem(f"{path}.garp", "delay and refresh must be >= 0"))
+    return out
+
+
+_IFNAME_MAX = 15
+"""IFNAMSIZ - 1: the longest device name Linux accepts."""
+
+
+def _announce_problems(inst: InstanceConfig, path: str) -> list[Problem]:
+    """``announce: bgp`` puts host routes on one device: a wider prefix there would make
+    the kernel treat a whole subnet as local, and a VMAC or a per-VIP device has no use."""
+    out = []
+    dev = inst.announce_device
+    if not dev or len(dev) > _IFNAME_MAX or any(c in dev for c in "/: \t") or dev in (".", ".."):
+        out.append(Problem(f"{path}.announce_device", f"not a device name (got {dev!r})"))
+    for key in ("announce_hold", "announce_grace"):
+        if not 0 <= getattr(inst, key) <= 10:
+            out.append(Problem(f"{path}.{key}", f"must be 0..10 s (got {getattr(inst, key)})"))
+    if inst.election is Election.NONE:
+        weighted = [t.name for t in inst.track_scripts if t.weight]
+        weighted += [t.name for t in inst.track_interfaces if t.weight]
+        weighted += [t.path for t in inst.track_files if t.weight]
+        weighted += [t.name for t in inst.track_processes if t.weight]
+        if weighted:
+            out.append(
+                Problem(
+                    f"{path}.election",
+                    f"election: none has no priority to move: {', '.join(weighted)} "
+                    "must have weight 0 (down = withdraw)",
+                )
+            )
+    if inst.announce is not Announce.BGP:
+        return out
+    if inst.use_vmac:
+        out.append(Problem(f"{path}.use_vmac", "announce: bgp sends no ARP: a VMAC has no use"))
+    for key in ("virtual_addresses", "excluded_addresses"):
+        for index, vip in enumerate(getattr(inst, key)):
+            where = f"{path}.{key}[{index}]"
+            host = vip.address.network.max_prefixlen
+            if vip.address.network.prefixlen != host:
+                out.append(
+                    Problem(
+                        where,
+                        f"announce: bgp puts each VIP on {dev} as a host route: "
+                        f"write {vip.address.ip}/{host} (got {vip.address})",
+                    )
+                )
+            if vip.dev is not None and vip.dev != dev:
+                out.append(
+                    Problem(
+                        where, f"announce: bgp puts the VIPs on announce_device {dev}: drop dev"
+                    )
+                )
     return out
 
 

@@ -166,8 +166,8 @@ DISPATCH: Final[Mapping[tuple[State, Stimulus], Handle | Ignored]] = MappingProx
         (_M, Stimulus.ANNOUNCE): _h("_on_announce", _M),
         (_F, Stimulus.ANNOUNCE): Ignored("in FAULT nothing is held"),
         (_I, Stimulus.MAINTENANCE): Ignored("recorded: applies from startup on"),
-        (_B, Stimulus.MAINTENANCE): _h("_backup_maintenance", _B),
-        (_M, Stimulus.MAINTENANCE): _h("_master_maintenance", _M),
+        (_B, Stimulus.MAINTENANCE): _h("_backup_maintenance", _B, _M),
+        (_M, Stimulus.MAINTENANCE): _h("_master_maintenance", _M, _B),
         (_F, Stimulus.MAINTENANCE): Ignored("recorded: applies when the fault clears"),
     }
 )

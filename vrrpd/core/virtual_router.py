@@ -20,7 +20,7 @@ from vrrpd.core.actions import (
     SendNeighborAdvert,
     StateChanged,
 )
-from vrrpd.core.config import ChecksumMode, InstanceConfig, VirtualAddress
+from vrrpd.core.config import Announce, ChecksumMode, Election, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import (
     AUTH_NONE,
     AUTH_PASS,
@@ -56,6 +56,17 @@ YIELD_GRACE = 0.02
 """Seconds a master that yielded keeps its VIPs (at most one advert interval): more than
 the new master's netlink add and announcement take, little enough that few neighbours
 ask for the address while both hold it."""
+
+
+def kept_after_yield(config: InstanceConfig) -> float:
+    """How long a yielding master keeps its VIPs. On a segment, a moment (both holding
+    them makes ARP flap); through BGP, until the new master's route has reached the
+    routers (they keep the older of two paths, so ours carries the traffic until we
+    withdraw it, and withdrawing first would leave the VIP without a route)."""
+    if config.announce is Announce.BGP:
+        return config.announce_hold
+    return min(YIELD_GRACE, config.advert_interval)
+
 
 _WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
                 "unicast_peers", "unicast_source", "v3_ipv4_checksum",
@@ -201,6 +212,8 @@ class VirtualRouter:
             return self._enter_fault(self._fault_summary(), now)
         if self.config.owner and not self.maintenance:
             return self._enter_master_unannounced("startup as address owner (priority 255)", now)
+        if self.anycast and not self.maintenance:
+            return self._enter_master_unannounced("startup (election: none)", now)
         return self._enter_backup("startup", now)
 
     def _on_shutdown(self, now: float) -> list[Action]:
@@ -246,7 +259,7 @@ class VirtualRouter:
         return self._enter_fault(self._fault_summary(), now)
 
     def _on_cleared(self, now: float, cleared: str) -> list[Action]:
-        if self.config.owner and not self.maintenance:
+        if (self.config.owner or self.anycast) and not self.maintenance:
             return self._enter_master_unannounced(f"{cleared}; address owner", now)
         return self._enter_backup(cleared, now)
 
@@ -275,6 +288,8 @@ class VirtualRouter:
         its Skew_Time, and keep answering on the VIPs until its first advert is heard."""
         if not on:
             return self._resume(now, "maintenance off") if self.draining else []
+        if self.anycast:  # the other nodes serve already: keep ours a moment, withdraw
+            return self._enter_backup("maintenance (election: none): withdrawing", now)
         self._drain_until = now + self.master_down_interval
         self._drain_started = now
         self.adver_at = self.garp_at = self.garp_refresh_at = None
@@ -290,7 +305,8 @@ class VirtualRouter:
         return [Notice(self.name, reason), *self._advertise(self.priority)]
 
     def _backup_maintenance(self, now: float, on: bool) -> list[Action]:
-        del now
+        if self.anycast and not on and not self.faults:
+            return self._enter_master_unannounced("maintenance off (election: none)", now)
         text = "maintenance: this node takes part in no election" if on else "maintenance off"
         return [Notice(self.name, text)]
 
@@ -477,6 +493,8 @@ class VirtualRouter:
         """Receive validation (RFC 5798 section 7.1), then the state's ADVERTISEMENT handler."""
         advert = decoded.advert
         self._followed = None
+        if self.anycast:
+            return []  # no election: another node's adverts change nothing here
         if src in self.interface_addresses or src == self.source:
             # Our sockets never loop our own adverts back (IP_MULTICAST_LOOP off), so
             # this is another router using one of our addresses: a misconfiguration
@@ -689,7 +707,7 @@ class VirtualRouter:
             return actions
         self.adver_at = self.garp_at = self.garp_refresh_at = None
         if not release:
-            self._vips_go_at = now + min(YIELD_GRACE, self.advert_interval)
+            self._vips_go_at = now + kept_after_yield(self.config)
             return actions
         if self.source is not None and self.link_up:
             actions += self._advertise(PRIORITY_RELEASE)
@@ -731,7 +749,13 @@ class VirtualRouter:
 
     # ------------------------------------------------------------------ effects
 
+    @property
+    def anycast(self) -> bool:
+        return self.config.election is Election.NONE
+
     def _advertise(self, priority: int) -> list[Action]:
+        if self.anycast:
+            return []  # election: none sends no adverts
         source = self.source
         assert source is not None  # callers send only with a source (no source means FAULT)
         cfg = self.config
@@ -766,10 +790,19 @@ class VirtualRouter:
         self, kind: type[AddAddresses | RemoveAddresses], vips: tuple[VirtualAddress, ...]
     ) -> AddAddresses | RemoveAddresses:
         cfg = self.config
+        if kind is RemoveAddresses and cfg.announce is Announce.BGP:
+            # Withdrawn at once, answered for a grace: routers still send us traffic
+            # until the withdraw has crossed the fabric.
+            linger = cfg.announce_grace
+            return RemoveAddresses(self.name, cfg.interface, vips, cfg.device, None, linger)
         return kind(self.name, cfg.interface, vips, cfg.device, cfg.vmac_device)
 
     def _announce(self, count: int, vips: tuple[VirtualAddress, ...] | None = None) -> list[Action]:
-        """Gratuitous ARP / unsolicited NA for the VIPs (or ``vips``), one action per device."""
+        """Gratuitous ARP / unsolicited NA for the VIPs (or ``vips``), one action per device;
+        none with ``announce: bgp`` (the route is the announcement, and a routed fabric may
+        not even carry the frames)."""
+        if self.config.announce is Announce.BGP:
+            return []
         by_dev: dict[str, list[IPAddress]] = {}
         version = 4 if self.family is Family.V4 else 6
         for vip in self.config.held_addresses if vips is None else vips:

@@ -87,6 +87,8 @@ class Kernel:
         self._changed: dict[tuple[int, IPAddress], int] = {}
         self._retrying: dict[tuple[str, str], asyncio.Task[None]] = {}
         """(device, address) -> the task retrying its failed removal."""
+        self._lingering: dict[str, asyncio.Task[None]] = {}
+        """VIP -> the task removing its local route once ``announce_grace`` is over."""
         self.removal_retries = 0
         """VIP removals retried (each attempt after a failure or a timeout)."""
         self.filters: dict[plan.SocketKey, list[tuple[int, int, int, int]]] = {}
@@ -109,6 +111,9 @@ class Kernel:
         for task in self._retrying.values():
             task.cancel()
         self._retrying.clear()
+        # A graceful stop answers for withdrawn VIPs until their grace is over (a crash
+        # leaves the routes to the next start's ``remove_stale``).
+        await asyncio.gather(*self._lingering.values(), return_exceptions=True)
         for key in list(self.sockets):
             self._close_socket(key)
         for vmac in self._vmac_sockets.values():
@@ -156,7 +161,7 @@ class Kernel:
             mark()
 
     async def remove_stale(self) -> list[str]:
-        return await self.netlink.remove_stale()
+        return await self.netlink.remove_stale() + await self.netlink.remove_stale_lingers()
 
     # ------------------------------------------------------------------ sockets
 
@@ -332,6 +337,8 @@ class Kernel:
                     finally:
                         self._did_change(link.index, ip)
                 elif (dev, ip) in added:
+                    if isinstance(action, act.RemoveAddresses) and action.linger > 0:
+                        await self._linger(dev, vip, action.linger)
                     await self._remove(dev, vip)
             except Exception as error:  # netlink raises its own error types; log, never crash
                 verb = "add" if adding else "remove"
@@ -394,6 +401,38 @@ class Kernel:
             )
         finally:
             self._did_change(index, vip.address.ip)
+
+    async def _linger(self, dev: str, vip: VirtualAddress, seconds: float) -> None:
+        """Keep answering for a VIP whose route is about to be withdrawn, for ``seconds``."""
+        link = self.links.get(dev)
+        if link is None:
+            return
+        key = str(vip.address)
+        try:
+            await asyncio.wait_for(
+                self.netlink.add_linger(link.index, vip.address), NETLINK_TIMEOUT
+            )
+        except Exception as error:  # withdraw anyway: a route left behind is worse
+            log.error(
+                "cannot keep answering for %s after its withdraw: %s", key, error or "timeout"
+            )
+            return
+        old = self._lingering.pop(key, None)
+        if old is not None:
+            old.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(seconds)
+            try:
+                await asyncio.wait_for(self.netlink.remove_linger(vip.address), NETLINK_TIMEOUT)
+            except Exception as error:  # netlink's own errors: the next start removes it
+                log.error("cannot remove the local route of %s: %s", key, error or "timeout")
+            finally:
+                if self._lingering.get(key) is task:
+                    del self._lingering[key]
+
+        task = asyncio.get_running_loop().create_task(later())
+        self._lingering[key] = task
 
     def _retry_removal(self, instance: str, dev: str, vip: VirtualAddress) -> None:
         key = (dev, str(vip.address))

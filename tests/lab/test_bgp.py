@@ -1,0 +1,239 @@
+"""``announce: bgp`` through a real FRR fabric (issue 19): the drills and their bars.
+
+lb1 (priority 150) and lb2 (100) each run FRR and vrrpd on their own routed link to a
+router running FRR (BFD 300 ms x 3); the client pings the VIP every 2 ms. Each drill
+gets a fresh lab; the outage is the longest silence the client saw, and the router's
+path change is read from ``ip monitor route`` in its namespace.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vrrpd.lab import Process, outage, replies, wait_for
+from vrrpd.lab.bgp import LINKS, VIP, BgpLab, path_changes, probe, route_monitor, vrrpd_config
+from vrrpd.lab.peers import vrrpd_binary
+
+pytestmark = pytest.mark.netns
+
+LB1, LB2 = LINKS["lb1"][1], LINKS["lb2"][1]
+
+
+class Fabric:
+    def __init__(self, lab: BgpLab) -> None:
+        self.lab = lab
+        self.fail_flag = lab.workdir / "lb1-check-fails"
+        self.agents: dict[str, Process] = {}
+        self.configs: dict[str, Path] = {}
+
+    def start_agent(self, name: str, priority: int, *, anycast: bool = False) -> Process:
+        check = f"/bin/sh -c 'test ! -e {self.fail_flag}'" if name == "lb1" else None
+        self.configs[name] = vrrpd_config(self.lab, name, priority, check, anycast=anycast)
+        argv = [vrrpd_binary(), "run", "-c", str(self.configs[name])]
+        process = self.lab.start(name, argv, label="vrrpd")
+        self.agents[name] = process
+        return process
+
+    def on_lo(self, name: str) -> bool:
+        return VIP in self.lab.addresses(name, "lo")
+
+    def ctl(self, name: str, *args: str) -> None:
+        socket = str(self.configs[name].parent / "vrrpd.sock")
+        self.lab.exec(name, vrrpd_binary(), *args, "--socket", socket, timeout=10)
+
+
+@pytest.fixture
+def fabric(request: pytest.FixtureRequest) -> Iterator[Fabric]:
+    bfd_ms = getattr(request, "param", 300)
+    lab = BgpLab(bfd_ms=bfd_ms, multiplier=3)
+    try:
+        for name in ("r", "lb1", "lb2"):
+            lab.start_frr(name)
+        wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
+        fabric = Fabric(lab)
+        fabric.start_agent("lb1", 150)
+        wait_for(lambda: fabric.on_lo("lb1"), timeout=10, what="lb1 MASTER, VIP on lo")
+        fabric.start_agent("lb2", 100)
+        wait_for(lambda: lab.best_path() == LB1, timeout=10, what="the router's route to lb1")
+        time.sleep(1.0)  # lb2 settles as BACKUP, BFD up
+        assert not fabric.on_lo("lb2")
+        yield fabric
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            for process in lab.processes:
+                sys.stderr.write(
+                    f"--- {process.namespace} {process.name}\n{process.output()[-3000:]}\n"
+                )
+    finally:
+        lab.close()
+
+
+def _drill(fabric: Fabric, act: str) -> tuple[float, float | None, float | None]:
+    """(client outage, seconds until the router's path moved to lb2, lb2's takeover) in s."""
+    lab = fabric.lab
+    monitor = route_monitor(lab)
+    client = probe(lab)
+    wait_for(lambda: len(replies(client)) > 50, timeout=10, what="the client's replies")
+    t0 = time.time()
+    if act == "maintenance":
+        fabric.ctl("lb1", "maintenance", "on")
+    elif act == "stop":
+        lab.signal(fabric.agents["lb1"], signal.SIGTERM)
+    elif act == "check":
+        fabric.fail_flag.touch()
+    elif act == "crash":
+        lab.freeze("lb1")
+        lab.cut("lb1")
+        lab.kill_all("lb1")
+    wait_for(lambda: lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
+    took = wait_for(lambda: fabric.on_lo("lb2") and time.time(), timeout=5, what="lb2 MASTER")
+    time.sleep(1.5)
+    assert lab.best_path() == LB2
+    gap = outage(replies(client), t0, time.time() - 0.5)  # ping's output lags
+    moved = [at for at, line in path_changes(monitor) if LB2 in line and "Deleted" not in line]
+    path = moved[0] - t0 if moved else None
+    print(
+        f"\nbgp drill {act}: client outage {gap * 1000:.1f} ms, router path to lb2 after "
+        f"{(path or 0) * 1000:.1f} ms"
+    )
+    return gap, path, took - t0
+
+
+def test_maintenance_moves_the_route_with_no_outage(fabric: Fabric) -> None:
+    gap, _, _ = _drill(fabric, "maintenance")
+    assert gap < 0.020
+    assert not fabric.on_lo("lb1")
+
+
+def test_graceful_stop_moves_the_route_within_100ms_and_leaves_nothing(fabric: Fabric) -> None:
+    gap, _, _ = _drill(fabric, "stop")
+    # The bar is 100 ms; a master that never heard its silent backup used to withdraw at
+    # once and cost 54-63 ms; handed over, it costs nothing (2 ms probes).
+    assert gap < 0.050
+    assert fabric.lab.wait(fabric.agents["lb1"], 10) == 0
+    assert not fabric.on_lo("lb1")
+    local = fabric.lab.ip(fabric.lab.nodes["lb1"].namespace, "route", "show", "table", "local")
+    assert VIP not in local  # the grace's local route went with the agent
+
+
+def test_a_failed_check_moves_the_route_without_an_outage(fabric: Fabric) -> None:
+    gap, _, took = _drill(fabric, "check")
+    assert took is not None
+    assert gap <= 0.3
+    assert not fabric.on_lo("lb1")
+
+
+@pytest.mark.parametrize("fabric", [300, 100], indirect=True, ids=["bfd300x3", "bfd100x3"])
+def test_a_crash_is_routed_around_within_bfd_detection_and_no_route_is_left(
+    fabric: Fabric,
+) -> None:
+    gap, path, _ = _drill(fabric, "crash")
+    bfd_ms = fabric.lab.bfd[0]
+    assert gap <= (0.9 + 0.3 if bfd_ms == 300 else 0.6)
+    assert path is not None
+    routes = fabric.lab.frr["r"].vtysh(fabric.lab, f"show ip bgp {VIP}/32")
+    assert LB1 not in routes  # nothing left from the dead node
+
+
+def test_a_restart_after_a_crash_removes_the_route_left_on_lo(fabric: Fabric) -> None:
+    """The agent alone killed: its VIP stays on lo (and announced); the next start
+    removes it (ledger) before it takes part in the election again."""
+    lab = fabric.lab
+    lab.signal(fabric.agents["lb1"], signal.SIGKILL)
+    lab.wait(fabric.agents["lb1"], 5)
+    assert fabric.on_lo("lb1")  # left behind by the crash
+    wait_for(lambda: fabric.on_lo("lb2"), timeout=5, what="lb2 taking over")
+    restarted = fabric.start_agent("lb1", 150)
+    wait_for(
+        lambda: "left behind by a previous run" in restarted.output(),
+        timeout=10,
+        what="the stale VIP removed at start",
+    )
+    assert "203.0.113.10/32 on lo" in restarted.output()
+
+
+def test_anycast_a_failed_check_withdraws_and_the_other_node_serves_without_a_gap() -> None:
+    """election: none on both: both announce; lb1's check fails (interval 0.1, fall 1),
+    its route goes within fall x interval + 0.3 s and the client sees no gap."""
+    lab = BgpLab()
+    try:
+        for name in ("r", "lb1", "lb2"):
+            lab.start_frr(name)
+        wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
+        fabric = Fabric(lab)
+        fabric.start_agent("lb1", 100, anycast=True)
+        wait_for(lambda: lab.best_path() == LB1, timeout=10, what="the route to lb1")
+        fabric.start_agent("lb2", 100, anycast=True)
+        wait_for(lambda: fabric.on_lo("lb2"), timeout=10, what="lb2 holding the VIP too")
+        time.sleep(1.0)
+        assert lab.best_path() == LB1  # the older path
+        monitor = route_monitor(lab)
+        client = probe(lab)
+        wait_for(lambda: len(replies(client)) > 50, timeout=10, what="the client's replies")
+        t0 = time.time()
+        fabric.fail_flag.touch()
+        wait_for(lambda: lab.best_path() == LB2, timeout=5, what="the path to lb2")
+        time.sleep(1.0)
+        gap = outage(replies(client), t0, time.time() - 0.5)  # ping's output lags
+        moved = [at for at, line in path_changes(monitor) if LB2 in line and "Deleted" not in line]
+        assert moved
+        print(f"\nbgp anycast check: client outage {gap * 1000:.1f} ms, "
+              f"router path to lb2 after {(moved[0] - t0) * 1000:.1f} ms")  # fmt: skip
+        assert moved[0] - t0 <= 1 * 0.1 + 0.3 + 0.1  # + the check's own run
+        assert gap < 0.020
+        assert not fabric.on_lo("lb1")
+        assert fabric.on_lo("lb2")
+    finally:
+        lab.close()
+
+
+def test_a_node_coming_back_waits_for_its_session_before_preempting() -> None:
+    """lb1 crashes and comes back (FRR and vrrpd restarted together). Preempting at once,
+    it takes the VIP before its BGP session is up: lb2 withdraws and the VIP has no
+    route. Tracking scripts/check_bgp.sh (weight 0), lb1 stays in FAULT until its
+    session is Established, then takes over make-before-break."""
+    lab = BgpLab()
+    script = Path(__file__).resolve().parents[2] / "scripts" / "check_bgp.sh"
+    try:
+        for name in ("r", "lb1", "lb2"):
+            lab.start_frr(name)
+        wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
+        fabric = Fabric(lab)
+
+        def agent(name: str, priority: int) -> Process:
+            check = f"{script} -s {lab.workdir / f'frr-{name}'} -t 1"
+            fabric.configs[name] = vrrpd_config(lab, name, priority, check, weight=0)
+            argv = [vrrpd_binary(), "run", "-c", str(fabric.configs[name])]
+            fabric.agents[name] = lab.start(name, argv, label="vrrpd")
+            return fabric.agents[name]
+
+        agent("lb1", 150)
+        wait_for(lambda: lab.best_path() == LB1, timeout=15, what="the route to lb1")
+        agent("lb2", 100)
+        time.sleep(1.0)
+        lab.freeze("lb1")
+        lab.cut("lb1")
+        lab.kill_all("lb1")
+        wait_for(lambda: lab.best_path() == LB2, timeout=10, what="the route to lb2")
+        lab.ip(lab.nodes["lb1"].namespace, "addr", "flush", "dev", "lo", "scope", "global")
+        client = probe(lab)
+        wait_for(lambda: len(replies(client)) > 50, timeout=10, what="the client's replies")
+        t0 = time.time()
+        lab.uncut("lb1")
+        lab.start_frr("lb1")
+        agent("lb1", 150)
+        wait_for(lambda: lab.best_path() == LB1, timeout=20, what="lb1 back as the path")
+        time.sleep(1.0)
+        gap = outage(replies(client), t0, time.time() - 0.5)  # ping's output lags
+        print(f"\nbgp return (check_bgp): client outage {gap * 1000:.1f} ms")
+        # Measured 10-292 ms (not yet zero: see docs/bgp.md); never the seconds of a
+        # VIP routed nowhere.
+        assert gap < 0.5
+    finally:
+        lab.close()

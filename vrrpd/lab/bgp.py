@@ -1,0 +1,296 @@
+"""A routed fabric for ``announce: bgp``: a router running FRR, two load balancers on
+their own routed links (no shared L2), each with FRR and vrrpd, and a client.
+
+::
+
+    lb1 eth0 198.51.100.2/30 ── .1 r1 ── r .5 ── 198.51.100.6/30 eth0 lb2
+                                      r .9
+                                        │
+                                 cl 198.51.100.10/30
+
+The router (AS 64496) peers over eBGP with lb1 (AS 64497) and lb2 (AS 64498), BFD on
+every session; each load balancer announces the VIP with ``network VIP/32`` and
+import-check, so its route exists exactly while vrrpd has the VIP on ``lo``. vrrpd's
+unicast adverts cross the router (TTL 254 on arrival: ``unicast_max_hops: 1``).
+
+Every FRR daemon runs with its own config, pid file, vty and zebra sockets in the lab's
+work directory, and is stopped by its PID like every other process of the lab. FRR's
+own ``vrrpd`` daemon is never started.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vrrpd.lab import Lab, LabError, Node, Process, run, wait_for
+
+FRR = Path("/usr/lib/frr")
+VIP = "203.0.113.10"
+ROUTER_AS = 64496
+LINKS = {"lb1": ("198.51.100.1", "198.51.100.2"), "lb2": ("198.51.100.5", "198.51.100.6")}
+CLIENT = ("198.51.100.9", "198.51.100.10")
+ASN = {"lb1": 64497, "lb2": 64498}
+
+
+def require_frr() -> None:
+    """Fail (never skip) naming the Debian package."""
+    missing = [d for d in ("zebra", "bgpd", "bfdd") if not (FRR / d).exists()]
+    if missing or shutil.which("vtysh") is None:
+        raise LabError(f"FRR is missing ({missing or 'vtysh'}): apt-get install frr")
+    if shutil.which("nft") is None:
+        raise LabError(
+            "nft is missing (the crash drill cuts links with it): apt-get install nftables"
+        )
+
+
+def _bfd(tx_ms: int, multiplier: int) -> str:
+    return (
+        "bfd\n profile fabric\n"
+        f"  detect-multiplier {multiplier}\n"
+        f"  receive-interval {tx_ms}\n  transmit-interval {tx_ms}\n exit\nexit\n"
+    )
+
+
+def router_config(tx_ms: int, multiplier: int) -> str:
+    lines = [
+        "frr defaults datacenter",
+        "hostname r",
+        "!",
+        f"router bgp {ROUTER_AS}",
+        f" bgp router-id {CLIENT[0]}",
+        " no bgp ebgp-requires-policy",
+        " bgp graceful-restart-disable",
+    ]
+    for name, (ours, theirs) in LINKS.items():
+        del ours
+        lines += [
+            f" neighbor {theirs} remote-as {ASN[name]}",
+            f" neighbor {theirs} bfd profile fabric",
+        ]
+    lines.append("exit")
+    return "\n".join(lines) + "\n" + _bfd(tx_ms, multiplier)
+
+
+def lb_config(name: str, tx_ms: int, multiplier: int) -> str:
+    """The snippet operators use (docs/bgp.md, etc/frr-vrrpd.conf.example)."""
+    router, me = LINKS[name]
+    return (
+        "frr defaults datacenter\n"
+        f"hostname {name}\n"
+        f"router bgp {ASN[name]}\n"
+        f" bgp router-id {me}\n"
+        " no bgp ebgp-requires-policy\n"
+        " bgp graceful-restart-disable\n"
+        " bgp network import-check\n"
+        f" neighbor {router} remote-as {ROUTER_AS}\n"
+        f" neighbor {router} bfd profile fabric\n"
+        " address-family ipv4 unicast\n"
+        f"  network {VIP}/32\n"
+        " exit-address-family\n"
+        "exit\n" + _bfd(tx_ms, multiplier)
+    )
+
+
+@dataclass
+class Frr:
+    """One FRR instance (zebra, bgpd, bfdd) in a namespace, all paths in ``directory``."""
+
+    node: str
+    directory: Path
+    processes: list[Process]
+
+    def vtysh(self, lab: Lab, command: str) -> str:
+        return lab.exec(
+            self.node, "vtysh", "--vty_socket", str(self.directory), "-c", command, timeout=10
+        ).stdout
+
+
+class BgpLab(Lab):
+    """The fabric above. ``Lab``'s switch namespace exists but carries nothing here."""
+
+    def __init__(self, *, bfd_ms: int = 300, multiplier: int = 3) -> None:
+        require_frr()
+        super().__init__()
+        self.bfd = (bfd_ms, multiplier)
+        self.frr: dict[str, Frr] = {}
+        self.workdir.chmod(0o711)  # FRR's daemons (user frr) reach their own directory
+        try:
+            self._node("r")
+            self.sysctl(self.nodes["r"].namespace, "net.ipv4.ip_forward", "1")
+            for name, (router, me) in LINKS.items():
+                self._node(name)
+                self._wire(name, router, me)
+            self._node("cl")
+            self._wire("cl", *CLIENT)
+        except BaseException:
+            self.close()
+            raise
+
+    def _node(self, name: str) -> None:
+        namespace = f"{self.prefix}-{name}"
+        self._netns_add(namespace)
+        self.ip(namespace, "link", "set", "lo", "up")
+        for key in ("all", "default"):
+            self.sysctl(namespace, f"net.ipv4.conf.{key}.rp_filter", "0")
+        self.nodes[name] = Node(name, namespace, "", "", "")
+
+    def _wire(self, name: str, router_ip: str, ip: str) -> None:
+        """A /30 between the router (``to-NAME``) and the node (``eth0``)."""
+        r, node = self.nodes["r"].namespace, self.nodes[name].namespace
+        run(["ip", "link", "add", "eth0", "netns", node, "type", "veth",
+             "peer", "name", f"to-{name}", "netns", r])  # fmt: skip
+        self.ip(r, "addr", "add", f"{router_ip}/30", "dev", f"to-{name}")
+        self.ip(node, "addr", "add", f"{ip}/30", "dev", "eth0")
+        self.ip(r, "link", "set", f"to-{name}", "up")
+        self.ip(node, "link", "set", "eth0", "up")
+        self.ip(node, "route", "add", "default", "via", router_ip)
+        self.nodes[name].ipv4 = ip
+
+    def cut(self, name: str) -> None:
+        """Cut the node off at the router without a carrier change (a dead host or a
+        broken cable further away): nothing gets through, no interface goes down, no
+        TCP reset arrives, so BFD is what notices."""
+        dev = f"to-{name}"
+        rules = (
+            "table inet vrrpdcut {\n"
+            f" chain i {{ type filter hook prerouting priority -300; iifname {dev} drop; }}\n"
+            f" chain o {{ type filter hook postrouting priority -300; oifname {dev} drop; }}\n"
+            f" chain l {{ type filter hook output priority -300; oifname {dev} drop; }}\n"
+            "}\n"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", self.nodes["r"].namespace, "nft", "-f", "-"],
+            input=rules, text=True, check=True, capture_output=True,
+        )  # fmt: skip
+
+    def uncut(self, name: str) -> None:
+        del name
+        run(["ip", "netns", "exec", self.nodes["r"].namespace, "nft", "delete", "table", "inet", "vrrpdcut"])  # fmt: skip
+
+    def start_frr(self, name: str) -> Frr:
+        directory = self.workdir / f"frr-{name}"
+        directory.mkdir(exist_ok=True)
+        text = router_config(*self.bfd) if name == "r" else lb_config(name, *self.bfd)
+        head, _, bfd = text.partition("bfd\n")
+        parts = {"zebra": f"hostname {name}\n", "bgpd": head, "bfdd": "bfd\n" + bfd}
+        for daemon, part in parts.items():  # each daemon reads only its own part
+            (directory / f"{daemon}.conf").write_text(part)
+            (directory / f"{daemon}.conf").chmod(0o644)
+        shutil.chown(directory, "frr", "frr")  # the daemons drop to the frr user
+        zsock = str(directory / "zserv.api")
+        processes = []
+        for daemon in ("zebra", "bfdd", "bgpd"):
+            argv = [str(FRR / daemon), "-f", str(directory / f"{daemon}.conf"),
+                    "-i", str(directory / f"{daemon}.pid"), "--vty_socket", str(directory),
+                    "-z", zsock, "-P", "0", "--log", "stdout", "--log-level", "warnings"]  # fmt: skip
+            if daemon == "bfdd":
+                argv += ["--bfdctl", str(directory / "bfdd.sock")]
+            if daemon == "bgpd":
+                argv += ["-p", "179"]
+            processes.append(self.start(name, argv, label=f"frr-{daemon}"))
+            if daemon == "zebra":
+                wait_for(lambda: Path(zsock).exists(), timeout=10, what=f"zebra of {name}")
+        frr = Frr(name, directory, processes)
+        self.frr[name] = frr
+        return frr
+
+    def established(self, name: str) -> bool:
+        out = self.frr[name].vtysh(self, "show bgp summary json")
+        try:
+            peers = json.loads(out)["ipv4Unicast"]["peers"]
+        except (ValueError, KeyError):
+            return False
+        return bool(peers) and all(p.get("state") == "Established" for p in peers.values())
+
+    def best_path(self) -> str | None:
+        """The router's next hop for the VIP in its kernel table (what forwarding uses)."""
+        out = self.ip(self.nodes["r"].namespace, "-j", "route", "show", f"{VIP}/32")
+        routes: list[dict[str, Any]] = json.loads(out or "[]")
+        return str(routes[0].get("gateway")) if routes else None
+
+    def freeze(self, name: str) -> None:
+        """SIGSTOP every process of the node (agent, FRR, service)."""
+        for process in self.nodes[name].processes:
+            self.signal(process, signal.SIGSTOP)
+
+    def kill_all(self, name: str) -> None:
+        for process in self.nodes[name].processes:
+            self.signal(process, signal.SIGKILL)
+            self.wait(process, 5)
+
+
+def route_monitor(lab: BgpLab) -> Process:
+    """``ip monitor route`` at the router with timestamps: when its best path changed."""
+    return lab.start("r", ["ip", "-ts", "monitor", "route"], label="route-monitor")
+
+
+def path_changes(monitor: Process) -> list[tuple[float, str]]:
+    """(wall clock, line) of every change of the VIP's route the router's kernel made."""
+    out = []
+    for line in monitor.output().splitlines():
+        if VIP not in line or not line.startswith("["):
+            continue
+        stamp, _, rest = line[1:].partition("]")
+        try:
+            at = time.mktime(time.strptime(stamp.split(".")[0], "%Y-%m-%dT%H:%M:%S"))
+            at += float("0." + stamp.split(".")[1])
+        except (ValueError, IndexError):
+            continue
+        out.append((at, rest.strip()))
+    return out
+
+
+def vrrpd_config(
+    lab: BgpLab,
+    name: str,
+    priority: int,
+    check: str | None = None,
+    *,
+    anycast: bool = False,
+    weight: int | None = None,
+) -> Path:
+    other = "lb2" if name == "lb1" else "lb1"
+    work = lab.workdir / f"vrrpd-{name}"
+    work.mkdir(exist_ok=True)
+    scripts = ""
+    track = ""
+    if check is not None:
+        scripts = (
+            f"scripts:\n  chk:\n    command: {check}\n    interval: 0.1\n    timeout: 1.5\n"
+            f"    fall: 1\n    rise: 1\n    weight: {weight if weight is not None else 0 if anycast else -100}\n"
+        )
+        track = "    track_scripts: [chk]\n"
+    text = (
+        f"global:\n  router_id: {name}\n  control_socket: {work}/vrrpd.sock\n"
+        f"  state_file: {work}/state.json\n  script_security: false\n  script_user: root\n"
+        + scripts
+        + "instances:\n  pay:\n    interface: eth0\n    vrid: 60\n"
+        f"    priority: {priority}\n    advert_interval: 0.1\n"
+        f"    unicast_peers: [{LINKS[other][1]}]\n    unicast_source: {LINKS[name][1]}\n"
+        "    unicast_max_hops: 1\n    announce: bgp\n    announce_device: lo\n"
+        f"    virtual_addresses: [{VIP}/32]\n" + ("    election: none\n" if anycast else "") + track
+    )
+    path = work / "vrrpd.yaml"
+    path.write_text(text)
+    return path
+
+
+def probe(lab: BgpLab) -> Process:
+    """The client pings the VIP every 2 ms, each reply time-stamped (``ping -D``)."""
+    return lab.start("cl", ["ping", "-D", "-n", "-i", "0.002", "-W", "1", VIP], label="probe")
+
+
+def stop(process: Process) -> None:
+    if process.alive():
+        Lab.signal(process, signal.SIGTERM)
+        try:
+            process.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            Lab.signal(process, signal.SIGKILL)
