@@ -155,3 +155,36 @@ def test_brace_include_as_keepalived_globs_it(tmp_path: Path) -> None:
     conversion = convert(_conf(tmp_path, text))
     inst = conversion.document["instances"]["VI_1"]
     assert (inst["vrid"], inst["priority"]) == (25, 150)
+
+
+@pytest.mark.xfail(strict=True, reason="w15r finding 1")
+def test_check_config_on_a_keepalived_conf_with_a_bad_number_fails_cleanly(
+    tmp_path: Path,
+) -> None:
+    """`vrrpd check-config keepalived.conf` (converted on the fly) dies with a ValueError
+    traceback on `virtual_router_id 51;` instead of exit 1 with FILE:LINE."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    text = _instance("", "    virtual_router_id 51;\n")
+    result = CliRunner().invoke(main, ["check-config", str(_conf(tmp_path, text))])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    assert "keepalived.conf:3" in result.output
+
+
+@pytest.mark.xfail(strict=True, reason="w15r finding 9")
+def test_check_config_names_the_keepalived_conf_line_not_the_converted_yaml(
+    tmp_path: Path,
+) -> None:
+    """An error in what convert wrote is reported at the converted YAML's line and column
+    ('keepalived.conf (as `vrrpd convert` writes it):17:21'), a line the operator cannot
+    find in the file they gave; the issue promises the keepalived.conf's FILE:LINE."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    body = "    virtual_router_id 10\n    unicast_src_ip 192.0.2.1/24\n"
+    result = CliRunner().invoke(main, ["check-config", str(_conf(tmp_path, _instance("", body)))])
+    assert f"{tmp_path}/keepalived.conf:4:" in result.output
