@@ -200,5 +200,5 @@ def test_a_dollar_in_the_password_is_not_echoed_in_a_warning(tmp_path: Path) -> 
         "        auth_pass Tru$tNo1\n    }\n"
     )
     conversion = convert(_conf(tmp_path, _instance("", body)))
-    assert conversion.document["instances"]["VI_1"]["authentication"]["password"] == "Tru$tNo1"
+    assert conversion.document["instances"]["VI_1"]["authentication"]["password"] == "Tru$tNo1"  # noqa: S105
     assert not any("tNo1" in w for w in conversion.warnings)
