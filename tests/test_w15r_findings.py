@@ -229,3 +229,34 @@ def test_a_port_out_of_range_is_unknown_not_critical(script: str, args: list[str
     path = Path(__file__).parent.parent / "scripts" / script
     result = subprocess.run(["sh", str(path), *args], capture_output=True, timeout=10, check=False)
     assert result.returncode == 3
+
+
+@pytest.mark.xfail(strict=True, reason="w15r finding 13")
+def test_a_notify_with_shell_syntax_runs_as_keepalived_runs_it(tmp_path: Path) -> None:
+    """Keepalived 2.2.7 execs notify commands without a shell: seen in a namespace,
+    `notify_master "/x/rec.sh add 192.0.2.77 && /bin/touch /x/touched"` ran rec.sh with 5
+    arguments (`&&` among them) and never touched the file. The converted hook goes through
+    /bin/sh -c (vrrpd/adapters/scripts.py argv), so vrrpd also runs the second command."""
+    from vrrpd.adapters.scripts import argv
+
+    body = (
+        '    virtual_router_id 77\n    notify_master "/x/rec.sh add 192.0.2.77 && '
+        '/bin/touch /x/touched"\n'
+    )
+    conversion = convert(_conf(tmp_path, _instance("", body)))
+    command = conversion.document["instances"]["VI_1"]["notify"]["master"]
+    assert argv(command) == ["/x/rec.sh", "add", "192.0.2.77", "&&", "/bin/touch", "/x/touched"]
+
+
+@pytest.mark.xfail(strict=True, reason="w15r finding 14")
+def test_words_after_an_unquoted_notify_script_are_its_user_not_its_arguments(
+    tmp_path: Path,
+) -> None:
+    """keepalived.conf(5): `notify_master SCRIPT [username [groupname]]`; Keepalived 2.2.7
+    said "Script user 'two words' does not exist ... ignoring" for `notify_backup
+    /x/rec.sh "two words" x`. convert joins them into the command: vrrpd would run
+    `/x/master.sh www-data` (an argument) as root instead of master.sh as www-data."""
+    body = "    virtual_router_id 77\n    notify_master /x/master.sh www-data\n"
+    conversion = convert(_conf(tmp_path, _instance("", body)))
+    command = conversion.document["instances"]["VI_1"]["notify"]["master"]
+    assert command == "/x/master.sh" or any("www-data" in w for w in conversion.warnings)
