@@ -260,3 +260,18 @@ def test_words_after_an_unquoted_notify_script_are_its_user_not_its_arguments(
     conversion = convert(_conf(tmp_path, _instance("", body)))
     command = conversion.document["instances"]["VI_1"]["notify"]["master"]
     assert command == "/x/master.sh" or any("www-data" in w for w in conversion.warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="w15r finding 15")
+def test_the_generic_notify_gets_keepalived_arguments_also_through_the_shell() -> None:
+    """A generic `notify` hook gets ``INSTANCE NAME STATE PRIORITY`` appended; when its
+    command has shell syntax it runs as ``/bin/sh -c COMMAND INSTANCE NAME ...``, where
+    the shell makes them $0..$3 and the command never sees them."""
+    import asyncio
+
+    from vrrpd.adapters.scripts import run
+
+    outcome = asyncio.run(
+        run("/bin/echo hook >/dev/stdout", timeout=5, args=("INSTANCE", "VI_1", "MASTER", "100"))
+    )
+    assert outcome.output.split() == ["hook", "INSTANCE", "VI_1", "MASTER", "100"]
