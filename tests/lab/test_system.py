@@ -270,12 +270,14 @@ def test_the_unit_verifies_and_is_no_less_confined(cluster: Cluster) -> None:
 def test_systemctl_stop_hands_over_and_removes_the_vip(cluster: Cluster) -> None:
     lb1 = cluster.machines["lb1"]
     lb1.run("systemctl", "stop", "vrrpd")
-    # Priority 0: lb2 takes over after its skew time, not the master-down interval.
+    # A graceful stop hands over make-before-break (issue 17): lb2 takes over while lb1
+    # still holds the VIP, well inside the master-down interval.
     cluster.wait_holder("lb2", timeout=1.5)
     assert cluster.served_by() == "lb2"
     assert cluster.lab.addresses("lb1").isdisjoint({f"{VIP}/24"})
     log = lb1.run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager").stdout
-    assert "MASTER -> INIT" in log
+    assert "stopping: handing over" in log
+    assert "MASTER -> BACKUP" in log
     heard = cluster.machines["lb2"].run("journalctl", "-u", "vrrpd", "-o", "cat", "--no-pager")
     assert "master 192.0.2.11 released (priority 0)" in heard.stdout, heard.stdout[-2000:]
 
