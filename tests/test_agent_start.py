@@ -89,3 +89,36 @@ def test_an_owner_started_without_maintenance_becomes_master_at_once(tmp_path: P
     asyncio.run(Agent._start(agent))  # type: ignore[arg-type]
     assert agent.node.routers["web"].state is State.MASTER
     assert [a for a in agent.actions if isinstance(a, act.AddAddresses)]
+
+
+class _ReloadingAgent:
+    """What ``Agent.reload`` uses, with an ``_apply`` the kernel refuses part way."""
+
+    def __init__(self, path: Path) -> None:
+        self.config_path = str(path)
+        self.marks = 0
+        self.refresher = self
+
+    def mark(self) -> None:
+        self.marks += 1
+
+    async def _apply(self, config: object) -> None:
+        raise OSError(16, "Device or resource busy")
+
+    def _status_line(self) -> str:
+        return "web BACKUP"
+
+
+def test_a_reload_the_kernel_refuses_part_way_leaves_the_agent_running(tmp_path: Path) -> None:
+    """CI: a netlink refusal (EBUSY) inside a reload escaped the task and the whole agent
+    exited; it must say so, re-read the kernel, and go on."""
+    path = tmp_path / "vrrpd.yaml"
+    path.write_text(
+        "instances:\n  web:\n    interface: eth0\n    vrid: 51\n"
+        "    virtual_addresses: [192.0.2.100/24]\n"
+    )
+    agent = _ReloadingAgent(path)
+    message = asyncio.run(Agent.reload(agent))  # type: ignore[arg-type]
+    assert message.startswith("reload failed part way"), message
+    assert "busy" in message
+    assert agent.marks == 1

@@ -181,3 +181,26 @@ def test_ipv6_vips_are_added_deprecated_for_source_selection() -> None:
         asyncio.run(scenario(tmp))
     assert calls[0] == {"ifa_flags": 0x02, "preferred_lft": 0}
     assert "preferred_lft" not in calls[1]
+
+
+def test_dumps_on_the_request_socket_wait_their_turn() -> None:
+    """CI: a reload's re-read of the kernel met the event-driven one on the same socket;
+    the kernel refused the second dump (EBUSY) and the agent died. Read-only dumps of
+    this namespace, many at once."""
+
+    async def scenario(tmp: str) -> None:
+        netlink = Netlink(Ledger(f"{tmp}/state"))
+        await netlink.open()
+        try:
+            for _ in range(30):
+                await asyncio.gather(
+                    netlink.links(),
+                    netlink.addresses(),
+                    netlink.addresses(),
+                    netlink.remove_stale_lingers(),
+                )
+        finally:
+            await netlink.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(scenario(tmp))

@@ -201,7 +201,7 @@ def reload(socket_path: str | None, file: str) -> None:
     reply = _ask(socket_path, "reload", file)
     message = str(reply.get("result") or reply.get("error"))
     click.echo(message)
-    if "refused" in message or "error" in reply:
+    if "refused" in message or "failed" in message or "error" in reply:
         raise SystemExit(EXIT_FAILURE)
 
 

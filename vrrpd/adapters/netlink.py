@@ -202,6 +202,10 @@ class Netlink:
         self._events: AsyncIPRoute | None = None
         self.rtnl = Rtnl()
         """VIP adds and removals: the takeover's hot path (see ``rtnl``)."""
+        self._dumping = asyncio.Lock()
+        """The kernel refuses a second dump on a socket while one is running (EBUSY): a
+        reload's re-read met the event-driven one and the agent died in CI. Dumps wait
+        their turn; other requests do not need to."""
 
     async def open(self) -> None:
         events = await self._stack.enter_async_context(AsyncIPRoute())
@@ -223,7 +227,9 @@ class Netlink:
 
     async def links(self) -> dict[str, Link]:
         out = {}
-        async for msg in await self.ipr.link("dump"):
+        async with self._dumping:
+            messages = [msg async for msg in await self.ipr.link("dump")]
+        for msg in messages:
             name = msg.get("ifname")
             flags = msg["flags"]
             out[name] = Link(
@@ -236,7 +242,9 @@ class Netlink:
 
     async def addresses(self) -> list[Address]:
         out = []
-        async for msg in await self.ipr.addr("dump"):
+        async with self._dumping:
+            messages = [msg async for msg in await self.ipr.addr("dump")]
+        for msg in messages:
             flags = msg.get("IFA_FLAGS") or msg["flags"]
             usable = not flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)
             out.append(
@@ -312,11 +320,14 @@ class Netlink:
         VIP this node no longer holds)."""
         removed = []
         for family in (2, 10):  # AF_INET, AF_INET6
-            stale = [
-                msg
-                async for msg in await self.ipr.route("dump", family=family, table=RT_TABLE_LOCAL)
-                if msg.get("proto") == RTPROT_VRRPD
-            ]
+            async with self._dumping:
+                stale = [
+                    msg
+                    async for msg in await self.ipr.route(
+                        "dump", family=family, table=RT_TABLE_LOCAL
+                    )
+                    if msg.get("proto") == RTPROT_VRRPD
+                ]
             for msg in stale:
                 dst = str(msg.get("dst") or msg.get("RTA_DST"))
                 await self.remove_linger(ip_interface(f"{dst}/{msg['dst_len']}"))
@@ -325,7 +336,8 @@ class Netlink:
 
     async def create_macvlan(self, name: str, parent_index: int, mac: str) -> int:
         """A bridge-mode macvlan with the virtual MAC, left down; replaces a stale one."""
-        existing = await self.ipr.link_lookup(ifname=name)
+        async with self._dumping:
+            existing = await self.ipr.link_lookup(ifname=name)
         if existing:
             await self.ipr.link("del", index=existing[0])
         await self.ipr.link(
@@ -336,7 +348,8 @@ class Netlink:
             macvlan_mode="bridge",
             address=mac,
         )
-        found = await self.ipr.link_lookup(ifname=name)
+        async with self._dumping:
+            found = await self.ipr.link_lookup(ifname=name)
         return int(found[0])
 
     async def set_up(self, index: int, up: bool) -> None:

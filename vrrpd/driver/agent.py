@@ -331,8 +331,14 @@ class Agent:
                 f"reload refused, still running the previous configuration: {invalid.errors[0]}"
             )
         else:
-            await self._apply(config)
-            message = "configuration reloaded"
+            try:
+                await self._apply(config)
+            except Exception as error:  # netlink refusals: the agent must outlive a reload
+                log.error("reload failed part way (%s): re-reading the kernel", error)
+                self.refresher.mark()
+                message = f"reload failed part way: {error}"
+            else:
+                message = "configuration reloaded"
         log.info("%s", message)
         systemd.notify("READY=1", f"STATUS={self._status_line()}")
         return message
