@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from tests.builders import config, instance
 from tests.harness import Harness
 from vrrpd.adapters import scripts, systemd
-from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
+from vrrpd.adapters.netlink import Address, Ledger, Link, LinkEvent, Netlink
 from vrrpd.adapters.rawsock import parse_ipv4
 from vrrpd.control import protocol
 from vrrpd.core import actions as act
@@ -267,9 +268,15 @@ class _SimNetlink:
         self.fail_removals = 0
         """The next this many removals fail (EBUSY-like), then they succeed again."""
         self.calls: list[str] = []
+        self.announced: list[LinkEvent] = []
+        """What the kernel broadcast about the addresses (``events`` replays it)."""
 
     async def links(self) -> dict[str, Link]:
         return {"eth0": Link("eth0", 2, True, "")}
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        for event in self.announced:
+            yield event
 
     async def close(self) -> None:
         pass
@@ -281,6 +288,7 @@ class _SimNetlink:
     async def add_vip(self, index: int, interface: str, vip: VirtualAddress) -> None:
         self.ledger.add(interface, str(vip.address), index)
         self.held.add((index, vip.address.ip))
+        self.announced.append(LinkEvent("RTM_NEWADDR", index, vip.address.ip))
         self.calls.append(f"add {vip.address.ip}")
 
     async def remove_vip(
@@ -292,6 +300,7 @@ class _SimNetlink:
             raise OSError(16, "Device or resource busy")
         if index is not None:
             self.held.discard((index, address.ip))
+            self.announced.append(LinkEvent("RTM_DELADDR", index, address.ip))
         self.ledger.discard(interface, str(address))
 
 
@@ -410,5 +419,31 @@ def test_a_retry_stops_when_the_vip_is_wanted_again(
         assert sim.held == {(2, ip_address("192.0.2.100"))}
         assert kernel.removal_retries == 0
         await kernel.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_echo_of_our_own_vip_change_does_not_re_read_the_kernel(tmp_path: Path) -> None:
+    """CI, 200 instances under the unit: each of our VIP adds came back as an address
+    event and cost a dump of every address; the new master was busy for seconds, its
+    adverts went out late and the backup took over. Someone else's change still counts."""
+
+    async def scenario() -> None:
+        kernel, sim = _sim_kernel(tmp_path)
+        two = (*_VIP, VirtualAddress(ip_interface("192.0.2.101/24")))
+        assert await kernel.change_addresses(act.AddAddresses("web", "eth0", two, "eth0")) == []
+        assert await kernel.change_addresses(act.RemoveAddresses("web", "eth0", _VIP, "eth0")) == []
+        ours = len(sim.announced)
+        vip = ip_address("192.0.2.101")
+        sim.announced += [
+            LinkEvent("RTM_DELADDR", 2, vip),  # an operator removed our VIP
+            LinkEvent("RTM_NEWADDR", 2, ip_address("192.0.2.7")),  # and added another
+            LinkEvent("RTM_NEWADDR", 2, vip),  # then put ours back: not our echo either
+            LinkEvent("RTM_NEWLINK"),
+        ]
+        marks: list[int] = []
+        await kernel.events(lambda: marks.append(1))
+        assert ours == 3
+        assert len(marks) == 4
 
     asyncio.run(scenario())

@@ -67,6 +67,10 @@ class LinkEvent:
     """Something changed about links or addresses: the driver re-reads what it needs."""
 
     kind: str
+    index: int | None = None
+    address: IPAddress | None = None
+    """For address events: which address on which device (the driver skips the echoes
+    of its own VIP changes)."""
 
 
 class Ledger:
@@ -397,5 +401,8 @@ class Netlink:
         while True:
             async for msg in self._events.get():
                 kind = msg.get("event")
-                if kind in ("RTM_NEWLINK", "RTM_DELLINK", "RTM_NEWADDR", "RTM_DELADDR"):
+                if kind in ("RTM_NEWLINK", "RTM_DELLINK"):
                     yield LinkEvent(kind)
+                elif kind in ("RTM_NEWADDR", "RTM_DELADDR"):
+                    text = msg.get("address")
+                    yield LinkEvent(kind, msg.get("index"), ip_address(text) if text else None)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from vrrpd.adapters.linklayer import LinkLayer
-from vrrpd.adapters.netlink import Address, Ledger, Link, Netlink
+from vrrpd.adapters.netlink import Address, Ledger, Link, LinkEvent, Netlink
 from vrrpd.adapters.rawsock import (
     Accept,
     VrrpSocket,
@@ -85,6 +85,9 @@ class Kernel:
         """``_changes`` when the last address dump started: a change acknowledged after
         that may be missing from ``addresses`` (or an address we removed still in it)."""
         self._changed: dict[tuple[int, IPAddress], int] = {}
+        self._expected: set[tuple[int, IPAddress, str]] = set()
+        """(device index, address, event) our own change of it will bring: an add and a
+        removal at most per VIP, so bounded by the configuration."""
         self._retrying: dict[tuple[str, str], asyncio.Task[None]] = {}
         """(device, address) -> the task retrying its failed removal."""
         self._lingering: dict[str, asyncio.Task[None]] = {}
@@ -156,9 +159,30 @@ class Kernel:
         return self._added
 
     async def events(self, mark: Callable[[], None]) -> None:
-        """Forever: every link or address event marks the view dirty."""
-        async for _ in self.netlink.events():
+        """Forever: every link or address event marks the view dirty, but the echo of a
+        VIP change of our own (the kernel confirming what it acknowledged already).
+
+        Re-reading after each echo made 200 VIPs cost 200 dumps of 200 addresses: the
+        new master's loop was busy for seconds after a takeover or a reload, its adverts
+        went out late and the backup took over (CI, 200 instances under the unit)."""
+        async for event in self.netlink.events():
+            if self._echo(event):
+                continue
             mark()
+
+    def _expect(self, index: int | None, ip: IPAddress, kind: str) -> None:
+        if index is not None:
+            self._expected.add((index, ip, kind))
+
+    def _echo(self, event: LinkEvent) -> bool:
+        """Is this the one event our own add (removal) of this address announces?"""
+        if event.index is None or event.address is None:
+            return False
+        key = (event.index, event.address, event.kind)
+        if key not in self._expected:
+            return False
+        self._expected.discard(key)
+        return True
 
     async def remove_stale(self) -> list[str]:
         return await self.netlink.remove_stale() + await self.netlink.remove_stale_lingers()
@@ -330,6 +354,7 @@ class Kernel:
                             present = {(a.interface_index, a.address) for a in self.addresses}
                         if (link.index, ip) in present:
                             continue  # already configured, and not by us: not ours to own
+                    self._expect(link.index, ip, "RTM_NEWADDR")
                     try:
                         await asyncio.wait_for(
                             self.netlink.add_vip(link.index, dev, vip), NETLINK_TIMEOUT
@@ -373,6 +398,7 @@ class Kernel:
         sent = []
         for dev, index, vip in todo:
             self._stop_retrying(dev, str(vip.address))  # wanted again: keep it
+            self._expect(index, vip.address.ip, "RTM_NEWADDR")
             sent.append((dev, index, vip, self.netlink.start_add_vip(index, dev, vip)))
         return self._answers(sent)
 
@@ -395,6 +421,7 @@ class Kernel:
         index = self.netlink.ledger.index_of(dev, str(vip.address))
         if index is None:  # an entry of an older vrrpd: by name
             index = link.index if link else None
+        self._expect(index, vip.address.ip, "RTM_DELADDR")
         try:
             await asyncio.wait_for(
                 self.netlink.remove_vip(index, dev, vip.address), NETLINK_TIMEOUT
