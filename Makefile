@@ -43,7 +43,7 @@ unit: venv
 # Lint, types, then every test with branch coverage; the core must stay >= 95 % covered.
 test: deps lint typecheck
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage run -m pytest -q --durations=30
 	$(BIN)/coverage report --include='vrrpd/core/*' --fail-under=95
 
 # The failover drill on real sockets in a network-namespace lab (needs root).
