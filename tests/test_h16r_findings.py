@@ -6,13 +6,24 @@ names what the attack won before its fix.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import grp
 import os
+import shutil
+import socket
 import struct
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from vrrpd.config.security import command_problems, writable_by_others
+from vrrpd.control import server
+from vrrpd.control.client import exchange
 
 USER = 1000
 
@@ -132,3 +143,139 @@ def test_an_acl_entry_the_mask_takes_write_from_is_accepted(safe: Path) -> None:
         script, [(0x01, 7, ANY), (0x02, 6, USER), (0x04, 5, ANY), (0x10, 5, ANY), (0x20, 5, ANY)]
     )
     assert command_problems(str(script)) is None
+
+
+# ------------------------------------------------ control socket: streams and slow readers
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _stream_handler(
+    pause: float, item: dict[str, Any], closed: list[bool] | None = None
+) -> server.Handler:
+    async def handler(command: str, request: dict[str, Any]) -> server.Reply:
+        async def stream() -> AsyncIterator[dict[str, Any]]:
+            try:
+                while True:
+                    yield item
+                    await asyncio.sleep(pause)
+            finally:
+                if closed is not None:
+                    closed.append(True)
+
+        return stream() if command == "watch" else {"result": command}
+
+    return handler
+
+
+def test_watch_streams_cannot_grow_past_the_connection_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cap only closed clients that had not sent their request: each ``watch``
+    stream (read-only, so any control_group member may open one) held its fd forever,
+    past the cap, and every event was copied to each."""
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 4)
+    path = str(tmp_path / "c.sock")
+
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        srv = await server.serve(path, _stream_handler(3600, {"event": "watching"}))
+        loop = asyncio.get_running_loop()
+        watchers = []
+        for _ in range(10):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, path)
+            await loop.sock_sendall(sock, b'{"command":"watch"}\n')
+            await asyncio.sleep(0.05)
+            watchers.append(sock)
+        await asyncio.sleep(0.2)
+        reply = await loop.run_in_executor(
+            None, functools.partial(exchange, path, b'{"command":"status"}\n', timeout=2.0)
+        )
+        ended = 0
+        for sock in watchers:
+            data = b""
+            with contextlib.suppress(BlockingIOError):
+                while chunk := sock.recv(65536):
+                    data += chunk
+                ended += 1  # recv returned b"": the agent closed it
+            sock.close()
+        server.close(srv, path)
+        return ended, reply
+
+    ended, reply = asyncio.run(scenario())
+    assert reply == {"result": "status"}
+    assert ended >= 6
+
+
+def test_a_watcher_that_does_not_read_is_aborted_with_its_buffer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the write timeout the connection was closed, not aborted: close() waits for
+    the buffer to drain, so a client that never reads kept its fd and buffer forever,
+    no longer counted against the cap."""
+    monkeypatch.setattr(server, "WRITE_TIMEOUT", 0.2)
+    path = str(tmp_path / "c.sock")
+    line = {"event": "x" * 1000}
+
+    async def scenario() -> tuple[int, int]:
+        srv = await server.serve(path, _stream_handler(0, line))
+        loop = asyncio.get_running_loop()
+        before = _open_fds()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, path)
+        await loop.sock_sendall(sock, b'{"command":"watch"}\n')
+        await asyncio.sleep(1.5)  # never reading
+        after = _open_fds()
+        sock.close()
+        server.close(srv, path)
+        return before, after
+
+    before, after = asyncio.run(scenario())
+    assert after == before + 1  # the client's own socket only
+
+
+def test_a_reload_that_takes_the_group_away_ends_its_streams(tmp_path: Path) -> None:
+    """A member of control_group kept receiving ``watch`` events after a reload removed
+    the group: the old server stopped listening, its connections kept streaming."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    path = str(folder / "c.sock")
+    nogroup = grp.getgrnam("nogroup").gr_gid
+    reader = (
+        "import socket,sys,time\n"
+        "s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1])\n"
+        's.sendall(b\'{"command":"watch"}\\n\')\n'
+        "while s.recv(65536): pass\n"
+    )
+    closed: list[bool] = []
+
+    async def scenario() -> tuple[bool, list[bool]]:
+        srv = await server.serve(
+            path, _stream_handler(0.05, {"event": "tick"}, closed), group="nogroup"
+        )
+        child = await asyncio.create_subprocess_exec(
+            "/usr/bin/python3", "-c", reader, path, user=USER, group=nogroup, extra_groups=[]
+        )
+        await asyncio.sleep(1.0)
+        streaming = not closed
+        # What Surface.open does when the group changes: a new socket over the old path.
+        bound = await server.serve(path, _stream_handler(0.05, {}), group=None, replace=True)
+        srv.close()
+        await asyncio.sleep(0.5)
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()  # it may have ended: the agent closed its stream
+        await child.wait()
+        server.close(bound, path)
+        return streaming, list(closed)  # asyncio.run cancels what is left, later
+
+    try:
+        streaming, ended = asyncio.run(scenario())
+        assert streaming, "the member's stream never started"
+        assert ended == [True]
+    finally:
+        shutil.rmtree(folder)
