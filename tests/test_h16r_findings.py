@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from vrrpd.adapters import http
 from vrrpd.config.security import command_problems, writable_by_others
 from vrrpd.control import server
 from vrrpd.control.client import exchange
@@ -279,3 +280,83 @@ def test_a_reload_that_takes_the_group_away_ends_its_streams(tmp_path: Path) -> 
         assert ended == [True]
     finally:
         shutil.rmtree(folder)
+
+
+# ------------------------------------------------ the metrics endpoint
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_idle_connections_cannot_lock_the_scraper_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 connections that send nothing, renewed every 5 s, got every scrape a 503
+    (``metrics_listen`` is often on a routed address): the cap never made room."""
+    monkeypatch.setattr(http, "MAX_CONNECTIONS", 4)
+
+    async def scenario() -> bytes:
+        port = _free_port()
+        srv = await http.serve(f"127.0.0.1:{port}", lambda: "vrrpd_up 1\n")
+        idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(4)]
+        await asyncio.sleep(0.1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /metrics HTTP/1.0\r\n\r\n")
+        page = await asyncio.wait_for(reader.read(), 2)
+        writer.close()
+        for _, idle_writer in idle:
+            idle_writer.close()
+        srv.close()
+        return page
+
+    page = asyncio.run(scenario())
+    assert page.startswith(b"HTTP/1.0 200")
+
+
+async def _never_reading(port: int, srv: Any) -> tuple[socket.socket, int]:
+    """A scrape that never reads: the socket, and what the agent holds in its buffer."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    await loop.sock_sendall(sock, b"GET /metrics HTTP/1.0\r\n\r\n")
+    while not http._open[id(srv)]:
+        await asyncio.sleep(0.001)
+    (served,) = http._open[id(srv)]
+    await asyncio.sleep(0.2)
+    return sock, served.transport.get_write_buffer_size()
+
+
+def test_a_page_whose_tail_the_client_never_takes_is_aborted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the page's tail fit under the write buffer's high-water mark, drain() returned
+    at once and close() waited for a reader that never came: after the grace period the
+    handler left, the transport stayed open with its fd and buffer, outside the cap. A
+    remote client that learns the page's size (it is the same for a second) leaks one
+    descriptor per connection, until checks cannot start."""
+    monkeypatch.setattr(http, "_TIMEOUT", 0.3)
+    monkeypatch.setattr(http, "CACHE_SECONDS", 0.0)
+    size = [16 << 20]
+
+    async def scenario() -> tuple[int, int, int]:
+        port = _free_port()
+        srv = await http.serve(f"127.0.0.1:{port}", lambda: "x" * size[0])
+        sock, pending = await _never_reading(port, srv)
+        absorbed = size[0] - pending  # what the kernel takes from a client not reading
+        sock.close()
+        await asyncio.sleep(0.8)
+        size[0] = absorbed + 8000  # the tail: under the high-water mark
+        before = _open_fds()
+        sock, pending = await _never_reading(port, srv)
+        await asyncio.sleep(1.2)  # grace periods over
+        after = _open_fds()
+        sock.close()
+        srv.close()
+        return before, after, pending
+
+    before, after, pending = asyncio.run(scenario())
+    assert pending > 0, "the attack needs bytes left in the agent's buffer"
+    assert after == before + 1  # the client's own socket only
