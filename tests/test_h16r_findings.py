@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from vrrpd.adapters import http
+from vrrpd.adapters import http, rawsock
 from vrrpd.config.security import command_problems, writable_by_others
 from vrrpd.control import server
 from vrrpd.control.client import exchange
@@ -360,3 +360,33 @@ def test_a_page_whose_tail_the_client_never_takes_is_aborted(
     before, after, pending = asyncio.run(scenario())
     assert pending > 0, "the attack needs bytes left in the agent's buffer"
     assert after == before + 1  # the client's own socket only
+
+
+# ------------------------------------------------ the socket filter
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        [(0x15, 300, 0, 1), (0x06, 0, 0, 0)],  # a jump past what an instruction holds
+        [(0x15, 0, -1, 1), (0x06, 0, 0, 0)],
+        [(0x06, 0, 0, 1 << 32)],
+        [(0x06, 0, 0, 0)] * 70_000,  # more than sock_fprog's 16-bit length
+    ],
+)
+def test_a_program_that_cannot_be_encoded_is_an_oserror(program: list[Any]) -> None:
+    """struct.error escaped attach_filter; its callers catch OSError (the agent then
+    checks everything itself), so a filter that cannot be said stopped the agent."""
+    left, right = socket.socketpair()
+    with left, right, pytest.raises(OSError, match="socket filter"):
+        rawsock.attach_filter(left, program)
+
+
+def test_a_valid_program_still_attaches_and_filters() -> None:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with left, right:
+        rawsock.attach_filter(right, [(0x06, 0, 0, 0)])  # drop everything
+        left.send(b"x")
+        right.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            right.recv(10)
