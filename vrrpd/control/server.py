@@ -75,6 +75,21 @@ def peer(sock: socket.socket) -> tuple[int, frozenset[int]]:
     return uid, frozenset(groups)
 
 
+async def _request_line(reader: asyncio.StreamReader) -> bytes:
+    """The request line; one over MAX_REQUEST is read to its end and thrown away (in
+    chunks, never parsed), so the client can read the error instead of a broken pipe."""
+    try:
+        return await reader.readline()
+    except ValueError:  # over the reader's limit: its buffer was cleared
+        thrown = 0
+        while thrown < 16 * protocol.MAX_LINE:
+            chunk = await reader.read(65536)
+            if not chunk or b"\n" in chunk:
+                break
+            thrown += len(chunk)
+        raise ValueError(f"request larger than {protocol.MAX_REQUEST} bytes") from None
+
+
 def _bind(path: str, gid: int | None) -> socket.socket:
     """A listening socket at ``path`` with its final mode and group from the start.
 
@@ -165,10 +180,10 @@ async def serve(
         try:
             try:
                 try:
-                    line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+                    line = await asyncio.wait_for(_request_line(reader), READ_TIMEOUT)
                 finally:
                     waiting.pop(writer, None)
-                request = protocol.decode(line)
+                request = protocol.decode(line, protocol.MAX_REQUEST)
                 protocol.check_arguments(request)
                 command = str(request.get("command", ""))
                 uid, groups = peer(writer.get_extra_info("socket"))
@@ -205,7 +220,7 @@ async def serve(
                 asyncio.get_running_loop().call_later(WRITE_TIMEOUT, writer.transport.abort)
 
     sock = _bind(path, gid)
-    return await asyncio.start_unix_server(client, sock=sock, limit=protocol.MAX_LINE + 1)
+    return await asyncio.start_unix_server(client, sock=sock, limit=protocol.MAX_REQUEST + 1)
 
 
 def close(server: asyncio.Server, path: str) -> None:
