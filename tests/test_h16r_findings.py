@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from vrrpd.adapters import http, rawsock
+from vrrpd.adapters import http, rawsock, scripts
 from vrrpd.config.security import command_problems, writable_by_others
 from vrrpd.control import server
 from vrrpd.control.client import exchange
@@ -427,3 +427,51 @@ def test_a_large_request_does_not_stall_the_loop_that_sends_the_adverts(tmp_path
     longest, reply = asyncio.run(scenario())
     assert "error" in reply
     assert longest < 0.05, f"the loop stood still for {longest:.3f}s"
+
+
+# ------------------------------------------------ checks: a run that never ends
+
+
+def _bounded(coroutine: Any, bound: float) -> Any:
+    async def scenario() -> Any:
+        return await asyncio.wait_for(coroutine, bound)
+
+    return asyncio.run(scenario())
+
+
+def test_a_check_still_printing_at_its_timeout_is_reported_not_hung() -> None:
+    """At the timeout the reader stopped, the pipe's buffer filled (the transport paused),
+    so its end of file was never seen, and Python 3.11's Process.wait() waits for the pipes
+    too: run() never returned. The check stayed "running" for good (never run again, its
+    last result frozen), or the instance's hook queue stopped. A check whose output a local
+    user controls (curl of a port they can bind) was enough."""
+    outcome = _bounded(scripts.run("/usr/bin/yes", timeout=0.3), 5.0)
+    assert outcome.timed_out
+    assert outcome.exit_code is None
+
+
+def test_a_check_whose_grandchild_keeps_the_output_open_is_reported_not_hung() -> None:
+    """A grandchild in its own session (setsid) escapes the group kill and holds the pipe:
+    the end of file never comes; the run must still end at its timeout. (The sleep
+    outlives the test by a few seconds: the unit's cgroup is what ends it in service.)"""
+    outcome = _bounded(
+        scripts.run("/usr/bin/setsid -f /bin/sleep 7; /bin/sleep 5", timeout=0.3), 4.0
+    )
+    assert outcome.timed_out
+
+
+def test_a_hook_still_printing_at_its_timeout_does_not_stop_the_queue() -> None:
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        async with asyncio.TaskGroup() as group:
+            queues = scripts.HookQueues(group, lambda hook, outcome: ran.append(hook.command))
+            for command in ("/usr/bin/yes", "/bin/true"):
+                queues.submit("web", command, env={}, args=(), user=None, timeout=0.3)
+            await asyncio.wait_for(queues.join(), 5.0)
+            for task in asyncio.all_tasks():
+                if task.get_name() == "hooks web":
+                    task.cancel()
+
+    asyncio.run(scenario())
+    assert ran == ["/usr/bin/yes", "/bin/true"]
