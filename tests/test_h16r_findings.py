@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 
 from vrrpd.adapters import http, rawsock, scripts
+from vrrpd.config.loader import loads
 from vrrpd.config.security import command_problems, writable_by_others
 from vrrpd.control import server
 from vrrpd.control.client import exchange
+from vrrpd.driver.control import Surface
 
 USER = 1000
 
@@ -475,3 +477,65 @@ def test_a_hook_still_printing_at_its_timeout_does_not_stop_the_queue() -> None:
 
     asyncio.run(scenario())
     assert ran == ["/usr/bin/yes", "/bin/true"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h16r finding 11: each check is forked on the event loop with a preexec_fn "
+    "(PR_SET_PDEATHSIG), which rules out vfork and makes Popen wait for the child's "
+    "Python code and exec: about 10 ms of the loop per start, 0.31 s for 32 checks due "
+    "together, past a 0.1 s advert's master-down interval. Fix: start runs off the loop "
+    "(a pidfd for the exit) or drop the preexec_fn (setpriv --pdeathsig); not done here.",
+)
+def test_checks_due_together_do_not_stall_the_loop() -> None:
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+
+        async def ticker() -> None:
+            last = loop.time()
+            while True:
+                await asyncio.sleep(0.002)
+                gaps.append(loop.time() - last)
+                last = loop.time()
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0.05)
+        await asyncio.gather(*[scripts.run("/bin/true", timeout=5.0) for _ in range(32)])
+        tick.cancel()
+        return max(gaps)
+
+    assert asyncio.run(scenario()) < 0.1
+
+
+def test_a_reload_that_removes_metrics_listen_closes_the_endpoint(tmp_path: Path) -> None:
+    """The endpoint was opened once and never followed the config: an operator who
+    removed ``metrics_listen`` (or moved it off a routed address) and reloaded still had
+    it listening where they had closed it."""
+    port = _free_port()
+    base = (
+        f"global: {{control_socket: {tmp_path / 'c.sock'}LISTEN}}\n"
+        "instances:\n  web: {interface: eth0, vrid: 51, virtual_addresses: [192.0.2.100/24]}\n"
+    )
+
+    async def echo(command: str, request: dict[str, Any]) -> dict[str, Any]:
+        return {"result": command}
+
+    async def listening() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    async def scenario() -> list[bool]:
+        surface = Surface(echo, lambda: "vrrpd_up 1\n")
+        seen = []
+        for listen in (f", metrics_listen: '127.0.0.1:{port}'", ""):
+            await surface.open(loads(base.replace("LISTEN", listen)))
+            seen.append(await listening())
+        surface.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [True, False]
