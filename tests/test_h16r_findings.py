@@ -7,6 +7,7 @@ names what the attack won before its fix.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import grp
@@ -539,3 +540,33 @@ def test_a_reload_that_removes_metrics_listen_closes_the_endpoint(tmp_path: Path
         return seen
 
     assert asyncio.run(scenario()) == [True, False]
+
+
+def test_a_fifo_a_user_put_as_the_program_is_refused_not_read(safe: Path) -> None:
+    """Reading the ``#!`` line before judging the program would block the load (and a
+    reload, on the event loop) on a FIFO: h16r's own first version did."""
+    home = user_bin(safe)
+    fifo = home / "check"
+    os.mkfifo(fifo)
+    os.chown(fifo, USER, USER)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    future = pool.submit(command_problems, str(fifo))
+    try:
+        why = future.result(timeout=3.0)
+    except concurrent.futures.TimeoutError:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # let the stuck reader go
+        pytest.fail("command_problems blocked on a FIFO")
+    finally:
+        pool.shutdown(wait=True)
+    assert "owned by uid" in (why or "")
+
+
+def test_an_interpreter_that_is_a_script_is_checked_in_turn(safe: Path) -> None:
+    home = user_bin(safe)
+    middle = safe / "interp"
+    middle.write_text(f"#!{home}/true\n")
+    middle.chmod(0o755)
+    script = safe / "check.sh"
+    script.write_text(f"#!{middle}\nexit 0\n")
+    script.chmod(0o755)
+    assert command_problems(str(script))

@@ -42,6 +42,7 @@ SHELL_SYNTAX = frozenset("|&;<>()$`*?[]{}~\n")
 """Characters that send a command through ``/bin/sh -c`` (``adapters.scripts.argv``)."""
 
 _MAX_LINKS = 40  # like the kernel's ELOOP limit
+_MAX_INTERPRETERS = 5  # the kernel's binfmt_script allows 4 levels
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
 _PATH_IN_WORD = re.compile(r"(?:^|(?<=[=:,'\"\s]))(/[^=:,'\"\s]*)")
@@ -140,11 +141,19 @@ def command_problems(command: str) -> str | None:
         return f"cannot find the program of {command!r}"
     if not os.path.exists(program):
         return f"{program} does not exist"
-    for word in [program, *_paths_in(shlex.split(command)[1:]), *_interpreter_of(program)]:
-        why = writable_by_others(Path(word))
-        if why:
-            return f"refusing {word}: {why} (fix the permissions, or set global.script_security: false)"
-    return None
+    words = [program, *_paths_in(shlex.split(command)[1:])]
+    # Each program is judged before it is opened for its ``#!`` line (a FIFO a user put
+    # there must be refused, not read); an interpreter may be a script in turn, as for
+    # the kernel (binfmt_script), a few levels deep.
+    for _level in range(_MAX_INTERPRETERS):
+        for word in words:
+            why = writable_by_others(Path(word))
+            if why:
+                return f"refusing {word}: {why} (fix the permissions, or set global.script_security: false)"
+        words = _interpreter_of(words[0])
+        if not words:
+            return None
+    return f"refusing {program}: more than {_MAX_INTERPRETERS} levels of #! interpreters"
 
 
 def _paths_in(words: list[str]) -> list[str]:
@@ -169,10 +178,17 @@ def _interpreter_of(program: str) -> list[str]:
     """The interpreter a ``#!`` line names and the paths in its arguments: a root-owned
     script whose interpreter a user can replace runs that user's code."""
     try:
-        with open(program, "rb") as script:
-            head = script.read(256)
+        fd = os.open(program, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError:
         return []
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []  # never read a FIFO or a device: the load would hang on it
+        head = os.read(fd, 256)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
     if not head.startswith(b"#!"):
         return []
     words = head[2:].split(b"\n", 1)[0].decode(errors="replace").split()
