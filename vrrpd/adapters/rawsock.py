@@ -228,8 +228,9 @@ def _source_gate(
 
 
 def socket_drops(sock: socket.socket) -> int:
-    """Packets the kernel dropped at this socket (its queue full; for IPv6 also those its
-    filter refused), from SO_MEMINFO: what the agent never saw."""
+    """Packets the kernel dropped at this socket because its queue was full, from
+    SO_MEMINFO: what the agent never saw. Not those its filter refused: the kernel
+    counts those nowhere (tests/lab/test_h16r_findings.py)."""
     try:
         info = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * _SK_MEMINFO_VARS)
     except OSError:
