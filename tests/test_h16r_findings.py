@@ -429,7 +429,7 @@ def test_a_large_request_does_not_stall_the_loop_that_sends_the_adverts(tmp_path
 
     longest, reply = asyncio.run(scenario())
     assert "error" in reply
-    assert longest < 0.05, f"the loop stood still for {longest:.3f}s"
+    assert longest < 0.1, f"the loop stood still for {longest:.3f}s"
 
 
 # ------------------------------------------------ checks: a run that never ends
@@ -502,7 +502,7 @@ def test_checks_due_together_do_not_stall_the_loop() -> None:
 
         tick = asyncio.create_task(ticker())
         await asyncio.sleep(0.05)
-        await asyncio.gather(*[scripts.run("/bin/true", timeout=5.0) for _ in range(32)])
+        await asyncio.gather(*[scripts.run("/bin/true", timeout=5.0) for _ in range(64)])
         tick.cancel()
         return max(gaps)
 
