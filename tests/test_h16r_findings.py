@@ -159,8 +159,13 @@ def _open_fds() -> int:
 def _stream_handler(
     pause: float, item: dict[str, Any], closed: list[bool] | None = None
 ) -> server.Handler:
+    """``watch`` streams ``item`` every ``pause`` s; ``closed`` gets False when a stream
+    opens and True when it ends."""
+
     async def handler(command: str, request: dict[str, Any]) -> server.Reply:
         async def stream() -> AsyncIterator[dict[str, Any]]:
+            if closed is not None:
+                closed.append(False)  # opened
             try:
                 while True:
                     yield item
@@ -265,8 +270,12 @@ def test_a_reload_that_takes_the_group_away_ends_its_streams(tmp_path: Path) -> 
         child = await asyncio.create_subprocess_exec(
             "/usr/bin/python3", "-c", reader, path, user=USER, group=nogroup, extra_groups=[]
         )
-        await asyncio.sleep(1.0)
-        streaming = not closed
+        for _ in range(200):  # the member's stream is open (a loaded machine: up to 10 s)
+            if closed:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        streaming = closed == [False]
         # What Surface.open does when the group changes: a new socket over the old path.
         bound = await server.serve(path, _stream_handler(0.05, {}), group=None, replace=True)
         srv.close()
@@ -280,7 +289,7 @@ def test_a_reload_that_takes_the_group_away_ends_its_streams(tmp_path: Path) -> 
     try:
         streaming, ended = asyncio.run(scenario())
         assert streaming, "the member's stream never started"
-        assert ended == [True]
+        assert ended == [False, True]
     finally:
         shutil.rmtree(folder)
 
