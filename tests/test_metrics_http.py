@@ -68,21 +68,31 @@ def test_a_client_that_does_not_read_is_dropped(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_connections_past_the_cap_are_closed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every slot busy sending a page nobody reads: the next client gets a 503 at once
+    (idle ones, which have not asked for anything, make room instead: see
+    tests/test_h16r_findings.py)."""
     monkeypatch.setattr(http, "MAX_CONNECTIONS", 5)
     monkeypatch.setattr(http, "_TIMEOUT", 30.0)
+    big = "x" * (16 << 20)
 
     async def scenario() -> tuple[bytes, float]:
         port = free_port()
-        srv = await http.serve(f"127.0.0.1:{port}", lambda: "vrrpd_up 1\n")
-        idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(5)]
-        await asyncio.sleep(0.1)
+        srv = await http.serve(f"127.0.0.1:{port}", lambda: big)
+        busy = []
+        for _ in range(5):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(REQUEST)
+            busy.append(sock)
+        await asyncio.sleep(0.3)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         began = time.monotonic()
         data = await asyncio.wait_for(reader.read(), 5)
         took = time.monotonic() - began
         writer.close()
-        for _, w in idle:
-            w.close()
+        for sock in busy:
+            sock.close()
         srv.close()
         return data, took
 

@@ -130,8 +130,8 @@ def render(
     metric(
         "socket_drops_total",
         "counter",
-        "Packets the kernel dropped at a VRRP socket: its queue was full (IPv6: or the "
-        "socket filter refused them). IPv4 packets the filter refuses are counted nowhere.",
+        "Packets the kernel dropped at a VRRP socket because its queue was full. Packets "
+        "the socket filter refuses are counted nowhere (the kernel keeps no count).",
         [(f'{{interface="{_escape(k.split()[0])}",family="ip{k.split()[1][3:]}"}}', v)
          for k, v in sockets],
     )  # fmt: skip

@@ -2,16 +2,17 @@
 
 Enough for a Prometheus scraper and curl, and bounded like every socket the agent
 serves: the request must arrive within _TIMEOUT, the reply must be taken within
-_TIMEOUT (a client that does not read is dropped, its buffer with it), at most
-MAX_CONNECTIONS are served at once (the next ones get a 503 and are closed), and the
-page is built at most once per CACHE_SECONDS (for 200 instances it is about 400 KB
+_TIMEOUT (a client that does not read is aborted, its buffer with it, also when only
+the page's tail is left once the handler is done), at most MAX_CONNECTIONS are served
+at once (past the cap the oldest connection that has not sent its request is dropped,
+so idle connections cannot lock the scraper out; when every slot is busy sending, the
+newcomer gets a 503), and the page is built at most once per CACHE_SECONDS (for 200 instances it is about 400 KB
 and several milliseconds of the event loop that sends the adverts).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ def open_connections(server: asyncio.Server) -> int:
 async def serve(listen: str, body: Callable[[], str]) -> asyncio.Server:
     host, port = parse_listen(listen)
     clients: set[asyncio.StreamWriter] = set()
+    waiting: dict[asyncio.StreamWriter, None] = {}  # no request yet; oldest first
     cache: list[tuple[float, bytes]] = []
 
     def page() -> bytes:
@@ -46,13 +48,22 @@ async def serve(listen: str, body: Callable[[], str]) -> asyncio.Server:
         return cache[0][1]
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(clients) >= MAX_CONNECTIONS and waiting:
+            idle = next(iter(waiting))
+            waiting.pop(idle)
+            clients.discard(idle)
+            idle.transport.abort()
         if len(clients) >= MAX_CONNECTIONS:
             writer.write(b"HTTP/1.0 503 Service Unavailable\r\nConnection: close\r\n\r\n")
             writer.close()
             return
         clients.add(writer)
+        waiting[writer] = None
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _TIMEOUT)
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _TIMEOUT)
+            finally:
+                waiting.pop(writer, None)
             request = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
             if len(request) >= 2 and request[0] == "GET" and request[1].split("?")[0] == "/metrics":
                 payload = page()
@@ -75,8 +86,10 @@ async def serve(listen: str, body: Callable[[], str]) -> asyncio.Server:
         finally:
             clients.discard(writer)
             writer.close()
-            with contextlib.suppress(ConnectionError, TimeoutError):
+            try:
                 await asyncio.wait_for(writer.wait_closed(), _TIMEOUT)
+            except (ConnectionError, TimeoutError):
+                writer.transport.abort()  # the tail was never taken: its fd goes too
 
     server = await asyncio.start_server(client, host, port, limit=_LIMIT)
     _open[id(server)] = clients

@@ -9,6 +9,7 @@ the VRRP payload. The family is the socket's, never guessed from the bytes.
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 from dataclasses import dataclass
@@ -227,8 +228,9 @@ def _source_gate(
 
 
 def socket_drops(sock: socket.socket) -> int:
-    """Packets the kernel dropped at this socket (its queue full; for IPv6 also those its
-    filter refused), from SO_MEMINFO: what the agent never saw."""
+    """Packets the kernel dropped at this socket because its queue was full, from
+    SO_MEMINFO: what the agent never saw. Not those its filter refused: the kernel
+    counts those nowhere (tests/lab/test_h16r_findings.py)."""
     try:
         info = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * _SK_MEMINFO_VARS)
     except OSError:
@@ -284,10 +286,19 @@ def _block(v4: bool, accept: Accept) -> list[tuple[int, int, int, int]]:
 
 
 def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
-    """SO_ATTACH_FILTER (replacing any filter there), from struct sock_fprog built here."""
+    """SO_ATTACH_FILTER (replacing any filter there), from struct sock_fprog built here.
+
+    Only OSError leaves: a program that cannot be encoded (a jump past 255, a value out
+    of range, more instructions than the kernel takes) is EINVAL, as the kernel would say
+    of a bad one, so the callers' one handler (run without the filter) covers both."""
     import ctypes  # noqa: PLC0415 - only where a filter is attached
 
-    code = b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+    if not 0 < len(program) <= BPF_MAXINSNS:
+        raise OSError(errno.EINVAL, f"a socket filter of {len(program)} instructions")
+    try:
+        code = b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+    except struct.error as error:
+        raise OSError(errno.EINVAL, f"socket filter cannot be encoded: {error}") from None
     buffer = ctypes.create_string_buffer(code, len(code))
     fprog = struct.pack("@HP", len(program), ctypes.addressof(buffer))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)

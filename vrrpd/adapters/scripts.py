@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import ctypes
 import functools
 import os
@@ -158,7 +159,7 @@ async def run(
     except TimeoutError:
         why_not = _kill_group(process.pid)
         if not why_not:
-            await process.wait()
+            await _reap(process)
         return Outcome(
             None,
             loop.time() - start,
@@ -170,7 +171,7 @@ async def run(
         )
     except asyncio.CancelledError:
         if not _kill_group(process.pid):
-            await process.wait()
+            await _reap(process)
         raise
     return Outcome(process.returncode, loop.time() - start, escape_output(output))
 
@@ -184,6 +185,23 @@ async def _finish(process: asyncio.subprocess.Process) -> bytes:
             kept += chunk[: OUTPUT_LIMIT - len(kept)]
     await process.wait()
     return bytes(kept)
+
+
+REAP_WAIT: Final = 5.0
+"""How long a killed run may take to exit before it is left to the child watcher."""
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    """Wait for a killed run, without its output: the pipe is closed first. Python's
+    Process.wait() also waits for the end of the pipe, which never comes when output
+    was left unread (the reader paused on a full buffer) or a grandchild that escaped
+    the group (setsid) holds it: the run, and the check or hook queue, would hang."""
+    transport = getattr(process, "_transport", None)
+    pipe = transport.get_pipe_transport(1) if transport is not None else None
+    if pipe is not None:
+        pipe.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), REAP_WAIT)
 
 
 def _cached_identity(user: str) -> dict[str, Any]:

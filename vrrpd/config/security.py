@@ -9,8 +9,16 @@ run anything. The rule is Keepalived's, made stricter:
   can always chmod), and is not writable by a group other than root's or by others;
   a sticky directory (like /tmp) may be world-writable, since nobody else can
   replace a file in it they do not own;
-* every word of the command that is an absolute path is checked, not only the program
-  (``/bin/sh /dir/x.sh`` runs ``/dir/x.sh``);
+* every path in the command is checked, not only the program (``/bin/sh /dir/x.sh``
+  runs ``/dir/x.sh``): a word that is a path, a path after ``=``, ``:`` or a quote inside
+  a word (``env PATH=/dir:/usr/bin x``, ``--rcfile=/dir/rc``, ``-e 'do "/dir/x"'``), a
+  relative path (from the agent's working directory), and the interpreter named by the
+  program's ``#!`` line;
+* a path that does not exist yet is refused when someone else could create it (its
+  directory is world- or group-writable, sticky or not: /tmp's sticky bit stops others
+  replacing a file, not creating a missing one);
+* a POSIX ACL that gives write access to a user or group other than root refuses the
+  file as its mode bits would (``setfacl -m u:deploy:rw`` leaves the mode at 0664 root:root);
 * shell syntax (``&&``, ``;``, ``|``, ``$(...)``, backticks, redirections, globs) is
   refused: what ``/bin/sh -c`` would run cannot be checked;
 * ``track_files`` paths are judged the same way, since their content moves priority.
@@ -21,9 +29,11 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import shlex
 import shutil
 import stat
+import struct
 from pathlib import Path
 
 from vrrpd.core.config import Config, Problem
@@ -32,6 +42,11 @@ SHELL_SYNTAX = frozenset("|&;<>()$`*?[]{}~\n")
 """Characters that send a command through ``/bin/sh -c`` (``adapters.scripts.argv``)."""
 
 _MAX_LINKS = 40  # like the kernel's ELOOP limit
+_MAX_INTERPRETERS = 5  # the kernel's binfmt_script allows 4 levels
+_ACL_XATTR = "system.posix_acl_access"
+_ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
+_PATH_IN_WORD = re.compile(r"(?:^|(?<=[=:,'\"\s]))(/[^=:,'\"\s]*)")
+"""Absolute paths inside a word: at its start or after ``=``, ``:``, ``,``, a quote or a space."""
 
 
 def program_of(command: str) -> str | None:
@@ -43,6 +58,21 @@ def program_of(command: str) -> str | None:
     if not words:
         return None
     return words[0] if "/" in words[0] else shutil.which(words[0])
+
+
+def _acl_writers(path: Path) -> str | None:
+    """A user or group other than root that a POSIX access ACL lets write ``path``."""
+    try:
+        raw = os.getxattr(path, _ACL_XATTR, follow_symlinks=False)
+    except OSError:
+        return None  # no ACL, or a file system without them
+    entries = [struct.unpack_from("<HHI", raw, offset) for offset in range(4, len(raw) - 7, 8)]
+    mask = next((perm for tag, perm, _ in entries if tag == _ACL_MASK), 0o7)
+    for tag, perm, ident in entries:
+        if tag in (_ACL_USER, _ACL_GROUP) and ident != 0 and perm & mask & 0o2:
+            kind = "user" if tag == _ACL_USER else "group"
+            return f"{path} is writable by {kind} {ident} (POSIX ACL)"
+    return None
 
 
 def _judge(path: Path, info: os.stat_result) -> str | None:
@@ -57,7 +87,13 @@ def _judge(path: Path, info: os.stat_result) -> str | None:
         return f"{path} is writable by group {info.st_gid}"
     if mode & stat.S_IWOTH and not sticky:
         return f"{path} is writable by everyone"
-    return None
+    return _acl_writers(path)
+
+
+def _others_can_create_in(folder: Path, info: os.stat_result) -> bool:
+    """Whether a user other than root can create an entry in ``folder`` (sticky or not)."""
+    mode = info.st_mode
+    return bool(mode & stat.S_IWOTH or (info.st_gid != 0 and mode & stat.S_IWGRP))
 
 
 def writable_by_others(path: Path, _depth: int = 0) -> str | None:
@@ -69,13 +105,18 @@ def writable_by_others(path: Path, _depth: int = 0) -> str | None:
     path = Path(os.path.abspath(path))
     parts = path.parts
     current = Path(parts[0])
+    above: os.stat_result | None = None
     for index in range(len(parts)):
         if index:
             current = current / parts[index]
         try:
             info = os.lstat(current)
         except OSError:
-            return None  # missing (a track file not written yet): its directories were judged
+            # Missing (a track file not written yet): fine if only root can create it.
+            if above is not None and _others_can_create_in(current.parent, above):
+                return f"{current} does not exist and others can create it in {current.parent}"
+            return None
+        above = info
         why = _judge(current, info)
         if why:
             return why
@@ -100,13 +141,60 @@ def command_problems(command: str) -> str | None:
         return f"cannot find the program of {command!r}"
     if not os.path.exists(program):
         return f"{program} does not exist"
-    # Absolute paths only: ``http://host/`` is an argument, not a file.
-    words = [program] + [w for w in shlex.split(command)[1:] if w.startswith("/")]
+    words = [program, *_paths_in(shlex.split(command)[1:])]
+    # Each program is judged before it is opened for its ``#!`` line (a FIFO a user put
+    # there must be refused, not read); an interpreter may be a script in turn, as for
+    # the kernel (binfmt_script), a few levels deep.
+    for _level in range(_MAX_INTERPRETERS):
+        for word in words:
+            why = writable_by_others(Path(word))
+            if why:
+                return f"refusing {word}: {why} (fix the permissions, or set global.script_security: false)"
+        words = _interpreter_of(words[0])
+        if not words:
+            return None
+    return f"refusing {program}: more than {_MAX_INTERPRETERS} levels of #! interpreters"
+
+
+def _paths_in(words: list[str]) -> list[str]:
+    """The paths the arguments name: absolute ones anywhere in a word (``PATH=/a:/b``,
+    ``--rcfile=/a``, code quoting ``"/a"``), and relative ones (``dir/x.sh``, judged from
+    the working directory the command inherits). A URL's path (``http://host/x``) is
+    judged as ``/x`` under the root directory: harmless."""
+    found = []
     for word in words:
-        why = writable_by_others(Path(word))
-        if why:
-            return f"refusing {word}: {why} (fix the permissions, or set global.script_security: false)"
-    return None
+        found += _PATH_IN_WORD.findall(word)
+        if (
+            "/" in word
+            and not word.startswith(("/", "-"))
+            and "://" not in word
+            and "=" not in word
+        ):
+            found.append(word)
+    return found
+
+
+def _interpreter_of(program: str) -> list[str]:
+    """The interpreter a ``#!`` line names and the paths in its arguments: a root-owned
+    script whose interpreter a user can replace runs that user's code."""
+    try:
+        fd = os.open(program, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError:
+        return []
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []  # never read a FIFO or a device: the load would hang on it
+        head = os.read(fd, 256)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    if not head.startswith(b"#!"):
+        return []
+    words = head[2:].split(b"\n", 1)[0].decode(errors="replace").split()
+    if not words:
+        return []
+    return [words[0], *_paths_in(words[1:])]
 
 
 def host_problems(config: Config) -> list[Problem]:

@@ -13,7 +13,11 @@ import json
 from typing import Any
 
 MAX_LINE = 1 << 20
-"""A request or reply larger than this is refused / truncated (a status of many instances fits)."""
+"""A reply larger than this is truncated (a status of many instances fits)."""
+MAX_REQUEST = 64 << 10
+"""A request larger than this is refused: the longest real one names instances (a few
+KiB for hundreds), and a request is parsed on the event loop that sends the adverts
+(1 MiB of numbers held it 0.28 s, past a 0.1 s advert's master-down interval)."""
 MAX_DEPTH = 16
 """Nesting a request may have; the commands need two or three levels."""
 
@@ -63,7 +67,11 @@ def encode_bounded(message: dict[str, Any], limit: int = MAX_LINE) -> bytes:
 
 
 def _depth(line: bytes) -> int:
-    """The deepest nesting of ``[`` and ``{`` outside strings, without parsing."""
+    """The deepest nesting of ``[`` and ``{`` outside strings, without parsing (at most the
+    number of brackets: counted in C first, so a real request is never scanned in Python)."""
+    brackets = line.count(b"[") + line.count(b"{")
+    if brackets <= MAX_DEPTH:
+        return brackets
     depth = deepest = 0
     in_string = escaped = False
     for byte in line:
@@ -84,9 +92,10 @@ def _depth(line: bytes) -> int:
     return deepest
 
 
-def decode(line: bytes) -> dict[str, Any]:
-    if len(line) > MAX_LINE:
-        raise ProtocolError(f"line of {len(line)} bytes exceeds {MAX_LINE}")
+def decode(line: bytes, limit: int = MAX_LINE) -> dict[str, Any]:
+    """One message; ``limit``: MAX_REQUEST for what clients send, MAX_LINE for replies."""
+    if len(line) > limit:
+        raise ProtocolError(f"line of {len(line)} bytes exceeds {limit}")
     if _depth(line) > MAX_DEPTH:
         raise ProtocolError(f"nested deeper than {MAX_DEPTH} levels")
     try:

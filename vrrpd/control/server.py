@@ -7,10 +7,13 @@ root and that group, changing for root only. A stale socket file from a crashed 
 is replaced; a live one (another agent on the same path) is an error.
 
 Bounded like every socket the agent serves: a request must arrive within
-READ_TIMEOUT, each reply line must be taken within WRITE_TIMEOUT, and at most
-MAX_CONNECTIONS are open: a new one past the cap closes the oldest that has not sent
-its request yet (idle clients cannot lock out ``vrrpd status`` or use up the fds the
-checks need). Replies are cut to the line limit with a marker, never an exception.
+READ_TIMEOUT, each reply line must be taken within WRITE_TIMEOUT (else the connection
+is aborted with its buffer: a plain close would keep both until the client reads), and
+at most MAX_CONNECTIONS are open: a new one past the cap closes the oldest that has not
+sent its request yet, else the oldest ``watch`` stream (idle clients and streams cannot
+lock out ``vrrpd status`` or use up the fds the checks need). A stream is checked against
+the socket's group before every line, so a reload that takes the group away ends it.
+Replies are cut to the line limit with a marker, never an exception.
 """
 
 from __future__ import annotations
@@ -70,6 +73,21 @@ def peer(sock: socket.socket) -> tuple[int, frozenset[int]]:
         groups.update(struct.unpack(f"{len(raw) // 4}I", raw[: len(raw) // 4 * 4]))
         break
     return uid, frozenset(groups)
+
+
+async def _request_line(reader: asyncio.StreamReader) -> bytes:
+    """The request line; one over MAX_REQUEST is read to its end and thrown away (in
+    chunks, never parsed), so the client can read the error instead of a broken pipe."""
+    try:
+        return await reader.readline()
+    except ValueError:  # over the reader's limit: its buffer was cleared
+        thrown = 0
+        while thrown < 16 * protocol.MAX_LINE:
+            chunk = await reader.read(65536)
+            if not chunk or b"\n" in chunk:
+                break
+            thrown += len(chunk)
+        raise ValueError(f"request larger than {protocol.MAX_REQUEST} bytes") from None
 
 
 def _bind(path: str, gid: int | None) -> socket.socket:
@@ -134,25 +152,38 @@ async def serve(
             os.unlink(path)
     gid = grp.getgrnam(group).gr_gid if group else None
     _groups[path] = gid
-    waiting: dict[asyncio.StreamWriter, None] = {}  # insertion order: oldest first
+    # Insertion order: oldest first. Streams keep their task, to end them when evicted.
+    waiting: dict[asyncio.StreamWriter, None] = {}
+    streams: dict[asyncio.StreamWriter, asyncio.Task[Any] | None] = {}
     open_count = 0
+
+    def evict(newcomer: asyncio.StreamWriter) -> None:
+        """Past the cap: the oldest idle connection goes, else the oldest stream."""
+        for oldest in waiting:
+            if oldest is not newcomer:
+                waiting.pop(oldest)
+                oldest.transport.abort()
+                return
+        if streams:
+            oldest = next(iter(streams))
+            task = streams.pop(oldest)
+            oldest.transport.abort()
+            if task is not None:
+                task.cancel()
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal open_count
         open_count += 1
         waiting[writer] = None
-        if open_count > MAX_CONNECTIONS and waiting:
-            oldest = next(iter(waiting))
-            if oldest is not writer:
-                waiting.pop(oldest, None)
-                oldest.close()
+        if open_count > MAX_CONNECTIONS:
+            evict(writer)
         try:
             try:
                 try:
-                    line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+                    line = await asyncio.wait_for(_request_line(reader), READ_TIMEOUT)
                 finally:
                     waiting.pop(writer, None)
-                request = protocol.decode(line)
+                request = protocol.decode(line, protocol.MAX_REQUEST)
                 protocol.check_arguments(request)
                 command = str(request.get("command", ""))
                 uid, groups = peer(writer.get_extra_info("socket"))
@@ -166,21 +197,30 @@ async def serve(
                 writer.write(protocol.encode_bounded(reply))
                 await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
                 return
+            streams[writer] = asyncio.current_task()
             try:
                 async for item in reply:
+                    if protocol.authorize(
+                        command, uid=uid, groups=groups, status_gid=_groups.get(path)
+                    ):
+                        break  # a reload took the group away: the stream ends
                     writer.write(protocol.encode_bounded(item))
                     await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
             finally:
                 await reply.aclose()  # type: ignore[attr-defined]
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, OSError):
-            pass  # the client went away, or was too slow: nothing to answer
+            writer.transport.abort()  # gone, or too slow: its unsent buffer goes too
         finally:
             open_count -= 1
             waiting.pop(writer, None)
+            streams.pop(writer, None)
             writer.close()
+            if writer.transport.get_write_buffer_size():
+                # The last reply is still queued: the client has WRITE_TIMEOUT to take it.
+                asyncio.get_running_loop().call_later(WRITE_TIMEOUT, writer.transport.abort)
 
     sock = _bind(path, gid)
-    return await asyncio.start_unix_server(client, sock=sock, limit=protocol.MAX_LINE + 1)
+    return await asyncio.start_unix_server(client, sock=sock, limit=protocol.MAX_REQUEST + 1)
 
 
 def close(server: asyncio.Server, path: str) -> None:

@@ -28,6 +28,7 @@ class Surface:
         self.control: tuple[Any, str] | None = None
         self._group: str | None = None
         self._metrics: Any = None
+        self._listen: str | None = None
 
     async def open(self, config: Config) -> None:
         """Bind the control socket (again, when its path or group changed) and metrics."""
@@ -45,9 +46,13 @@ class Surface:
             self.control = (bound, path)
         self._group = group
         listen = config.global_.metrics_listen
+        if listen != self._listen and self._metrics is not None:
+            self._metrics.close()  # removed or moved: never left where the operator closed it
+            self._metrics = None
         if listen and self._metrics is None:
             self._metrics = await http.serve(listen, self._metrics_text)
             log.info("Prometheus metrics on http://%s/metrics", listen)
+        self._listen = listen
 
     def close(self) -> None:
         if self.control is not None:
