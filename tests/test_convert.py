@@ -394,3 +394,23 @@ def test_convert_leaves_fast_preempt_alone_for_an_owner(tmp_path: Path) -> None:
     )
     result = convert(conf)
     assert "fast_preempt" not in result.document["instances"]["gw"]
+
+
+def test_a_value_that_is_not_a_number_is_refused_at_its_column(tmp_path: Path) -> None:
+    """FILE:LINE:COL points at the value itself (w15r finding 1), and `${NAME:-default}`
+    stays one word instead of opening a block; `~SEQ` lines are said, not dropped."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "~SEQ(ID, 1, 3)\n"
+        "vrrp_script chk {\n    script /bin/true\n    interval ${CHECK_INTERVAL:-7}\n}\n"
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id   51;\n"
+        "    track_script {\n        chk\n    }\n"
+        "    virtual_ipaddress {\n        192.0.2.37/24\n    }\n}\n"
+    )
+    result = convert(conf)
+    assert f"{conf}:4:14: interval '${{CHECK_INTERVAL:-7}}': not a number" in "\n".join(
+        result.errors
+    )
+    assert any(e.startswith(f"{conf}:8:25: virtual_router_id '51;'") for e in result.errors)
+    assert any(w.startswith(f"{conf}:1:1: ~SEQ") for w in result.warnings)
+    assert list(result.document["scripts"]) == ["chk"]  # no block made of the default

@@ -28,7 +28,6 @@ def _instance(text: str, body: str) -> str:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 1")
 @pytest.mark.parametrize(
     "text",
     [
@@ -157,7 +156,6 @@ def test_brace_include_as_keepalived_globs_it(tmp_path: Path) -> None:
     assert (inst["vrid"], inst["priority"]) == (25, 150)
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 1")
 def test_check_config_on_a_keepalived_conf_with_a_bad_number_fails_cleanly(
     tmp_path: Path,
 ) -> None:

@@ -297,7 +297,7 @@ def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
     result = convert(path)
     refusals = [str(e) for e in getattr(result, "errors", ())]
     for refusal in refusals:
-        click.echo(f"{refusal} (a node-by-node migration cannot carry this over)", err=True)
+        click.echo(refusal, err=True)
     if not result.instances:
         click.echo(f"{path}: no vrrp_instance to convert", err=True)
         raise SystemExit(EXIT_FAILURE)

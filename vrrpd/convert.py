@@ -44,6 +44,13 @@ class Node:
     file: str
     line: int
     children: list[Node] = field(default_factory=list)
+    columns: list[int] = field(default_factory=list)
+    """Where the keyword and each argument start on the line (1-based, as read)."""
+
+    def at(self, index: int = 0) -> str:
+        """``FILE:LINE:COL`` of argument ``index`` (-1: the keyword)."""
+        column = (self.columns[index + 1 : index + 2] or self.columns[:1] or [1])[0]
+        return f"{self.file}:{self.line}:{column}"
 
     def first(self, keyword: str) -> Node | None:
         return next((c for c in self.children if c.keyword == keyword), None)
@@ -157,8 +164,9 @@ def _strip_comment(line: str) -> str:
 
 def _words(line: str) -> list[str]:
     """Tokens, quotes kept together, braces apart (never those of a ``${...}`` left as
-    written: a check command is not to be mangled)."""
-    spaced = re.sub(r"\$\{(\w+)\}", "\0\\1\1", line)
+    written, ``${NAME:-default}`` for envsubst included: a check command is not to be
+    mangled, nor a value split into a block)."""
+    spaced = re.sub(r"\$\{([^{}\s]+)\}", "\0\\1\1", line)
     spaced = spaced.replace("{", " { ").replace("}", " } ")
     spaced = spaced.replace("\0", "${").replace("\1", "}")
     try:
@@ -167,11 +175,32 @@ def _words(line: str) -> list[str]:
         return spaced.split()
 
 
-def _tokens(path: Path, text: str, reading: _Reading) -> list[tuple[list[str], str, int]]:
+def _columns(raw: str, words: list[str]) -> list[int]:
+    """Each word's 1-based column in the line as written (a word that came from a
+    variable: where the next ``$`` is, else where the previous word ended)."""
+    first = raw.split("\n", 1)[0]
+    columns, cursor = [], len(first) - len(first.lstrip())
+    for word in words:
+        found = first.find(word, cursor) if word else -1
+        if found >= 0:
+            columns.append(found + 1)
+            cursor = found + len(word)
+        else:
+            dollar = first.find("$", cursor)
+            at = dollar if dollar >= 0 else cursor
+            columns.append(at + 1)
+            cursor = at + 1
+    return columns
+
+
+_Token = tuple[list[str], str, int, list[int]]
+
+
+def _tokens(path: Path, text: str, reading: _Reading) -> list[_Token]:
     """Lines as token lists (comments dropped), variables defined and expanded, includes
     resolved as Keepalived resolves them, and conditional lines (``@ID`` / ``@^ID``) kept
     only for ``reading.config_id``."""
-    out: list[tuple[list[str], str, int]] = []
+    out: list[_Token] = []
     name = str(path)
     pwd = str(Path.cwd()) if name == _STDIN else str(path.parent)
     for number, joined in _logical_lines(text):
@@ -189,14 +218,21 @@ def _tokens(path: Path, text: str, reading: _Reading) -> list[tuple[list[str], s
         if definition:
             reading.variables[definition.group(1)] = definition.group(2).strip()
             continue
+        if line.startswith(("~SEQ", "~LST")):
+            reading.warnings.append(
+                f"{name}:{number}:1: {line.split('(')[0]}: Keepalived's generated lines are "
+                "not expanded by this conversion (what they generate is missing here): write "
+                "them out, one block each, and convert again"
+            )
+            continue
         for part in _expand(line, reading.variables, pwd).split("\n"):
-            out += _statement(_strip_comment(part).strip(), path, number, reading)
+            out += _statement(_strip_comment(part).strip(), path, number, reading, joined)
     return out
 
 
 def _statement(
-    line: str, path: Path, number: int, reading: _Reading
-) -> list[tuple[list[str], str, int]]:
+    line: str, path: Path, number: int, reading: _Reading, raw: str = ""
+) -> list[_Token]:
     if not line:
         return []
     words = _words(line)
@@ -209,20 +245,25 @@ def _statement(
                 f"{path}:{number}: include {words[1]}: no file matches; Keepalived goes on "
                 "without it, and so does this conversion: check that nothing is missing"
             )
-        out: list[tuple[list[str], str, int]] = []
+        out: list[_Token] = []
         for included in matches:
             target = Path(included).resolve()
             if target not in reading.seen and target.is_file():
                 reading.seen.add(target)
                 out += _tokens(Path(included), target.read_text(errors="replace"), reading)
         return out
+    if any(w.endswith(";") for w in words[1:]):
+        reading.warnings.append(
+            f"{path}:{number}: {line}: Keepalived has no ';' ending a value: it is read as "
+            "part of the value, here as there"
+        )
     undefined = next((w for w in words if _VARIABLE.search(w)), None)
     if undefined is not None:
         reading.warnings.append(
             f"{path}:{number}: {undefined}: no such variable defined before this line; "
             "Keepalived leaves it as written, and so does this conversion"
         )
-    return [(words, str(path), number)]
+    return [(words, str(path), number, _columns(raw or line, words))]
 
 
 def parse(
@@ -243,8 +284,8 @@ def parse(
     root = Node("", [], name, 0)
     stack = [root]
     pending: Node | None = None
-    for words, file, line in _tokens(Path(name), text, reading):
-        for word in _split_braces(words):
+    for words, file, line, columns in _tokens(Path(name), text, reading):
+        for word, where in _split_braces(words, columns):
             if word == "{":
                 parent = pending or (stack[-1].children[-1] if stack[-1].children else stack[-1])
                 stack.append(parent)
@@ -254,27 +295,29 @@ def parse(
                     stack.pop()
                 pending = None
             elif isinstance(word, list):
-                pending = Node(word[0], word[1:], file, line)
+                pending = Node(word[0], word[1:], file, line, columns=where)
                 stack[-1].children.append(pending)
     if skipped is not None:
         skipped.update(reading.skipped)
     return root.children
 
 
-def _split_braces(words: list[str]) -> list[Any]:
-    """A line's statements: keyword runs and the braces between them."""
-    out: list[Any] = []
+def _split_braces(words: list[str], columns: list[int]) -> list[tuple[Any, list[int]]]:
+    """A line's statements: keyword runs (with their columns) and the braces between."""
+    out: list[tuple[Any, list[int]]] = []
     run: list[str] = []
-    for word in words:
+    where: list[int] = []
+    for word, column in zip(words, columns, strict=True):
         if word in ("{", "}"):
             if run:
-                out.append(run)
-                run = []
-            out.append(word)
+                out.append((run, where))
+                run, where = [], []
+            out.append((word, [column]))
         else:
             run.append(word)
+            where.append(column)
     if run:
-        out.append(run)
+        out.append((run, where))
     return out
 
 
@@ -319,6 +362,31 @@ class _Converter:
 
     def refuse(self, node: Node, message: str) -> None:
         self.errors.append(f"{node.file}:{node.line}: {message}")
+
+    def number(self, node: Node, kind: type[Any] = int, index: int = 0) -> Any:
+        """Argument ``index`` of ``node`` as a number; a value that is none (``51;``, an
+        undefined ``$VAR``, a shell default left for envsubst) is refused at its
+        FILE:LINE:COL: Keepalived would log "invalid number" and run with something
+        else, which no converted file can promise to match."""
+        text = node.args[index] if len(node.args) > index else ""
+        try:
+            value = kind(text)
+        except ValueError:
+            hint = (
+                " (Keepalived does not end values with ';')"
+                if text.endswith(";")
+                else " (an undefined variable or a shell default: Keepalived expands only its "
+                "own $NAME definitions)"
+                if "$" in text
+                else ""
+            )
+            self.errors.append(
+                f"{node.at(index)}: {node.keyword} {text!r}: not a number{hint}; Keepalived "
+                "says 'invalid number' and goes on with a value of its own choosing, which no "
+                "converted file can promise to match: correct the line and convert again"
+            )
+            return None
+        return value
 
     def run(self, nodes: list[Node]) -> dict[str, Any]:
         document: dict[str, Any] = {"global": {}}
@@ -409,13 +477,13 @@ class _Converter:
                 out["script_security"] = True
                 security = True
             elif key == "vrrp_version" and args:
-                self.version = int(args[0])
+                self.version = self.number(child) or self.version
             elif key == "vrrp_garp_master_delay" and args:
-                self.garp["delay"] = float(args[0])
+                self.garp["delay"] = self.number(child, float)
             elif key == "vrrp_garp_master_repeat" and args:
-                self.garp["repeat"] = int(args[0])
+                self.garp["repeat"] = self.number(child)
             elif key == "vrrp_garp_master_refresh" and args:
-                self.garp["refresh"] = float(args[0])
+                self.garp["refresh"] = self.number(child, float)
             elif key == "vrrp_check_unicast_src":
                 pass  # vrrpd always accepts unicast adverts only from the listed peers
             elif key == "vrrp_strict":
@@ -448,16 +516,17 @@ class _Converter:
                               "where Keepalived resolved it when it started; give the full path "
                               "so check-config can check the file")  # fmt: skip
             elif key in ("interval", "timeout") and args:
-                out[key] = float(args[0])
+                out[key] = self.number(child, float)
             elif key == "weight" and args:
-                weight, reverse = int(args[0]), args[1:2] == ["reverse"]
+                weight, reverse = self.number(child) or 0, args[1:2] == ["reverse"]
                 out["weight"] = weight
             elif key in ("rise", "fall") and args:
-                out[key] = int(args[0])
+                out[key] = self.number(child)
             elif key == "user" and args:
                 out["user"] = args[0]
             else:
                 self.warn(child, f"vrrp_script {key} not carried over")
+        out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
         if reverse:
             # vrrpd's checks have no reverse: it goes on each track_scripts entry instead
             out["weight"] = 0
@@ -481,17 +550,17 @@ class _Converter:
             if key == "interface":
                 out["interface"] = arg
             elif key == "virtual_router_id":
-                out["vrid"] = int(arg)
+                out["vrid"] = self.number(child)
             elif key == "priority":
-                out["priority"] = int(arg)
+                out["priority"] = self.number(child)
             elif key == "advert_int":
-                out["advert_interval"] = float(arg) if "." in arg else int(arg)
+                out["advert_interval"] = self.number(child, float if "." in arg else int)
             elif key == "nopreempt":
                 out["preempt"] = False
             elif key == "preempt_delay":
-                out["preempt_delay"] = float(arg)
+                out["preempt_delay"] = self.number(child, float)
             elif key in ("version", "vrrp_version"):
-                version = int(arg)
+                version = self.number(child)
             elif key == "state":
                 if arg.upper() == "MASTER":
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
@@ -517,9 +586,9 @@ class _Converter:
             elif key in _NOTIFY_KEYS:
                 notify[key.removeprefix("notify_") if key != "notify" else "any"] = " ".join(args)
             elif key in ("garp_master_delay", "garp_master_refresh"):
-                garp[key.removeprefix("garp_master_")] = float(arg)
+                garp[key.removeprefix("garp_master_")] = self.number(child, float)
             elif key == "garp_master_repeat":
-                garp["repeat"] = int(arg)
+                garp["repeat"] = self.number(child)
             elif key == "use_vmac":
                 out["use_vmac"] = True
                 if args:
@@ -532,6 +601,8 @@ class _Converter:
                           "then (the VIPs move to a node whose link works)")  # fmt: skip
             else:
                 self.warn(child, f"vrrp_instance {key} not carried over")
+        out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
+        garp = {k: v for k, v in garp.items() if v is not None}
         vips = self.one_family(vips, vip_nodes, native6, name)
         if not vips:
             hint = (
@@ -662,8 +733,22 @@ class _Converter:
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
 
+    def weight_of(self, node: Node | None) -> tuple[int | None, bool]:
+        """``weight W [reverse]`` (in a track block) or ``W [reverse]`` (a definition's
+        weight line) -> (W, reverse)."""
+        if node is None:
+            return None, False
+        args = node.args
+        if args[:1] == ["weight"] and len(args) >= 2:
+            return self.number(node, int, 1), args[2:3] == ["reverse"]
+        if node.keyword == "weight" and args:
+            return self.number(node), args[1:2] == ["reverse"]
+        if args and args[0].lstrip("-").isdigit():
+            return int(args[0]), args[1:2] == ["reverse"]
+        return None, False
+
     def tracker(self, key: str, node: Node) -> Any:
-        weight, reverse = _weight_of(node.args)
+        weight, reverse = self.weight_of(node)
         if key == "track_script":
             base_weight, base_reverse = self._script_weights.get(node.keyword, (0, False))
             if weight is None and base_reverse:
@@ -680,21 +765,21 @@ class _Converter:
         elif key == "track_file":
             definition = self.track_files.get(node.keyword)
             path = definition.value("file") if definition else node.keyword
-            base = _defined_weight(definition)
+            base = self.weight_of(definition.first("weight") if definition else None)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             entry = {"path": path, "weight": 1 if weight is None else weight}
         else:
             definition = self.track_processes.get(node.keyword)
             entry = {"name": (definition.value("process") if definition else None) or node.keyword}
-            base = _defined_weight(definition)
+            base = self.weight_of(definition.first("weight") if definition else None)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             if weight is not None:
                 entry["weight"] = weight
-            quorum = definition.value("quorum") if definition else None
+            quorum = definition.first("quorum") if definition else None
             if quorum is not None:
-                entry["quorum"] = int(quorum)
+                entry["quorum"] = self.number(quorum)
         if reverse and entry.get("weight"):
             entry["reverse"] = True
         return entry
@@ -734,20 +819,6 @@ _TRACK_KEYS = {
     "track_file": "track_files",
     "track_process": "track_processes",
 }
-
-
-def _weight_of(args: list[str]) -> tuple[int | None, bool]:
-    """``weight W [reverse]`` (in a track block or a definition) -> (W, reverse)."""
-    if args[:1] == ["weight"] and len(args) >= 2:
-        return int(args[1]), args[2:3] == ["reverse"]
-    if args and args[0].lstrip("-").isdigit():
-        return int(args[0]), args[1:2] == ["reverse"]
-    return None, False
-
-
-def _defined_weight(definition: Node | None) -> tuple[int | None, bool]:
-    weight = definition.first("weight") if definition else None
-    return _weight_of(weight.args) if weight else (None, False)
 
 
 def _address_of(vip: Any) -> str:
