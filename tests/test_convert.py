@@ -25,7 +25,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
     assert doc["scripts"]["chk_nginx"]["command"].endswith("check_http.sh http://127.0.0.1/")
     web = doc["instances"]["web"]
     assert (web["vrid"], web["priority"], web["version"], web["advert_interval"]) == (51, 150, 2, 1)
-    assert web["preempt"] is False
+    assert "preempt" not in web  # state MASTER: Keepalived clears nopreempt (w15r finding 3)
     assert web["authentication"] == {"type": "pass", "password": "s3cret"}
     assert web["virtual_addresses"] == [
         {"address": "192.0.2.100/24", "dev": "eth0", "label": "eth0:web"},
@@ -51,6 +51,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
         f"{where}:39: track_script chk_nginx: Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:45: track_file maint (/var/lib/vrrpd/maintenance): Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:53: vrrp_instance smtp_alert not carried over",
+        f"{where}:24: nopreempt with state MASTER: Keepalived clears nopreempt for web (it preempts), and so does this file",
         f"{where}:68: use_vmac vrrp61: vrrpd names the macvlan itself (vrrp.VRID)",
         f"{where}:79: virtual_server not carried over: load balancing (IPVS) is not vrrpd's: keep it in nginx, HAProxy or ipvsadm",
     ]
@@ -414,3 +415,26 @@ def test_a_value_that_is_not_a_number_is_refused_at_its_column(tmp_path: Path) -
     assert any(e.startswith(f"{conf}:8:25: virtual_router_id '51;'") for e in result.errors)
     assert any(w.startswith(f"{conf}:1:1: ~SEQ") for w in result.warnings)
     assert list(result.document["scripts"]) == ["chk"]  # no block made of the default
+
+
+def test_initial_state_master_as_keepalived_derives_from_it(tmp_path: Path) -> None:
+    """Keepalived (vrrp.c): `state MASTER` without priority is the owner (255) and clears
+    nopreempt and preempt_delay; a BACKUP keeps nopreempt, and a delay with nopreempt is
+    cleared (w15r findings 2-4); each is said at its line."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_instance A {\n    interface eth0\n    state MASTER\n    nopreempt\n"
+        "    preempt_delay 30\n    virtual_router_id 1\n    virtual_ipaddress {\n"
+        "        192.0.2.1\n    }\n}\n"
+        "vrrp_instance B {\n    interface eth0\n    state BACKUP\n    nopreempt\n"
+        "    virtual_router_id 2\n    priority 90\n    virtual_ipaddress {\n"
+        "        192.0.2.2\n    }\n}\n"
+        "vrrp_instance C {\n    interface eth0\n    state master\n    virtual_router_id 3\n"
+        "    virtual_ipaddress {\n        192.0.2.3\n    }\n}\n"
+    )
+    result = convert(conf)
+    a, b, c = (result.document["instances"][n] for n in "ABC")
+    assert (a["priority"], "preempt" in a, "preempt_delay" in a) == (255, False, False)
+    assert (b["priority"], b["preempt"]) == (90, False)
+    assert c["priority"] == 100  # `state master`: Keepalived compares case-sensitively
+    assert sum(w.startswith(f"{conf}:3: ") for w in result.warnings) == 4

@@ -55,7 +55,6 @@ def test_a_value_that_is_not_a_number_is_an_error_naming_the_line_not_a_tracebac
     assert any("keepalived.conf:" in m for m in conversion.errors + conversion.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 2")
 def test_state_master_without_priority_is_priority_255_as_keepalived(tmp_path: Path) -> None:
     """Keepalived 2.2.7 dump: Priority = 255 (an instance with `state MASTER` and no
     `priority` is the address owner); the converted file says 100."""
@@ -66,7 +65,6 @@ def test_state_master_without_priority_is_priority_255_as_keepalived(tmp_path: P
     assert inst["priority"] == 255
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 3")
 @pytest.mark.parametrize(
     "body",
     [
@@ -83,7 +81,6 @@ def test_nopreempt_that_keepalived_clears_stays_preempt(tmp_path: Path, body: st
     assert inst.get("preempt", True) is True
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 4")
 def test_preempt_delay_with_state_master_is_cleared_as_keepalived(tmp_path: Path) -> None:
     """Keepalived: 'preempt delay will not work with initial state MASTER - clearing'."""
     body = "    state MASTER\n    virtual_router_id 24\n    priority 150\n    preempt_delay 300\n"

@@ -544,6 +544,7 @@ class _Converter:
         garp = dict(self.garp)
         native6 = False
         group = self.grouped.get(name)
+        master: Node | None = None
         for child in node.children:
             key, args = child.keyword, child.args
             arg = args[0] if args else ""
@@ -562,7 +563,8 @@ class _Converter:
             elif key in ("version", "vrrp_version"):
                 version = self.number(child)
             elif key == "state":
-                if arg.upper() == "MASTER":
+                if arg == "MASTER":  # Keepalived compares case-sensitively
+                    master = child
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
                               "BACKUP and elects; the highest priority becomes MASTER")  # fmt: skip
             elif key == "authentication":
@@ -612,7 +614,7 @@ class _Converter:
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
-        out.setdefault("priority", 100)  # Keepalived's defaults, written out
+        self.initial_state(node, out, master)
         out.setdefault("advert_interval", 1)
         if out["priority"] < 255:
             # The node joins Keepalived peers during a migration, and a backup cannot
@@ -627,6 +629,30 @@ class _Converter:
         if notify:
             out["notify"] = notify
         return _ordered(out)
+
+    def initial_state(self, node: Node, out: dict[str, Any], master: Node | None) -> None:
+        """What Keepalived 2.2.7 derives from ``state MASTER`` when it checks an instance
+        (vrrp.c): without ``priority`` the instance is the address owner (255), not 100;
+        the owner and an initial MASTER both lose ``nopreempt``, an initial MASTER loses
+        ``preempt_delay``, and so does a ``nopreempt`` instance. The converted file does
+        what Keepalived does, and says so."""
+        name = node.args[0]
+        if "priority" not in out:
+            out["priority"] = 255 if master is not None else 100  # written out
+            if master is not None:
+                self.warn(master, f"state MASTER without priority: Keepalived makes {name} the "
+                          "address owner (priority 255), and so does this file")  # fmt: skip
+        where = master or node
+        if out.get("preempt") is False and (out["priority"] == 255 or master is not None):
+            why = "priority 255 (the owner)" if out["priority"] == 255 else "state MASTER"
+            self.warn(where, f"nopreempt with {why}: Keepalived clears nopreempt for {name} "
+                      "(it preempts), and so does this file")  # fmt: skip
+            del out["preempt"]
+        if out.get("preempt_delay") and (master is not None or out.get("preempt") is False):
+            why = "state MASTER" if master is not None else "nopreempt"
+            self.warn(where, f"preempt_delay with {why}: Keepalived clears the delay for "
+                      f"{name}, and so does this file")  # fmt: skip
+            del out["preempt_delay"]
 
     def one_family(self, vips: list[Any], nodes: list[Node], native6: bool, name: str) -> list[Any]:
         """Keepalived takes the instance's family from its first VIP (or native_ipv6) and
