@@ -88,7 +88,6 @@ def test_preempt_delay_with_state_master_is_cleared_as_keepalived(tmp_path: Path
     assert conversion.document["instances"]["VI_1"].get("preempt_delay", 0) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 5")
 def test_top_level_track_file_is_read_as_keepalived_reads_it(tmp_path: Path) -> None:
     """`track_file NAME { file PATH; weight -20 }` at top level (the 2.0 spelling, still read
     by 2.2.7: dump tracks /run/keepalive_down weight -20). Converted today: a warning

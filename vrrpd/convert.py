@@ -395,9 +395,10 @@ class _Converter:
             if node.keyword == "global_defs":
                 security_set, user_set = self.global_defs(node, document["global"])
         for node in nodes:
-            if node.keyword == "vrrp_track_file":
+            if node.keyword in ("vrrp_track_file", "track_file"):
+                # `track_file NAME {...}`: the current spelling (vrrp_track_file: deprecated)
                 self.track_files[node.args[0] if node.args else ""] = node
-                self.definition_extras(node, ("file", "weight"), "vrrp_track_file")
+                self.definition_extras(node, ("file", "weight"), node.keyword)
             elif node.keyword == "vrrp_track_process":
                 self.track_processes[node.args[0] if node.args else ""] = node
                 self.definition_extras(node, ("process", "weight", "quorum"), "vrrp_track_process")
@@ -428,8 +429,8 @@ class _Converter:
             elif node.keyword in _NOT_CARRIED:
                 self.warn(node, f"{node.keyword} not carried over: {_NOT_CARRIED[node.keyword]}")
             elif node.keyword not in (
-                "global_defs", "vrrp_script", "vrrp_track_file", "vrrp_track_process",
-                "vrrp_instance",
+                "global_defs", "vrrp_script", "vrrp_track_file", "track_file",
+                "vrrp_track_process", "vrrp_instance",
             ):  # fmt: skip
                 self.warn(node, f"{node.keyword} not carried over: vrrpd has no equivalent")
         glob_ = document["global"]
