@@ -438,3 +438,29 @@ def test_initial_state_master_as_keepalived_derives_from_it(tmp_path: Path) -> N
     assert (b["priority"], b["preempt"]) == (90, False)
     assert c["priority"] == 100  # `state master`: Keepalived compares case-sensitively
     assert sum(w.startswith(f"{conf}:3: ") for w in result.warnings) == 4
+
+
+def test_values_keepalived_adjusts_are_written_as_it_uses_them(tmp_path: Path) -> None:
+    """w15r finding 6: Keepalived drops a unicast address's prefix, rounds a VRRPv2
+    interval half up, ignores VRRPv3 authentication and applies at most 253 of a weight."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_script chk {\n    script /bin/true\n    weight -300\n}\n"
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    advert_int 2.5\n"
+        "    unicast_src_ip 192.0.2.1/24\n    unicast_peer {\n        192.0.2.2/24\n    }\n"
+        "    track_script {\n        chk\n    }\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
+        "vrrp_instance B {\n    interface eth0\n    version 3\n    virtual_router_id 2\n"
+        "    authentication {\n        auth_type PASS\n        auth_pass x\n    }\n"
+        "    virtual_ipaddress {\n        192.0.2.10\n    }\n}\n"
+    )
+    result = convert(conf)
+    a, b = result.document["instances"]["A"], result.document["instances"]["B"]
+    assert (a["unicast_source"], a["unicast_peers"], a["advert_interval"]) == (
+        "192.0.2.1",
+        ["192.0.2.2"],
+        3,
+    )
+    assert result.document["scripts"]["chk"]["weight"] == -253
+    assert "authentication" not in b
+    loads(result.yaml())

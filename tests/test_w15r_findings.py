@@ -101,7 +101,6 @@ def test_top_level_track_file_is_read_as_keepalived_reads_it(tmp_path: Path) -> 
     assert files == [{"path": "/var/run/keepalive_down", "weight": -20}]
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 6")
 @pytest.mark.parametrize(
     ("text", "body"),
     [

@@ -519,7 +519,8 @@ class _Converter:
             elif key in ("interval", "timeout") and args:
                 out[key] = self.number(child, float)
             elif key == "weight" and args:
-                weight, reverse = self.number(child) or 0, args[1:2] == ["reverse"]
+                weight = self.clamped(child, self.number(child)) or 0
+                reverse = args[1:2] == ["reverse"]
                 out["weight"] = weight
             elif key in ("rise", "fall") and args:
                 out[key] = self.number(child)
@@ -546,6 +547,7 @@ class _Converter:
         native6 = False
         group = self.grouped.get(name)
         master: Node | None = None
+        auth_node: Node | None = None
         for child in node.children:
             key, args = child.keyword, child.args
             arg = args[0] if args else ""
@@ -569,6 +571,7 @@ class _Converter:
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
                               "BACKUP and elects; the highest priority becomes MASTER")  # fmt: skip
             elif key == "authentication":
+                auth_node = child
                 auth = self.authentication(child)
                 if auth is not None:
                     out["authentication"] = auth
@@ -581,9 +584,9 @@ class _Converter:
             elif key == "virtual_ipaddress_excluded":
                 excluded += [v for c in child.children if (v := self.vip(c)) is not None]
             elif key == "unicast_src_ip":
-                out["unicast_source"] = arg
+                out["unicast_source"] = self.host_address(child, arg)
             elif key == "unicast_peer":
-                out["unicast_peers"] = [c.keyword for c in child.children]
+                out["unicast_peers"] = [self.host_address(c, c.keyword) for c in child.children]
             elif key in _TRACKERS:
                 self.trackers(child, out, tracked, group)
             elif key in _NOTIFY_KEYS:
@@ -615,6 +618,7 @@ class _Converter:
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
+        self.version_limits(node, out, auth_node)
         self.initial_state(node, out, master)
         out.setdefault("advert_interval", 1)
         if out["priority"] < 255:
@@ -630,6 +634,42 @@ class _Converter:
         if notify:
             out["notify"] = notify
         return _ordered(out)
+
+    def host_address(self, node: Node, text: str) -> str:
+        """A unicast address as Keepalived reads it (utils.c, inet_stosockaddr): what
+        follows a ``/`` (a prefix) or a ``-`` (a range) is dropped."""
+        cut = re.split(r"[/-]", text, maxsplit=1)[0]
+        if cut != text:
+            self.warn(node, f"{text}: Keepalived uses {cut} (a unicast address has no "
+                      "prefix or range), and so does this file")  # fmt: skip
+        return cut
+
+    def version_limits(self, node: Node, out: dict[str, Any], auth_node: Node | None) -> None:
+        """What Keepalived makes of an instance's values for its VRRP version (vrrp.c):
+        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s); a
+        VRRPv3 instance has no authentication."""
+        name = node.args[0]
+        interval = out.get("advert_interval")
+        if out["version"] == 2 and isinstance(interval, int | float):
+            whole = 255 if interval >= 256 else max(1, int(interval + 0.5))
+            if whole != interval:
+                out["advert_interval"] = whole
+                self.warn(node, f"advert_int {interval:g} in VRRPv2 instance {name}: Keepalived "
+                          f"sends whole seconds, {whole}, and so does this file")  # fmt: skip
+        if out["version"] == 3 and "authentication" in out:
+            del out["authentication"]
+            self.warn(auth_node or node, f"authentication in VRRPv3 instance {name}: Keepalived "
+                      "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
+
+    def clamped(self, node: Node, weight: int | None, limit: int = 253) -> int | None:
+        """A weight beyond what Keepalived applies: a priority moves at most 253 (1..254),
+        so a larger weight acts as 253 (its sign kept), which vrrpd's loader accepts."""
+        if weight is None or -limit <= weight <= limit:
+            return weight
+        bound = limit if weight > 0 else -limit
+        self.warn(node, f"weight {weight}: beyond Keepalived's -253..253; it acts as {bound} "
+                  "(the priority stops at 1 or 254 either way), written so")  # fmt: skip
+        return bound
 
     def initial_state(self, node: Node, out: dict[str, Any], master: Node | None) -> None:
         """What Keepalived 2.2.7 derives from ``state MASTER`` when it checks an instance
@@ -767,11 +807,11 @@ class _Converter:
             return None, False
         args = node.args
         if args[:1] == ["weight"] and len(args) >= 2:
-            return self.number(node, int, 1), args[2:3] == ["reverse"]
+            return self.clamped(node, self.number(node, int, 1)), args[2:3] == ["reverse"]
         if node.keyword == "weight" and args:
-            return self.number(node), args[1:2] == ["reverse"]
+            return self.clamped(node, self.number(node)), args[1:2] == ["reverse"]
         if args and args[0].lstrip("-").isdigit():
-            return int(args[0]), args[1:2] == ["reverse"]
+            return self.clamped(node, int(args[0])), args[1:2] == ["reverse"]
         return None, False
 
     def tracker(self, key: str, node: Node) -> Any:
