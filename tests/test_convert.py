@@ -464,3 +464,13 @@ def test_values_keepalived_adjusts_are_written_as_it_uses_them(tmp_path: Path) -
     assert result.document["scripts"]["chk"]["weight"] == -253
     assert "authentication" not in b
     loads(result.yaml())
+
+
+def test_a_brace_that_closes_nothing_is_said(tmp_path: Path) -> None:
+    """The other half of w15r finding 7 (an unclosed '{' is in test_w15r_findings)."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n}\n"
+    )
+    assert any(w.startswith(f"{conf}:8:1: a '}}'") for w in convert(conf).warnings)

@@ -128,7 +128,6 @@ def test_what_keepalived_accepts_converts_to_a_file_vrrpd_loads(
     loads(conversion.yaml(), "converted.yaml")
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 7")
 def test_unbalanced_braces_are_said(tmp_path: Path) -> None:
     """Keepalived -t: 'There are 1 missing '}'s or extra '{'s'; convert says nothing."""
     text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 32\n" \

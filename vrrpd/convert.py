@@ -293,10 +293,21 @@ def parse(
             elif word == "}":
                 if len(stack) > 1:
                     stack.pop()
+                else:
+                    reading.warnings.append(
+                        f"{file}:{line}:{where[0]}: a '}}' that closes nothing: Keepalived "
+                        "says so (extra '}') and goes on; check where the block before it ends"
+                    )
                 pending = None
             elif isinstance(word, list):
                 pending = Node(word[0], word[1:], file, line, columns=where)
                 stack[-1].children.append(pending)
+    for block in stack[1:]:
+        reading.warnings.append(
+            f"{block.at(-1)}: {block.keyword} {' '.join(block.args)}: its '{{' is never "
+            "closed (Keepalived: missing '}'s or extra '{'s); everything after it up to the "
+            "end was read inside it, by Keepalived as by this conversion: add the '}'"
+        )
     if skipped is not None:
         skipped.update(reading.skipped)
     return root.children
