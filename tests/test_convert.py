@@ -474,3 +474,16 @@ def test_a_brace_that_closes_nothing_is_said(tmp_path: Path) -> None:
         "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n}\n"
     )
     assert any(w.startswith(f"{conf}:8:1: a '}}'") for w in convert(conf).warnings)
+
+
+def test_include_brace_alternatives_in_written_order(tmp_path: Path) -> None:
+    """GLOB_BRACE (w15r finding 8): each alternative globbed in the order written, so a
+    later file's definition wins as in Keepalived; a quoted path keeps its braces."""
+    (tmp_path / "b.conf").write_text("$PRIO=120\n")
+    (tmp_path / "a.conf").write_text("$PRIO=110\n")
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        'include "{b,a}.conf"\nvrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n'
+        "    priority $PRIO\n    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
+    )
+    assert convert(conf).document["instances"]["A"]["priority"] == 110

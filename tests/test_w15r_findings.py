@@ -136,7 +136,6 @@ def test_unbalanced_braces_are_said(tmp_path: Path) -> None:
     assert any("}" in m for m in conversion.warnings + conversion.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 8")
 def test_brace_include_as_keepalived_globs_it(tmp_path: Path) -> None:
     """Keepalived globs with GLOB_BRACE (its manual: csh style brace expressions)."""
     (tmp_path / "d").mkdir()

@@ -196,6 +196,40 @@ def _columns(raw: str, words: list[str]) -> list[int]:
 _Token = tuple[list[str], str, int, list[int]]
 
 
+def _words_plain(text: str) -> list[str]:
+    """The first word of ``text``, its quotes removed, its braces kept."""
+    try:
+        return shlex.split(text)[:1]
+    except ValueError:
+        return text.split()[:1]
+
+
+def _brace_alternatives(pattern: str) -> list[str]:
+    """``a/{b,c}.conf`` -> ``a/b.conf``, ``a/c.conf`` (nested too), as glob(3) with
+    GLOB_BRACE expands them; a brace without a comma inside is kept as written."""
+    depth, start = 0, -1
+    for index, char in enumerate(pattern):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                inner, parts, level, last = pattern[start + 1 : index], [], 0, 0
+                for at, c in enumerate(inner):
+                    level += (c == "{") - (c == "}")
+                    if c == "," and level == 0:
+                        parts.append(inner[last:at])
+                        last = at + 1
+                if not parts:
+                    continue
+                parts.append(inner[last:])
+                head, tail = pattern[:start], pattern[index + 1 :]
+                return [x for part in parts for x in _brace_alternatives(head + part + tail)]
+    return [pattern]
+
+
 def _tokens(path: Path, text: str, reading: _Reading) -> list[_Token]:
     """Lines as token lists (comments dropped), variables defined and expanded, includes
     resolved as Keepalived resolves them, and conditional lines (``@ID`` / ``@^ID``) kept
@@ -237,9 +271,13 @@ def _statement(
         return []
     words = _words(line)
     if words[:1] == ["include"] and len(words) > 1:
+        # the path as written: its braces are csh alternatives, not a block
+        words = ["include", *_words_plain(line.split(None, 1)[1])]
         base = Path.cwd() if str(path) == _STDIN else path.parent
         pattern = words[1] if words[1].startswith("/") else str(base / words[1])
-        matches = sorted(glob.glob(pattern))
+        matches = []
+        for alternative in _brace_alternatives(pattern):  # GLOB_BRACE, in written order
+            matches += [m for m in sorted(glob.glob(alternative)) if m not in matches]
         if not matches:
             reading.warnings.append(
                 f"{path}:{number}: include {words[1]}: no file matches; Keepalived goes on "
