@@ -181,7 +181,6 @@ def test_check_config_names_the_keepalived_conf_line_not_the_converted_yaml(
     assert f"{tmp_path}/keepalived.conf:4:" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 10")
 def test_a_dollar_in_the_password_is_not_echoed_in_a_warning(tmp_path: Path) -> None:
     """`auth_pass Tru$tNo1` (kubeadm HA guides): Keepalived keeps it as written (dump:
     Password = Tru$tNo1), and so does the file, but the undefined-variable warning repeats

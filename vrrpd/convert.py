@@ -297,8 +297,10 @@ def _statement(
         )
     undefined = next((w for w in words if _VARIABLE.search(w)), None)
     if undefined is not None:
+        # a password with a '$' is no variable to the operator: never repeat any of it
+        what = "auth_pass: a '$' in it" if words[0] == "auth_pass" else undefined
         reading.warnings.append(
-            f"{path}:{number}: {undefined}: no such variable defined before this line; "
+            f"{path}:{number}: {what}: no such variable defined before this line; "
             "Keepalived leaves it as written, and so does this conversion"
         )
     return [(words, str(path), number, _columns(raw or line, words))]
