@@ -46,7 +46,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
     }
     where = str(DATA / "main.conf")
     assert result.warnings == [
-        f"{where}:7: global_defs notification_email not carried over (mail, SNMP, DBus and process tuning are not vrrpd's; its metrics and notify hooks are)",
+        f"{where}:7: global_defs notification_email not carried over (mail, SNMP and DBus are not vrrpd's; its metrics and notify hooks are)",
         f"{where}:24: state MASTER not carried over: vrrpd starts every instance as BACKUP and elects; the highest priority becomes MASTER",
         f"{where}:39: track_script chk_nginx: Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:45: track_file maint (/var/lib/vrrpd/maintenance): Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",

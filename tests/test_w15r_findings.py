@@ -194,7 +194,6 @@ def test_a_dollar_in_the_password_is_not_echoed_in_a_warning(tmp_path: Path) -> 
     assert not any("tNo1" in w for w in conversion.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 11")
 def test_global_garp_keys_are_not_explained_as_mail_or_snmp(tmp_path: Path) -> None:
     """`vrrp_garp_lower_prio_repeat`, `vrrp_garp_master_refresh_repeat`, `vrrp_garp_interval`
     are gratuitous-ARP behaviour, not 'mail, SNMP, DBus and process tuning' (issue 15

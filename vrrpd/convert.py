@@ -390,6 +390,11 @@ _UNIT_FOR_SCRIPTS = (
 )
 
 
+_MAIL_SNMP_DBUS = ("notification_email", "smtp_", "enable_snmp", "snmp_", "enable_dbus",
+                   "dbus_", "enable_traps", "email_")  # fmt: skip
+"""global_defs keys whose work vrrpd leaves to its metrics and notify hooks."""
+
+
 class _Converter:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -549,9 +554,18 @@ class _Converter:
                 self.warn(child, "default_interface not carried over: it is the interface "
                           "Keepalived uses for instances without one (and for static "
                           "addresses); every converted instance names its interface")  # fmt: skip
+            elif key.startswith(("vrrp_garp_", "vrrp_gna_", "vrrp_min_garp", "vrrp_lower_prio")):
+                self.warn(child, f"global_defs {key} not carried over: gratuitous ARP / "
+                          "unsolicited NA timing beyond what vrrpd sends (garp: delay, repeat "
+                          "and refresh on each instance); vrrpd announces each address `repeat` "
+                          "times on becoming MASTER, again after `delay`, and every `refresh` "
+                          "seconds if set")  # fmt: skip
+            elif key.startswith(_MAIL_SNMP_DBUS):
+                self.warn(child, f"global_defs {key} not carried over (mail, SNMP and DBus are "
+                          "not vrrpd's; its metrics and notify hooks are)")  # fmt: skip
             else:
-                self.warn(child, f"global_defs {key} not carried over (mail, SNMP, DBus and "
-                          "process tuning are not vrrpd's; its metrics and notify hooks are)")  # fmt: skip
+                self.warn(child, f"global_defs {key} not carried over: vrrpd has no "
+                          "equivalent")  # fmt: skip
         return security, user
 
     def script(self, node: Node) -> dict[str, Any]:
