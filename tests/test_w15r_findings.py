@@ -205,7 +205,6 @@ def test_global_garp_keys_are_not_explained_as_mail_or_snmp(tmp_path: Path) -> N
     assert not any("mail" in w for w in garp)
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 12")
 @pytest.mark.parametrize(
     "args", [["-H", "127.0.0.1", "-p", "0"], ["-H", "127.0.0.1", "-p", "99999"]]
 )
@@ -264,3 +263,14 @@ def test_the_generic_notify_gets_keepalived_arguments_also_through_the_shell() -
         run("/bin/echo hook >/dev/stdout", timeout=5, args=("INSTANCE", "VI_1", "MASTER", "100"))
     )
     assert outcome.output.split() == ["hook", "INSTANCE", "VI_1", "MASTER", "100"]
+
+
+@pytest.mark.parametrize("script", ["check_tcp.sh", "check_http.sh"])
+def test_the_highest_port_is_still_a_port(script: str) -> None:
+    """The bound of finding 12: 65535 is tried (CRITICAL: nothing listens), not UNKNOWN."""
+    import subprocess
+
+    path = Path(__file__).parent.parent / "scripts" / script
+    args = ["-H", "127.0.0.1", "-p", "65535", "-t", "1"]
+    result = subprocess.run(["sh", str(path), *args], capture_output=True, timeout=10, check=False)
+    assert result.returncode == 2
