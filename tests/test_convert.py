@@ -487,3 +487,28 @@ def test_include_brace_alternatives_in_written_order(tmp_path: Path) -> None:
         "    priority $PRIO\n    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
     )
     assert convert(conf).document["instances"]["A"]["priority"] == 110
+
+
+def test_a_converted_notify_runs_as_keepalived_runs_it(tmp_path: Path) -> None:
+    """Keepalived execs the notify line's words without a shell (w15r finding 13): run
+    for real, the converted hook echoes `&&` and never touches the file; the words after
+    an unquoted command are Keepalived's user and group (finding 14), warned, not run."""
+    import asyncio
+
+    from vrrpd.adapters.scripts import run
+
+    touched = tmp_path / "touched"
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        f"vrrp_instance A {{\n    interface eth0\n    virtual_router_id 1\n"
+        f'    notify_master "/bin/echo $HOME && /bin/touch {touched}"\n'
+        "    notify_backup /bin/echo www-data www-data\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
+    )
+    result = convert(conf)
+    notify = result.document["instances"]["A"]["notify"]
+    outcome = asyncio.run(run(notify["master"], timeout=5))
+    assert outcome.output == f"$HOME && /bin/touch {touched}"
+    assert not touched.exists()
+    assert notify["backup"] == "/bin/echo"
+    assert any("'www-data www-data' after the command" in w for w in result.warnings)

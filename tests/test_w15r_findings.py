@@ -219,7 +219,6 @@ def test_a_port_out_of_range_is_unknown_not_critical(script: str, args: list[str
     assert result.returncode == 3
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 13")
 def test_a_notify_with_shell_syntax_runs_as_keepalived_runs_it(tmp_path: Path) -> None:
     """Keepalived 2.2.7 execs notify commands without a shell: seen in a namespace,
     `notify_master "/x/rec.sh add 192.0.2.77 && /bin/touch /x/touched"` ran rec.sh with 5
@@ -236,7 +235,6 @@ def test_a_notify_with_shell_syntax_runs_as_keepalived_runs_it(tmp_path: Path) -
     assert argv(command) == ["/x/rec.sh", "add", "192.0.2.77", "&&", "/bin/touch", "/x/touched"]
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 14")
 def test_words_after_an_unquoted_notify_script_are_its_user_not_its_arguments(
     tmp_path: Path,
 ) -> None:

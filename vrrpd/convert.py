@@ -655,7 +655,9 @@ class _Converter:
             elif key in _TRACKERS:
                 self.trackers(child, out, tracked, group)
             elif key in _NOTIFY_KEYS:
-                notify[key.removeprefix("notify_") if key != "notify" else "any"] = " ".join(args)
+                command = self.notify_command(child)
+                if command is not None:
+                    notify[key.removeprefix("notify_") if key != "notify" else "any"] = command
             elif key in ("garp_master_delay", "garp_master_refresh"):
                 garp[key.removeprefix("garp_master_")] = self.number(child, float)
             elif key == "garp_master_repeat":
@@ -699,6 +701,28 @@ class _Converter:
         if notify:
             out["notify"] = notify
         return _ordered(out)
+
+    def notify_command(self, node: Node) -> str | None:
+        """A notify line as Keepalived 2.2.7 reads it (lib/notify.c): its first word (a
+        quoted string or not) split into the program and its arguments, run without a
+        shell, so ``&&`` or ``>`` are arguments; the words after it are the user and
+        group to run it as. Written with each word quoted as needed, which vrrpd also
+        runs without a shell (shell characters only inside quotes)."""
+        if not node.args:
+            return None
+        try:
+            words = shlex.split(node.args[0])
+        except ValueError:
+            words = node.args[0].split()
+        if not words:
+            return None
+        if len(node.args) > 1:
+            who = " ".join(node.args[1:3])
+            self.warn(node, f"{node.keyword} {words[0]}: {who!r} after the command is the user "
+                      "[and group] Keepalived runs it as, not its arguments; vrrpd runs every "
+                      "hook as global.script_user: set that, or quote the command with its "
+                      "arguments if they were meant")  # fmt: skip
+        return shlex.join(words)
 
     def host_address(self, node: Node, text: str) -> str:
         """A unicast address as Keepalived reads it (utils.c, inet_stosockaddr): what
@@ -923,9 +947,9 @@ class _Converter:
         members = [c.keyword for c in group.children] if group else []
         out: dict[str, Any] = {"instances": members}
         notify = {
-            key.removeprefix("notify_") if key != "notify" else "any": " ".join(c.args)
+            key.removeprefix("notify_") if key != "notify" else "any": command
             for c in node.children
-            if (key := c.keyword) in _NOTIFY_KEYS
+            if (key := c.keyword) in _NOTIFY_KEYS and (command := self.notify_command(c))
         }
         if notify:
             out["notify"] = notify

@@ -117,9 +117,34 @@ class Outcome:
 
 def argv(command: str) -> list[str]:
     """The argv a command runs as (shell syntax goes through /bin/sh -c)."""
-    if any(ch in _SHELL_SYNTAX for ch in command):
+    if needs_shell(command):
         return ["/bin/sh", "-c", command]
     return shlex.split(command)
+
+
+def needs_shell(command: str) -> bool:
+    """Whether ``command`` has shell syntax a shell would act on: outside quotes, or
+    ``$`` and backticks inside double quotes. A quoted ``'&&'`` is a word to the shell
+    too, so such a command runs the same without one (how `vrrpd convert` writes
+    Keepalived's commands, which Keepalived execs without a shell)."""
+    quote = ""
+    escaped = False
+    for ch in command:
+        if escaped:
+            escaped = False
+        elif quote == "'":
+            quote = "" if ch == "'" else quote
+        elif ch == "\\":
+            escaped = True
+        elif quote == '"':
+            if ch in "$`":
+                return True
+            quote = "" if ch == '"' else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in _SHELL_SYNTAX:
+            return True
+    return bool(quote)  # unbalanced: let the shell say so
 
 
 async def run(
