@@ -248,7 +248,6 @@ def test_words_after_an_unquoted_notify_script_are_its_user_not_its_arguments(
     assert command == "/x/master.sh" or any("www-data" in w for w in conversion.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="w15r finding 15")
 def test_the_generic_notify_gets_keepalived_arguments_also_through_the_shell() -> None:
     """A generic `notify` hook gets ``INSTANCE NAME STATE PRIORITY`` appended; when its
     command has shell syntax it runs as ``/bin/sh -c COMMAND INSTANCE NAME ...``, where

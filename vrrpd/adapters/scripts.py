@@ -147,6 +147,17 @@ def needs_shell(command: str) -> bool:
     return bool(quote)  # unbalanced: let the shell say so
 
 
+def _with_args(command: str, args: tuple[str, ...]) -> list[str]:
+    """The argv with ``args`` appended. Through the shell they are written at the end of
+    the command as ``"$@"`` (``sh -c COMMAND A B`` would make them $0 and $1, which the
+    command never sees): the last simple command gets them, as Keepalived's exec would
+    give them to the command."""
+    words = argv(command)
+    if args and words[:2] == ["/bin/sh", "-c"]:
+        return ["/bin/sh", "-c", f'{command} "$@"', "sh", *args]
+    return [*words, *args]
+
+
 async def run(
     command: str,
     *,
@@ -165,8 +176,7 @@ async def run(
     try:
         identity = _cached_identity(user) if user and os.geteuid() == 0 else {}
         process = await asyncio.create_subprocess_exec(
-            *argv(command),
-            *args,
+            *_with_args(command, args),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
