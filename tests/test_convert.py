@@ -512,3 +512,21 @@ def test_a_converted_notify_runs_as_keepalived_runs_it(tmp_path: Path) -> None:
     assert not touched.exists()
     assert notify["backup"] == "/bin/echo"
     assert any("'www-data www-data' after the command" in w for w in result.warnings)
+
+
+def test_each_converted_key_knows_its_keepalived_line(tmp_path: Path) -> None:
+    """check-config reports a converted file's errors at the keepalived.conf's
+    FILE:LINE:COL (w15r finding 9): a VIP left out for its family does not shift the
+    others' positions; a key without its own line falls back to its block."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_script chk {\n    script /bin/true\n    interval 2\n}\n"
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n        2001:db8::9\n"
+        "        192.0.2.10\n    }\n}\n"
+    )
+    result = convert(conf)
+    assert result.origin("scripts.chk.interval") == f"{conf}:3:14"
+    assert result.origin("instances.A.vrid") == f"{conf}:7:23"
+    assert result.origin("instances.A.virtual_addresses[1]") == f"{conf}:11:9"
+    assert result.origin("instances.A.advert_interval") == f"{conf}:5:1"

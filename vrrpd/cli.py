@@ -304,8 +304,11 @@ def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
     try:
         config, _ = loads_checked(result.yaml(), f"{path} (as `vrrpd convert` writes it)")
     except ConfigInvalid as invalid:
-        for error in invalid.errors:
-            click.echo(str(error), err=True)
+        for error in invalid.errors:  # at the keepalived.conf's line the value came from
+            where = result.origin(error.path) or str(error.mark)
+            click.echo(
+                f"{where}: {error.path + ': ' if error.path else ''}{error.message}", err=True
+            )
         raise SystemExit(EXIT_FAILURE) from None
     notes = len(result.warnings)
     click.echo(f"{path}: keepalived.conf, converted: {summary(config)}"

@@ -66,6 +66,18 @@ class Conversion:
     warnings: list[str]
     errors: list[str] = field(default_factory=list)
     """What cannot be converted without breaking the cluster (AH): no file is written."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Converted key path (``instances.VI_1.vrid``, as the loader names it) -> the
+    keepalived.conf's FILE:LINE:COL it came from: check-config reports there."""
+
+    def origin(self, path: str) -> str | None:
+        """The keepalived.conf position of ``path`` or of the nearest key above it."""
+        while path:
+            if path in self.origins:
+                return self.origins[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return None
 
     @property
     def instances(self) -> int:
@@ -412,6 +424,7 @@ class _Converter:
         """vrrp_script blocks without a command: Keepalived drops them and their users."""
         self.grouped: dict[str, Node] = {}
         """Instance name -> the vrrp_sync_group it belongs to."""
+        self.origins: dict[str, str] = {}
 
     def warn(self, node: Node, message: str) -> None:
         self.warnings.append(f"{node.file}:{node.line}: {message}")
@@ -571,8 +584,11 @@ class _Converter:
     def script(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         weight, reverse = 0, False
+        here = f"scripts.{node.args[0]}"
+        self.origins[here] = node.at(-1)
         for child in node.children:
             key, args = child.keyword, child.args
+            self.origins[f"{here}.{'command' if key == 'script' else key}"] = child.at(0)
             if key == "script" and args:
                 command = " ".join(args)
                 out["command"] = command
@@ -613,9 +629,16 @@ class _Converter:
         group = self.grouped.get(name)
         master: Node | None = None
         auth_node: Node | None = None
+        here = f"instances.{name}"
+        self.origins[here] = node.at(-1)
         for child in node.children:
             key, args = child.keyword, child.args
             arg = args[0] if args else ""
+            yaml_key = _YAML_KEYS.get(key, key.replace("notify_", "notify."))
+            self.origins.setdefault(f"{here}.{yaml_key}", child.at(0 if args else -1))
+            if key in ("unicast_peer", "virtual_ipaddress_excluded"):
+                for index, item in enumerate(child.children):
+                    self.origins[f"{here}.{yaml_key}[{index}]"] = item.at(-1)
             if key == "interface":
                 out["interface"] = arg
             elif key == "virtual_router_id":
@@ -676,7 +699,11 @@ class _Converter:
                 self.warn(child, f"vrrp_instance {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
         garp = {k: v for k, v in garp.items() if v is not None}
+        all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
+        kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
+        for index, vip_node in enumerate(kept):
+            self.origins[f"{here}.virtual_addresses[{index}]"] = vip_node.at(-1)
         if not vips:
             hint = (
                 f" (virtual_server {' '.join(self.services)} is likely it)" if self.services else ""
@@ -946,6 +973,7 @@ class _Converter:
         group = node.first("group")
         members = [c.keyword for c in group.children] if group else []
         out: dict[str, Any] = {"instances": members}
+        self.origins[f"sync_groups.{node.args[0]}"] = node.at(-1)
         notify = {
             key.removeprefix("notify_") if key != "notify" else "any": command
             for c in node.children
@@ -968,6 +996,18 @@ class _Converter:
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
 
+
+_YAML_KEYS = {
+    "virtual_router_id": "vrid", "advert_int": "advert_interval", "nopreempt": "preempt",
+    "vrrp_version": "version", "virtual_ipaddress": "virtual_addresses",
+    "virtual_ipaddress_excluded": "excluded_addresses", "unicast_src_ip": "unicast_source",
+    "unicast_peer": "unicast_peers", "track_script": "track_scripts",
+    "track_interface": "track_interfaces", "track_file": "track_files",
+    "track_process": "track_processes", "notify": "notify.any",
+    "garp_master_delay": "garp.delay", "garp_master_refresh": "garp.refresh",
+    "garp_master_repeat": "garp.repeat",
+}  # fmt: skip
+"""Keepalived's instance keywords -> the converted keys (for check-config's positions)."""
 
 _TRACK_KEYS = {
     "track_script": "track_scripts",
@@ -1018,4 +1058,6 @@ def convert(path: str | Path, config_id: str | None = None) -> Conversion:
             for ident, (file, line) in sorted(reading.skipped.items())
             if not ident.startswith("^")
         ]
-    return Conversion(document, notes + reading.warnings + converter.warnings, converter.errors)
+    return Conversion(
+        document, notes + reading.warnings + converter.warnings, converter.errors, converter.origins
+    )
