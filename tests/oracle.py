@@ -10,6 +10,7 @@ everything here is pure, so the parser is unit-tested on a captured dump.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from ipaddress import ip_interface
@@ -218,7 +219,8 @@ def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
     for iface in inst.track_interfaces:
         seen.interfaces[iface.name] = (iface.weight or 0, iface.reverse)
     for file in inst.track_files:
-        seen.files[file.path] = (file.weight, file.reverse)
+        # Keepalived shows the file's real path (/var/run/x as /run/x): the same file
+        seen.files[os.path.realpath(file.path)] = (file.weight, file.reverse)
     for process in inst.track_processes:
         seen.processes[process.name] = (process.weight or 0, process.reverse, process.quorum)
     return seen
@@ -226,6 +228,7 @@ def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
 
 _EXCUSES: dict[str, tuple[str, ...]] = {
     "tracks_own_interface": ("dont_track_primary",),
+    "scripts": ("outside -253..253",),
 }
 """Differences a converter warning may explain, and the words that warning uses."""
 

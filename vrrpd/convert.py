@@ -600,7 +600,7 @@ class _Converter:
             elif key in ("interval", "timeout") and args:
                 out[key] = self.number(child, float)
             elif key == "weight" and args:
-                weight = self.clamped(child, self.number(child)) or 0
+                weight = self.clamped(child, self.number(child), node.args[0]) or 0
                 reverse = args[1:2] == ["reverse"]
                 out["weight"] = weight
             elif key in ("rise", "fall") and args:
@@ -777,14 +777,21 @@ class _Converter:
             self.warn(auth_node or node, f"authentication in VRRPv3 instance {name}: Keepalived "
                       "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
 
-    def clamped(self, node: Node, weight: int | None, limit: int = 253) -> int | None:
-        """A weight beyond what Keepalived applies: a priority moves at most 253 (1..254),
-        so a larger weight acts as 253 (its sign kept), which vrrpd's loader accepts."""
+    def clamped(
+        self, node: Node, weight: int | None, name: str = "", limit: int = 253
+    ) -> int | None:
+        """A weight beyond Keepalived's documented -253..253: Keepalived says so and still
+        adds it (its dump shows 300); vrrpd takes at most 253. The priority stops at 1
+        or 254 either way, so alone it acts the same; summed with other trackers it can
+        differ, which the warning says."""
         if weight is None or -limit <= weight <= limit:
             return weight
         bound = limit if weight > 0 else -limit
-        self.warn(node, f"weight {weight}: beyond Keepalived's -253..253; it acts as {bound} "
-                  "(the priority stops at 1 or 254 either way), written so")  # fmt: skip
+        what = f"{name} " if name else ""
+        self.warn(node, f"{what}weight {weight}: outside -253..253, which Keepalived says but "
+                  f"still adds {weight}; written as {bound} (the priority stops at 1 or 254 "
+                  "either way, but summed with other trackers' weights the result can differ: "
+                  f"check the sums)")  # fmt: skip
         return bound
 
     def initial_state(self, node: Node, out: dict[str, Any], master: Node | None) -> None:
@@ -923,11 +930,13 @@ class _Converter:
             return None, False
         args = node.args
         if args[:1] == ["weight"] and len(args) >= 2:
-            return self.clamped(node, self.number(node, int, 1)), args[2:3] == ["reverse"]
+            return self.clamped(node, self.number(node, int, 1), node.keyword), args[2:3] == [
+                "reverse"
+            ]
         if node.keyword == "weight" and args:
             return self.clamped(node, self.number(node)), args[1:2] == ["reverse"]
         if args and args[0].lstrip("-").isdigit():
-            return self.clamped(node, int(args[0])), args[1:2] == ["reverse"]
+            return self.clamped(node, int(args[0]), node.keyword), args[1:2] == ["reverse"]
         return None, False
 
     def tracker(self, key: str, node: Node) -> Any:
