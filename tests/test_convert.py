@@ -201,7 +201,8 @@ def test_includes_and_variables_as_keepalived_reads_them(tmp_path: Path) -> None
     assert (vi["interface"], vi["priority"]) == ("eth3", 150)
     assert vi["virtual_addresses"] == ["192.0.2.10/32"]
     assert result.document["scripts"]["chk"]["command"] == f"{tmp_path}/conf.d/../scripts/vs.sh"
-    assert result.document["scripts"]["other"]["command"] == "/bin/x ${UNSET}"  # not mangled
+    # not mangled, and a literal word as Keepalived passes it (no shell expands it)
+    assert result.document["scripts"]["other"]["command"] == "/bin/x '${UNSET}'"
     assert f"{conf}:4: include missing/*.conf: no file matches" in "\n".join(result.warnings)
     assert "b.conf:2: /bin/x ${UNSET}: no such variable defined" in "\n".join(result.warnings)
 
@@ -530,3 +531,20 @@ def test_each_converted_key_knows_its_keepalived_line(tmp_path: Path) -> None:
     assert result.origin("instances.A.vrid") == f"{conf}:7:23"
     assert result.origin("instances.A.virtual_addresses[1]") == f"{conf}:11:9"
     assert result.origin("instances.A.advert_interval") == f"{conf}:5:1"
+
+
+def test_a_check_runs_the_words_keepalived_runs(tmp_path: Path) -> None:
+    """Keepalived 2.2.7 (its dump, in the lab): `script /bin/true unquoted-arg` runs
+    /usr/bin/true alone; `script "/bin/true a '&&' x"` runs it with `a && x`, no shell."""
+    from vrrpd.adapters.scripts import argv
+
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_script one {\n    script /bin/echo unquoted-arg\n}\n"
+        'vrrp_script two {\n    script "/bin/echo a && x"\n}\n'
+    )
+    result = convert(conf)
+    scripts = result.document["scripts"]
+    assert argv(scripts["one"]["command"]) == ["/bin/echo"]
+    assert argv(scripts["two"]["command"]) == ["/bin/echo", "a", "&&", "x"]
+    assert any("without the words after it" in w for w in result.warnings)

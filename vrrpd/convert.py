@@ -589,10 +589,15 @@ class _Converter:
         for child in node.children:
             key, args = child.keyword, child.args
             self.origins[f"{here}.{'command' if key == 'script' else key}"] = child.at(0)
-            if key == "script" and args:
-                command = " ".join(args)
+            if key == "script" and args and (words := _command_words(args[0])):
+                command = shlex.join(words)
                 out["command"] = command
-                if not command.split()[0].startswith("/"):
+                if len(args) > 1:
+                    self.warn(child, f"script {args[0]} {' '.join(args[1:])}: Keepalived runs "
+                              f"{words[0]} without the words after it (only a quoted command "
+                              "keeps its arguments), and so does this file: quote the command "
+                              "if they were meant")  # fmt: skip
+                if not words[0].startswith("/"):
                     self.warn(child, f"script {command!r} is not an absolute path: vrrpd finds "
                               "it through the service's PATH (systemd's, not your shell's), "
                               "where Keepalived resolved it when it started; give the full path "
@@ -735,12 +740,7 @@ class _Converter:
         shell, so ``&&`` or ``>`` are arguments; the words after it are the user and
         group to run it as. Written with each word quoted as needed, which vrrpd also
         runs without a shell (shell characters only inside quotes)."""
-        if not node.args:
-            return None
-        try:
-            words = shlex.split(node.args[0])
-        except ValueError:
-            words = node.args[0].split()
+        words = _command_words(node.args[0]) if node.args else []
         if not words:
             return None
         if len(node.args) > 1:
@@ -1004,6 +1004,15 @@ class _Converter:
             elif child.keyword not in ("group", *_NOTIFY_KEYS):
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
+
+
+def _command_words(text: str) -> list[str]:
+    """A command string split into words as Keepalived splits it to exec it without a
+    shell (quotes and backslashes honoured)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
 
 
 _YAML_KEYS = {
