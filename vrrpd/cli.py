@@ -213,10 +213,11 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
 
     Warns of a check whose program is missing here or not executable (whatever
     script_security says). With several files (one per node), also checks them as one
-    cluster: for every shared VRID the version, interval, VIPs, excluded addresses, authentication, checksum
-    form and unicast mode agree, at most one owner, the checks can move mastership
-    (positive weights count while their checks pass; equal priorities are legal and go
-    to the higher primary address); then says who wins in each failure.
+    cluster: for every shared VRID the version, interval, VIPs, excluded addresses,
+    authentication, checksum form and unicast mode agree, at most one owner, the checks
+    can move mastership (positive weights count while their checks pass; equal
+    priorities are legal and go to the higher primary address); then says who wins in
+    each failure.
 
     A keepalived.conf among the files (known by its content) is converted as `vrrpd
     convert` would and checked as one node: the new node's YAML against the live
