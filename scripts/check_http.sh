@@ -18,7 +18,8 @@
 # Needs curl (a Recommends of the vrrpd package).
 #
 # Exit codes: 0 OK; 1 WARNING (right status, slower than -w); 2 CRITICAL (wrong
-# status, no answer, TLS failure); 3 UNKNOWN (usage, or curl missing).
+# status, no answer, TLS failure); 3 UNKNOWN (usage, a -p outside 1..65535, or curl
+# missing).
 # vrrpd and Keepalived count every non-zero exit as a failure.
 # Example: command: /usr/share/vrrpd/scripts/check_http.sh -H 127.0.0.1 -u /health -t 1
 set -u
@@ -74,6 +75,8 @@ if [ -z "$url" ]; then
         '') if [ -n "$tls" ]; then port=443; else port=80; fi ;;
         *[!0-9]*) usage ;;
     esac
+    # a port no connection can use is a usage error (UNKNOWN), not a dead service
+    if [ "${#port}" -gt 5 ] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then usage; fi
     case $uri in /*) ;; *) uri=/$uri ;; esac
     scheme=http
     if [ -n "$tls" ]; then scheme=https; fi

@@ -4,14 +4,16 @@
 # Health check: succeeds while at least one process whose name is exactly NAME
 # runs (as pidof matches it, e.g. nginx, haproxy).
 #
-# Exit codes: 0 running; 1 not running; 2 usage error.
+# Exit codes: 0 OK (running); 2 CRITICAL (not running); 3 UNKNOWN (usage), as the
+# monitoring plugins and the other check_*.sh. One line on stdout says why.
 set -u
-if [ $# -ne 1 ]; then
+if [ $# -ne 1 ] || [ -z "$1" ]; then
     echo "usage: $0 NAME" >&2
-    exit 2
+    exit 3
 fi
 if pidof "$1" >/dev/null 2>&1; then
+    echo "PROCESS OK: $1 runs"
     exit 0
 fi
-echo "no process named $1" >&2
-exit 1
+echo "PROCESS CRITICAL: no process named $1"
+exit 2

@@ -9,7 +9,8 @@
 # be a name, an IPv4 or an IPv6 address. Needs bash (its /dev/tcp) and timeout
 # (coreutils), both on every Debian system.
 #
-# Exit codes: 0 OK; 2 CRITICAL (refused, unreachable or timed out); 3 UNKNOWN (usage).
+# Exit codes: 0 OK; 2 CRITICAL (refused, unreachable or timed out); 3 UNKNOWN (usage,
+# a port outside 1..65535 included).
 # vrrpd and Keepalived count every non-zero exit as a failure.
 # Example: command: /usr/share/vrrpd/scripts/check_tcp.sh -H 127.0.0.1 -p 6379 -t 1
 set -u
@@ -38,6 +39,8 @@ case ${1-} in
 esac
 [ -n "$host" ] || usage
 case $port in '' | *[!0-9]*) usage ;; esac
+# a port no connection can use (0, or beyond 65535) is a usage error, not a dead service
+if [ "${#port}" -gt 5 ] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then usage; fi
 case $timeout in '' | *[!0-9.]*) usage ;; esac
 # bash opens the connection and exits at once, which closes it; $0 and $1 are bash's.
 # shellcheck disable=SC2016

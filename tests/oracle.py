@@ -10,11 +10,15 @@ everything here is pure, so the parser is unit-tested on a captured dump.
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
 from dataclasses import dataclass, field
 from ipaddress import ip_interface
 from typing import Any
 
+from vrrpd.adapters.scripts import argv
 from vrrpd.convert import Conversion
 from vrrpd.core.config import Config, InstanceConfig
 
@@ -47,6 +51,10 @@ class Seen:
     processes: dict[str, tuple[int, bool, int]] = field(default_factory=dict)
     """By process name: (weight, reverse, quorum)."""
     tracks_own_interface: bool = True
+    vmac: str | None = None
+    """The macvlan name with use_vmac (VIPs on it show as dev ``vmac``)."""
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """``check NAME`` / ``notify STATE`` -> the argv it runs (the program's real path)."""
 
 
 def _sections(text: str) -> dict[str, list[str]]:
@@ -120,6 +128,25 @@ def _interval(text: str) -> float:
     return float(number) / (1000 if unit.startswith("milli") else 1)
 
 
+_NOTIFY_LABELS = {"Master": "master", "Backup": "backup", "Fault": "fault", "Stop": "stop",
+                  "Generic": "any"}  # fmt: skip
+
+
+def _quoted_words(text: str) -> tuple[str, ...]:
+    """Keepalived's ``'/usr/bin/x' 'a' 'b'`` (the words it execs) as a tuple."""
+    return tuple(shlex.split(text))
+
+
+def _real_argv(words: list[str]) -> tuple[str, ...]:
+    """argv with its program as Keepalived shows it: found on PATH, its directory's
+    symlinks resolved (/bin/sh as /usr/bin/sh, not as dash)."""
+    if not words:
+        return ()
+    program = shutil.which(words[0]) or words[0]
+    real = os.path.join(os.path.realpath(os.path.dirname(program)), os.path.basename(program))
+    return (real, *words[1:])
+
+
 def keepalived_view(dump: str) -> dict[str, Seen]:
     """Every VRRP instance of a /tmp/keepalived.data, with what its sync group adds."""
     sections = _sections(dump)
@@ -155,6 +182,18 @@ def keepalived_view(dump: str) -> dict[str, Seen]:
         seen.tracks_own_interface = not any(
             line.strip() == "VRRP interface tracking disabled" for line in lines
         )
+        vmac = re.search(r"Use VMAC, i/f name ([^,\s]+)", "\n".join(lines))
+        seen.vmac = vmac.group(1) if vmac else None
+        if seen.vmac:
+            seen.vips = {
+                a: ("vmac" if dev.split("@")[0] == seen.vmac else dev, label)
+                for a, (dev, label) in seen.vips.items()
+            }
+        for key, value in values.items():
+            state = key.removesuffix(" state transition script")
+            if state in _NOTIFY_LABELS and state != key:
+                command = value.rsplit(", uid:gid", 1)[0]
+                seen.commands[f"notify {_NOTIFY_LABELS[state]}"] = _quoted_words(command)
         for entry in lists.get("Tracked interfaces", []):
             seen.interfaces[entry.split()[0]] = _weight(entry.split())
         group = values.get("Sync group")
@@ -163,6 +202,7 @@ def keepalived_view(dump: str) -> dict[str, Seen]:
             words = entry.split()
             seen.scripts[words[0]] = _weight(words)
             script = scripts[words[0]]
+            seen.commands[f"check {words[0]}"] = _quoted_words(script["Command"])
             seen.script_timing[words[0]] = (
                 float(script["Interval"].split()[0]),
                 float(script["Timeout"].split()[0]),
@@ -192,7 +232,11 @@ def vrrpd_view(config: Config) -> dict[str, Seen]:
 
 def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
     def held(vips: tuple[Any, ...]) -> dict[str, tuple[str, str | None]]:
-        return {str(v.address): (v.dev or inst.interface, v.label) for v in vips}
+        def dev(v: Any) -> str:
+            name = v.dev or inst.device
+            return "vmac" if name == inst.vmac_device else name
+
+        return {str(v.address): (dev(v), v.label) for v in vips}
 
     seen = Seen(
         vrid=inst.vrid,
@@ -209,8 +253,15 @@ def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
         unicast_source=str(inst.unicast_source) if inst.unicast_source else None,
         unicast_peers=frozenset(str(p) for p in inst.unicast_peers),
     )
+    seen.vmac = inst.vmac_device
+    if inst.notify:
+        for state in ("master", "backup", "fault", "stop", "any"):
+            command = getattr(inst.notify, state)
+            if command:
+                seen.commands[f"notify {state}"] = _real_argv(argv(command))
     for track in inst.track_scripts:
         check = checks[track.name]
+        seen.commands[f"check {track.name}"] = _real_argv(argv(check.command))
         weight = check.weight if track.weight is None else track.weight
         seen.scripts[track.name] = (weight, track.reverse)
         timeout = 0.0 if check.timeout is None else check.timeout
@@ -218,7 +269,8 @@ def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
     for iface in inst.track_interfaces:
         seen.interfaces[iface.name] = (iface.weight or 0, iface.reverse)
     for file in inst.track_files:
-        seen.files[file.path] = (file.weight, file.reverse)
+        # Keepalived shows the file's real path (/var/run/x as /run/x): the same file
+        seen.files[os.path.realpath(file.path)] = (file.weight, file.reverse)
     for process in inst.track_processes:
         seen.processes[process.name] = (process.weight or 0, process.reverse, process.quorum)
     return seen
@@ -226,6 +278,8 @@ def _instance_view(inst: InstanceConfig, checks: dict[str, Any]) -> Seen:
 
 _EXCUSES: dict[str, tuple[str, ...]] = {
     "tracks_own_interface": ("dont_track_primary",),
+    "scripts": ("outside -253..253",),
+    "vmac": ("names the macvlan itself",),
 }
 """Differences a converter warning may explain, and the words that warning uses."""
 

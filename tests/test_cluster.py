@@ -383,3 +383,20 @@ def test_the_live_node_wins_a_tie_with_the_higher_address(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "cluster: note: VRID 51 (v4): LVS_DEVEL is master (priority 100)" in result.output
     assert "higher primary address wins: LVS_DEVEL (192.0.2.12)" in result.output
+
+
+def test_excluded_addresses_that_differ_are_an_error(tmp_path: Path) -> None:
+    """They are never advertised, so the peers do not notice; after a failover the new
+    master holds other addresses than the old one did."""
+    extra = "    excluded_addresses: [{}]\n"
+    files = _files(
+        tmp_path,
+        {"name": "lb1", "priority": 150, "extra": extra.format("2001:db8::5/64")},
+        {"name": "lb2", "priority": 120, "extra": extra.format("2001:db8::6/64")},
+    )
+    result = CliRunner().invoke(main, ["check-config", *files])
+    assert result.exit_code == 1
+    assert (
+        "cluster: ERROR: VRID 51 (v4): excluded_addresses differs: lb1 ['2001:db8::5/64'], "
+        "lb2 ['2001:db8::6/64']" in result.output
+    )

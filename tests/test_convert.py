@@ -25,7 +25,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
     assert doc["scripts"]["chk_nginx"]["command"].endswith("check_http.sh http://127.0.0.1/")
     web = doc["instances"]["web"]
     assert (web["vrid"], web["priority"], web["version"], web["advert_interval"]) == (51, 150, 2, 1)
-    assert web["preempt"] is False
+    assert "preempt" not in web  # state MASTER: Keepalived clears nopreempt (w15r finding 3)
     assert web["authentication"] == {"type": "pass", "password": "s3cret"}
     assert web["virtual_addresses"] == [
         {"address": "192.0.2.100/24", "dev": "eth0", "label": "eth0:web"},
@@ -46,11 +46,12 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
     }
     where = str(DATA / "main.conf")
     assert result.warnings == [
-        f"{where}:7: global_defs notification_email not carried over (mail, SNMP, DBus and process tuning are not vrrpd's; its metrics and notify hooks are)",
+        f"{where}:7: global_defs notification_email not carried over (mail, SNMP and DBus are not vrrpd's; its metrics and notify hooks are)",
         f"{where}:24: state MASTER not carried over: vrrpd starts every instance as BACKUP and elects; the highest priority becomes MASTER",
         f"{where}:39: track_script chk_nginx: Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:45: track_file maint (/var/lib/vrrpd/maintenance): Keepalived ignores weighted trackers of an instance in sync group front; left out of this file to match (track it in the sync group, or without a weight, to have an effect)",
         f"{where}:53: vrrp_instance smtp_alert not carried over",
+        f"{where}:24: nopreempt with state MASTER: Keepalived clears nopreempt for web (it preempts), and so does this file",
         f"{where}:68: use_vmac vrrp61: vrrpd names the macvlan itself (vrrp.VRID)",
         f"{where}:79: virtual_server not carried over: load balancing (IPVS) is not vrrpd's: keep it in nginx, HAProxy or ipvsadm",
     ]
@@ -200,7 +201,8 @@ def test_includes_and_variables_as_keepalived_reads_them(tmp_path: Path) -> None
     assert (vi["interface"], vi["priority"]) == ("eth3", 150)
     assert vi["virtual_addresses"] == ["192.0.2.10/32"]
     assert result.document["scripts"]["chk"]["command"] == f"{tmp_path}/conf.d/../scripts/vs.sh"
-    assert result.document["scripts"]["other"]["command"] == "/bin/x ${UNSET}"  # not mangled
+    # not mangled, and a literal word as Keepalived passes it (no shell expands it)
+    assert result.document["scripts"]["other"]["command"] == "/bin/x '${UNSET}'"
     assert f"{conf}:4: include missing/*.conf: no file matches" in "\n".join(result.warnings)
     assert "b.conf:2: /bin/x ${UNSET}: no such variable defined" in "\n".join(result.warnings)
 
@@ -394,3 +396,155 @@ def test_convert_leaves_fast_preempt_alone_for_an_owner(tmp_path: Path) -> None:
     )
     result = convert(conf)
     assert "fast_preempt" not in result.document["instances"]["gw"]
+
+
+def test_a_value_that_is_not_a_number_is_refused_at_its_column(tmp_path: Path) -> None:
+    """FILE:LINE:COL points at the value itself (w15r finding 1), and `${NAME:-default}`
+    stays one word instead of opening a block; `~SEQ` lines are said, not dropped."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "~SEQ(ID, 1, 3)\n"
+        "vrrp_script chk {\n    script /bin/true\n    interval ${CHECK_INTERVAL:-7}\n}\n"
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id   51;\n"
+        "    track_script {\n        chk\n    }\n"
+        "    virtual_ipaddress {\n        192.0.2.37/24\n    }\n}\n"
+    )
+    result = convert(conf)
+    assert f"{conf}:4:14: interval '${{CHECK_INTERVAL:-7}}': not a number" in "\n".join(
+        result.errors
+    )
+    assert any(e.startswith(f"{conf}:8:25: virtual_router_id '51;'") for e in result.errors)
+    assert any(w.startswith(f"{conf}:1:1: ~SEQ") for w in result.warnings)
+    assert list(result.document["scripts"]) == ["chk"]  # no block made of the default
+
+
+def test_initial_state_master_as_keepalived_derives_from_it(tmp_path: Path) -> None:
+    """Keepalived (vrrp.c): `state MASTER` without priority is the owner (255) and clears
+    nopreempt and preempt_delay; a BACKUP keeps nopreempt, and a delay with nopreempt is
+    cleared (w15r findings 2-4); each is said at its line."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_instance A {\n    interface eth0\n    state MASTER\n    nopreempt\n"
+        "    preempt_delay 30\n    virtual_router_id 1\n    virtual_ipaddress {\n"
+        "        192.0.2.1\n    }\n}\n"
+        "vrrp_instance B {\n    interface eth0\n    state BACKUP\n    nopreempt\n"
+        "    virtual_router_id 2\n    priority 90\n    virtual_ipaddress {\n"
+        "        192.0.2.2\n    }\n}\n"
+        "vrrp_instance C {\n    interface eth0\n    state master\n    virtual_router_id 3\n"
+        "    virtual_ipaddress {\n        192.0.2.3\n    }\n}\n"
+    )
+    result = convert(conf)
+    a, b, c = (result.document["instances"][n] for n in "ABC")
+    assert (a["priority"], "preempt" in a, "preempt_delay" in a) == (255, False, False)
+    assert (b["priority"], b["preempt"]) == (90, False)
+    assert c["priority"] == 100  # `state master`: Keepalived compares case-sensitively
+    assert sum(w.startswith(f"{conf}:3: ") for w in result.warnings) == 4
+
+
+def test_values_keepalived_adjusts_are_written_as_it_uses_them(tmp_path: Path) -> None:
+    """w15r finding 6: Keepalived drops a unicast address's prefix, rounds a VRRPv2
+    interval half up, ignores VRRPv3 authentication and applies at most 253 of a weight."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_script chk {\n    script /bin/true\n    weight -300\n}\n"
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    advert_int 2.5\n"
+        "    unicast_src_ip 192.0.2.1/24\n    unicast_peer {\n        192.0.2.2/24\n    }\n"
+        "    track_script {\n        chk\n    }\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
+        "vrrp_instance B {\n    interface eth0\n    version 3\n    virtual_router_id 2\n"
+        "    authentication {\n        auth_type PASS\n        auth_pass x\n    }\n"
+        "    virtual_ipaddress {\n        192.0.2.10\n    }\n}\n"
+    )
+    result = convert(conf)
+    a, b = result.document["instances"]["A"], result.document["instances"]["B"]
+    assert (a["unicast_source"], a["unicast_peers"], a["advert_interval"]) == (
+        "192.0.2.1",
+        ["192.0.2.2"],
+        3,
+    )
+    assert result.document["scripts"]["chk"]["weight"] == -253
+    assert "authentication" not in b
+    loads(result.yaml())
+
+
+def test_a_brace_that_closes_nothing_is_said(tmp_path: Path) -> None:
+    """The other half of w15r finding 7 (an unclosed '{' is in test_w15r_findings)."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n}\n"
+    )
+    assert any(w.startswith(f"{conf}:8:1: a '}}'") for w in convert(conf).warnings)
+
+
+def test_include_brace_alternatives_in_written_order(tmp_path: Path) -> None:
+    """GLOB_BRACE (w15r finding 8): each alternative globbed in the order written, so a
+    later file's definition wins as in Keepalived; a quoted path keeps its braces."""
+    (tmp_path / "b.conf").write_text("$PRIO=120\n")
+    (tmp_path / "a.conf").write_text("$PRIO=110\n")
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        'include "{b,a}.conf"\nvrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n'
+        "    priority $PRIO\n    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
+    )
+    assert convert(conf).document["instances"]["A"]["priority"] == 110
+
+
+def test_a_converted_notify_runs_as_keepalived_runs_it(tmp_path: Path) -> None:
+    """Keepalived execs the notify line's words without a shell (w15r finding 13): run
+    for real, the converted hook echoes `&&` and never touches the file; the words after
+    an unquoted command are Keepalived's user and group (finding 14), warned, not run."""
+    import asyncio
+
+    from vrrpd.adapters.scripts import run
+
+    touched = tmp_path / "touched"
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        f"vrrp_instance A {{\n    interface eth0\n    virtual_router_id 1\n"
+        f'    notify_master "/bin/echo $HOME && /bin/touch {touched}"\n'
+        "    notify_backup /bin/echo www-data www-data\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n    }\n}\n"
+    )
+    result = convert(conf)
+    notify = result.document["instances"]["A"]["notify"]
+    outcome = asyncio.run(run(notify["master"], timeout=5))
+    assert outcome.output == f"$HOME && /bin/touch {touched}"
+    assert not touched.exists()
+    assert notify["backup"] == "/bin/echo"
+    assert any("'www-data www-data' after the command" in w for w in result.warnings)
+
+
+def test_each_converted_key_knows_its_keepalived_line(tmp_path: Path) -> None:
+    """check-config reports a converted file's errors at the keepalived.conf's
+    FILE:LINE:COL (w15r finding 9): a VIP left out for its family does not shift the
+    others' positions; a key without its own line falls back to its block."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_script chk {\n    script /bin/true\n    interval 2\n}\n"
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n"
+        "    virtual_ipaddress {\n        192.0.2.9\n        2001:db8::9\n"
+        "        192.0.2.10\n    }\n}\n"
+    )
+    result = convert(conf)
+    assert result.origin("scripts.chk.interval") == f"{conf}:3:14"
+    assert result.origin("instances.A.vrid") == f"{conf}:7:23"
+    assert result.origin("instances.A.virtual_addresses[1]") == f"{conf}:11:9"
+    assert result.origin("instances.A.advert_interval") == f"{conf}:5:1"
+
+
+def test_a_check_runs_the_words_keepalived_runs(tmp_path: Path) -> None:
+    """Keepalived 2.2.7 (its dump, in the lab): `script /bin/true unquoted-arg` runs
+    /usr/bin/true alone; `script "/bin/true a '&&' x"` runs it with `a && x`, no shell."""
+    from vrrpd.adapters.scripts import argv
+
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(
+        "vrrp_script one {\n    script /bin/echo unquoted-arg\n}\n"
+        'vrrp_script two {\n    script "/bin/echo a && x"\n}\n'
+    )
+    result = convert(conf)
+    scripts = result.document["scripts"]
+    assert argv(scripts["one"]["command"]) == ["/bin/echo"]
+    assert argv(scripts["two"]["command"]) == ["/bin/echo", "a", "&&", "x"]
+    assert any("without the words after it" in w for w in result.warnings)

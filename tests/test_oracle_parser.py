@@ -1,5 +1,5 @@
 """The oracle's reading of Keepalived's dump (tests/oracle.py), on dumps Keepalived 2.2.7
-wrote for two corpus files (tests/data/keepalived-dumps, captured by the lab harness),
+wrote for three corpus files (tests/data/keepalived-dumps, captured by the lab harness),
 so a parser that reads nothing cannot make the lab comparison pass."""
 
 from __future__ import annotations
@@ -48,3 +48,26 @@ def test_the_comparison_finds_what_the_old_converter_got_wrong() -> None:
     wrong = Conversion(document, [])
     problems = compare(seen, wrong, loads(wrong.yaml()))
     assert [p.split(":")[0] for p in problems] == ["ROUTER_21.vips", "ROUTER_21.excluded"]
+
+
+def test_the_commands_keepalived_runs_are_compared() -> None:
+    """A converter that joined a script line's words, or ran a notify through a shell,
+    differs from what Keepalived execs (its dump of corpus file 44)."""
+    seen = keepalived_view((DUMPS / "44-commands-without-shell.data").read_text())
+    assert seen["VI_1"].commands == {
+        "check chk_words": ("/usr/bin/true",),
+        "check chk_quoted": ("/usr/bin/true", "quoted-arg", "&&", "x"),
+        "notify master": ("/usr/bin/echo", "192.0.2.44", "&&", "/bin/touch", "/tmp/x"),  # noqa: S108
+        "notify backup": ("/usr/bin/echo",),
+        "notify any": ("/usr/bin/echo", "generic"),
+    }
+    right = convert(CORPUS / "44-commands-without-shell.conf", "lb1")
+    assert compare(seen, right, loads(right.yaml())) == []
+    document = right.document
+    document["scripts"]["chk_words"]["command"] = "/bin/true unquoted-arg"  # joined
+    document["instances"]["VI_1"]["notify"]["master"] = "/bin/echo 192.0.2.44 && /bin/touch /x"
+    wrong = Conversion(document, [])
+    problems = compare(seen, wrong, loads(wrong.yaml()))
+    assert [p.split(":")[0] for p in problems] == ["VI_1.commands"]
+    assert "unquoted-arg" in problems[0]
+    assert "/bin/sh', '-c'" in problems[0]

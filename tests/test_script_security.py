@@ -134,3 +134,13 @@ def test_a_track_file_others_can_write_is_refused(safe: Path) -> None:
 
 def test_a_url_argument_is_not_taken_for_a_path(safe: Path) -> None:
     assert problems(check(f"{script(safe)} http://127.0.0.1/ 200 1")) == []
+
+
+def test_shell_characters_inside_quotes_are_arguments_not_shell_syntax(safe: Path) -> None:
+    """`vrrpd convert` quotes Keepalived's `&&` arguments (no shell runs the command):
+    script_security checks such a command like any other instead of refusing it."""
+    text = f"scripts:\n  chk: {{command: \"{script(safe)} '&&' '$HOME'\"}}\n" + INSTANCE
+    assert problems(text) == []
+    text = f'scripts:\n  chk: {{command: "{script(safe)} \\"$HOME\\""}}\n' + INSTANCE
+    [error] = problems(text)  # "$HOME" in double quotes: the shell expands it
+    assert "shell syntax cannot be checked under script_security" in error

@@ -249,8 +249,9 @@ def test_check_process() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert run("check_process.sh", "no-such-process-name").returncode == 1
-    assert run("check_process.sh").returncode == 2
+    # the monitoring plugins' codes, as the other check_*.sh: 2 CRITICAL, 3 UNKNOWN
+    assert run("check_process.sh", "no-such-process-name").returncode == 2
+    assert run("check_process.sh").returncode == 3
 
 
 def test_check_file_is_a_maintenance_switch(tmp_path: Path) -> None:
@@ -258,8 +259,9 @@ def test_check_file_is_a_maintenance_switch(tmp_path: Path) -> None:
     assert run("check_file.sh", str(switch)).returncode == 0
     switch.touch()
     drained = run("check_file.sh", str(switch))
-    assert drained.returncode == 1
-    assert "maintenance file" in drained.stderr
+    assert drained.returncode == 2  # CRITICAL, as the other check_*.sh
+    assert "maintenance file" in drained.stdout
+    assert run("check_file.sh").returncode == 3  # UNKNOWN: usage
 
 
 def test_notify_log_appends_json_lines(tmp_path: Path) -> None:

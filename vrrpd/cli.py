@@ -213,10 +213,11 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
 
     Warns of a check whose program is missing here or not executable (whatever
     script_security says). With several files (one per node), also checks them as one
-    cluster: for every shared VRID the version, interval, VIPs, authentication, checksum
-    form and unicast mode agree, at most one owner, the checks can move mastership
-    (positive weights count while their checks pass; equal priorities are legal and go
-    to the higher primary address); then says who wins in each failure.
+    cluster: for every shared VRID the version, interval, VIPs, excluded addresses,
+    authentication, checksum form and unicast mode agree, at most one owner, the checks
+    can move mastership (positive weights count while their checks pass; equal
+    priorities are legal and go to the higher primary address); then says who wins in
+    each failure.
 
     A keepalived.conf among the files (known by its content) is converted as `vrrpd
     convert` would and checked as one node: the new node's YAML against the live
@@ -297,15 +298,18 @@ def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
     result = convert(path)
     refusals = [str(e) for e in getattr(result, "errors", ())]
     for refusal in refusals:
-        click.echo(f"{refusal} (a node-by-node migration cannot carry this over)", err=True)
+        click.echo(refusal, err=True)
     if not result.instances:
         click.echo(f"{path}: no vrrp_instance to convert", err=True)
         raise SystemExit(EXIT_FAILURE)
     try:
         config, _ = loads_checked(result.yaml(), f"{path} (as `vrrpd convert` writes it)")
     except ConfigInvalid as invalid:
-        for error in invalid.errors:
-            click.echo(str(error), err=True)
+        for error in invalid.errors:  # at the keepalived.conf's line the value came from
+            where = result.origin(error.path) or str(error.mark)
+            click.echo(
+                f"{where}: {error.path + ': ' if error.path else ''}{error.message}", err=True
+            )
         raise SystemExit(EXIT_FAILURE) from None
     notes = len(result.warnings)
     click.echo(f"{path}: keepalived.conf, converted: {summary(config)}"

@@ -39,6 +39,9 @@ _AGREE = (
     ("version", lambda i: i.version),
     ("advert_interval", lambda i: i.advert_interval),
     ("virtual_addresses", lambda i: sorted(str(v.address) for v in i.virtual_addresses)),
+    # held by the master without being advertised: a backup with others would take over
+    # the VIPs and leave these behind (or bring addresses the old master never held)
+    ("excluded_addresses", lambda i: sorted(str(v.address) for v in i.excluded_addresses)),
     (
         "authentication",
         lambda i: i.authentication.password.encode()[:8] if i.authentication else None,

@@ -44,6 +44,13 @@ class Node:
     file: str
     line: int
     children: list[Node] = field(default_factory=list)
+    columns: list[int] = field(default_factory=list)
+    """Where the keyword and each argument start on the line (1-based, as read)."""
+
+    def at(self, index: int = 0) -> str:
+        """``FILE:LINE:COL`` of argument ``index`` (-1: the keyword)."""
+        column = (self.columns[index + 1 : index + 2] or self.columns[:1] or [1])[0]
+        return f"{self.file}:{self.line}:{column}"
 
     def first(self, keyword: str) -> Node | None:
         return next((c for c in self.children if c.keyword == keyword), None)
@@ -59,6 +66,18 @@ class Conversion:
     warnings: list[str]
     errors: list[str] = field(default_factory=list)
     """What cannot be converted without breaking the cluster (AH): no file is written."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Converted key path (``instances.VI_1.vrid``, as the loader names it) -> the
+    keepalived.conf's FILE:LINE:COL it came from: check-config reports there."""
+
+    def origin(self, path: str) -> str | None:
+        """The keepalived.conf position of ``path`` or of the nearest key above it."""
+        while path:
+            if path in self.origins:
+                return self.origins[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return None
 
     @property
     def instances(self) -> int:
@@ -157,8 +176,9 @@ def _strip_comment(line: str) -> str:
 
 def _words(line: str) -> list[str]:
     """Tokens, quotes kept together, braces apart (never those of a ``${...}`` left as
-    written: a check command is not to be mangled)."""
-    spaced = re.sub(r"\$\{(\w+)\}", "\0\\1\1", line)
+    written, ``${NAME:-default}`` for envsubst included: a check command is not to be
+    mangled, nor a value split into a block)."""
+    spaced = re.sub(r"\$\{([^{}\s]+)\}", "\0\\1\1", line)
     spaced = spaced.replace("{", " { ").replace("}", " } ")
     spaced = spaced.replace("\0", "${").replace("\1", "}")
     try:
@@ -167,11 +187,66 @@ def _words(line: str) -> list[str]:
         return spaced.split()
 
 
-def _tokens(path: Path, text: str, reading: _Reading) -> list[tuple[list[str], str, int]]:
+def _columns(raw: str, words: list[str]) -> list[int]:
+    """Each word's 1-based column in the line as written (a word that came from a
+    variable: where the next ``$`` is, else where the previous word ended)."""
+    first = raw.split("\n", 1)[0]
+    columns, cursor = [], len(first) - len(first.lstrip())
+    for word in words:
+        found = first.find(word, cursor) if word else -1
+        if found >= 0:
+            columns.append(found + 1)
+            cursor = found + len(word)
+        else:
+            dollar = first.find("$", cursor)
+            at = dollar if dollar >= 0 else cursor
+            columns.append(at + 1)
+            cursor = at + 1
+    return columns
+
+
+_Token = tuple[list[str], str, int, list[int]]
+
+
+def _words_plain(text: str) -> list[str]:
+    """The first word of ``text``, its quotes removed, its braces kept."""
+    try:
+        return shlex.split(text)[:1]
+    except ValueError:
+        return text.split()[:1]
+
+
+def _brace_alternatives(pattern: str) -> list[str]:
+    """``a/{b,c}.conf`` -> ``a/b.conf``, ``a/c.conf`` (nested too), as glob(3) with
+    GLOB_BRACE expands them; a brace without a comma inside is kept as written."""
+    depth, start = 0, -1
+    for index, char in enumerate(pattern):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                inner, parts, level, last = pattern[start + 1 : index], [], 0, 0
+                for at, c in enumerate(inner):
+                    level += (c == "{") - (c == "}")
+                    if c == "," and level == 0:
+                        parts.append(inner[last:at])
+                        last = at + 1
+                if not parts:
+                    continue
+                parts.append(inner[last:])
+                head, tail = pattern[:start], pattern[index + 1 :]
+                return [x for part in parts for x in _brace_alternatives(head + part + tail)]
+    return [pattern]
+
+
+def _tokens(path: Path, text: str, reading: _Reading) -> list[_Token]:
     """Lines as token lists (comments dropped), variables defined and expanded, includes
     resolved as Keepalived resolves them, and conditional lines (``@ID`` / ``@^ID``) kept
     only for ``reading.config_id``."""
-    out: list[tuple[list[str], str, int]] = []
+    out: list[_Token] = []
     name = str(path)
     pwd = str(Path.cwd()) if name == _STDIN else str(path.parent)
     for number, joined in _logical_lines(text):
@@ -189,40 +264,58 @@ def _tokens(path: Path, text: str, reading: _Reading) -> list[tuple[list[str], s
         if definition:
             reading.variables[definition.group(1)] = definition.group(2).strip()
             continue
+        if line.startswith(("~SEQ", "~LST")):
+            reading.warnings.append(
+                f"{name}:{number}:1: {line.split('(')[0]}: Keepalived's generated lines are "
+                "not expanded by this conversion (what they generate is missing here): write "
+                "them out, one block each, and convert again"
+            )
+            continue
         for part in _expand(line, reading.variables, pwd).split("\n"):
-            out += _statement(_strip_comment(part).strip(), path, number, reading)
+            out += _statement(_strip_comment(part).strip(), path, number, reading, joined)
     return out
 
 
 def _statement(
-    line: str, path: Path, number: int, reading: _Reading
-) -> list[tuple[list[str], str, int]]:
+    line: str, path: Path, number: int, reading: _Reading, raw: str = ""
+) -> list[_Token]:
     if not line:
         return []
     words = _words(line)
     if words[:1] == ["include"] and len(words) > 1:
+        # the path as written: its braces are csh alternatives, not a block
+        words = ["include", *_words_plain(line.split(None, 1)[1])]
         base = Path.cwd() if str(path) == _STDIN else path.parent
         pattern = words[1] if words[1].startswith("/") else str(base / words[1])
-        matches = sorted(glob.glob(pattern))
+        matches = []
+        for alternative in _brace_alternatives(pattern):  # GLOB_BRACE, in written order
+            matches += [m for m in sorted(glob.glob(alternative)) if m not in matches]
         if not matches:
             reading.warnings.append(
                 f"{path}:{number}: include {words[1]}: no file matches; Keepalived goes on "
                 "without it, and so does this conversion: check that nothing is missing"
             )
-        out: list[tuple[list[str], str, int]] = []
+        out: list[_Token] = []
         for included in matches:
             target = Path(included).resolve()
             if target not in reading.seen and target.is_file():
                 reading.seen.add(target)
                 out += _tokens(Path(included), target.read_text(errors="replace"), reading)
         return out
+    if any(w.endswith(";") for w in words[1:]):
+        reading.warnings.append(
+            f"{path}:{number}: {line}: Keepalived has no ';' ending a value: it is read as "
+            "part of the value, here as there"
+        )
     undefined = next((w for w in words if _VARIABLE.search(w)), None)
     if undefined is not None:
+        # a password with a '$' is no variable to the operator: never repeat any of it
+        what = "auth_pass: a '$' in it" if words[0] == "auth_pass" else undefined
         reading.warnings.append(
-            f"{path}:{number}: {undefined}: no such variable defined before this line; "
+            f"{path}:{number}: {what}: no such variable defined before this line; "
             "Keepalived leaves it as written, and so does this conversion"
         )
-    return [(words, str(path), number)]
+    return [(words, str(path), number, _columns(raw or line, words))]
 
 
 def parse(
@@ -243,8 +336,8 @@ def parse(
     root = Node("", [], name, 0)
     stack = [root]
     pending: Node | None = None
-    for words, file, line in _tokens(Path(name), text, reading):
-        for word in _split_braces(words):
+    for words, file, line, columns in _tokens(Path(name), text, reading):
+        for word, where in _split_braces(words, columns):
             if word == "{":
                 parent = pending or (stack[-1].children[-1] if stack[-1].children else stack[-1])
                 stack.append(parent)
@@ -252,29 +345,42 @@ def parse(
             elif word == "}":
                 if len(stack) > 1:
                     stack.pop()
+                else:
+                    reading.warnings.append(
+                        f"{file}:{line}:{where[0]}: a '}}' that closes nothing: Keepalived "
+                        "says so (extra '}') and goes on; check where the block before it ends"
+                    )
                 pending = None
             elif isinstance(word, list):
-                pending = Node(word[0], word[1:], file, line)
+                pending = Node(word[0], word[1:], file, line, columns=where)
                 stack[-1].children.append(pending)
+    for block in stack[1:]:
+        reading.warnings.append(
+            f"{block.at(-1)}: {block.keyword} {' '.join(block.args)}: its '{{' is never "
+            "closed (Keepalived: missing '}'s or extra '{'s); everything after it up to the "
+            "end was read inside it, by Keepalived as by this conversion: add the '}'"
+        )
     if skipped is not None:
         skipped.update(reading.skipped)
     return root.children
 
 
-def _split_braces(words: list[str]) -> list[Any]:
-    """A line's statements: keyword runs and the braces between them."""
-    out: list[Any] = []
+def _split_braces(words: list[str], columns: list[int]) -> list[tuple[Any, list[int]]]:
+    """A line's statements: keyword runs (with their columns) and the braces between."""
+    out: list[tuple[Any, list[int]]] = []
     run: list[str] = []
-    for word in words:
+    where: list[int] = []
+    for word, column in zip(words, columns, strict=True):
         if word in ("{", "}"):
             if run:
-                out.append(run)
-                run = []
-            out.append(word)
+                out.append((run, where))
+                run, where = [], []
+            out.append((word, [column]))
         else:
             run.append(word)
+            where.append(column)
     if run:
-        out.append(run)
+        out.append((run, where))
     return out
 
 
@@ -296,6 +402,11 @@ _UNIT_FOR_SCRIPTS = (
 )
 
 
+_MAIL_SNMP_DBUS = ("notification_email", "smtp_", "enable_snmp", "snmp_", "enable_dbus",
+                   "dbus_", "enable_traps", "email_")  # fmt: skip
+"""global_defs keys whose work vrrpd leaves to its metrics and notify hooks."""
+
+
 class _Converter:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -313,12 +424,38 @@ class _Converter:
         """vrrp_script blocks without a command: Keepalived drops them and their users."""
         self.grouped: dict[str, Node] = {}
         """Instance name -> the vrrp_sync_group it belongs to."""
+        self.origins: dict[str, str] = {}
 
     def warn(self, node: Node, message: str) -> None:
         self.warnings.append(f"{node.file}:{node.line}: {message}")
 
     def refuse(self, node: Node, message: str) -> None:
         self.errors.append(f"{node.file}:{node.line}: {message}")
+
+    def number(self, node: Node, kind: type[Any] = int, index: int = 0) -> Any:
+        """Argument ``index`` of ``node`` as a number; a value that is none (``51;``, an
+        undefined ``$VAR``, a shell default left for envsubst) is refused at its
+        FILE:LINE:COL: Keepalived would log "invalid number" and run with something
+        else, which no converted file can promise to match."""
+        text = node.args[index] if len(node.args) > index else ""
+        try:
+            value = kind(text)
+        except ValueError:
+            hint = (
+                " (Keepalived does not end values with ';')"
+                if text.endswith(";")
+                else " (an undefined variable or a shell default: Keepalived expands only its "
+                "own $NAME definitions)"
+                if "$" in text
+                else ""
+            )
+            self.errors.append(
+                f"{node.at(index)}: {node.keyword} {text!r}: not a number{hint}; Keepalived "
+                "says 'invalid number' and goes on with a value of its own choosing, which no "
+                "converted file can promise to match: correct the line and convert again"
+            )
+            return None
+        return value
 
     def run(self, nodes: list[Node]) -> dict[str, Any]:
         document: dict[str, Any] = {"global": {}}
@@ -327,9 +464,10 @@ class _Converter:
             if node.keyword == "global_defs":
                 security_set, user_set = self.global_defs(node, document["global"])
         for node in nodes:
-            if node.keyword == "vrrp_track_file":
+            if node.keyword in ("vrrp_track_file", "track_file"):
+                # `track_file NAME {...}`: the current spelling (vrrp_track_file: deprecated)
                 self.track_files[node.args[0] if node.args else ""] = node
-                self.definition_extras(node, ("file", "weight"), "vrrp_track_file")
+                self.definition_extras(node, ("file", "weight"), node.keyword)
             elif node.keyword == "vrrp_track_process":
                 self.track_processes[node.args[0] if node.args else ""] = node
                 self.definition_extras(node, ("process", "weight", "quorum"), "vrrp_track_process")
@@ -360,8 +498,8 @@ class _Converter:
             elif node.keyword in _NOT_CARRIED:
                 self.warn(node, f"{node.keyword} not carried over: {_NOT_CARRIED[node.keyword]}")
             elif node.keyword not in (
-                "global_defs", "vrrp_script", "vrrp_track_file", "vrrp_track_process",
-                "vrrp_instance",
+                "global_defs", "vrrp_script", "vrrp_track_file", "track_file",
+                "vrrp_track_process", "vrrp_instance",
             ):  # fmt: skip
                 self.warn(node, f"{node.keyword} not carried over: vrrpd has no equivalent")
         glob_ = document["global"]
@@ -409,13 +547,13 @@ class _Converter:
                 out["script_security"] = True
                 security = True
             elif key == "vrrp_version" and args:
-                self.version = int(args[0])
+                self.version = self.number(child) or self.version
             elif key == "vrrp_garp_master_delay" and args:
-                self.garp["delay"] = float(args[0])
+                self.garp["delay"] = self.number(child, float)
             elif key == "vrrp_garp_master_repeat" and args:
-                self.garp["repeat"] = int(args[0])
+                self.garp["repeat"] = self.number(child)
             elif key == "vrrp_garp_master_refresh" and args:
-                self.garp["refresh"] = float(args[0])
+                self.garp["refresh"] = self.number(child, float)
             elif key == "vrrp_check_unicast_src":
                 pass  # vrrpd always accepts unicast adverts only from the listed peers
             elif key == "vrrp_strict":
@@ -429,35 +567,54 @@ class _Converter:
                 self.warn(child, "default_interface not carried over: it is the interface "
                           "Keepalived uses for instances without one (and for static "
                           "addresses); every converted instance names its interface")  # fmt: skip
+            elif key.startswith(("vrrp_garp_", "vrrp_gna_", "vrrp_min_garp", "vrrp_lower_prio")):
+                self.warn(child, f"global_defs {key} not carried over: gratuitous ARP / "
+                          "unsolicited NA timing beyond what vrrpd sends (garp: delay, repeat "
+                          "and refresh on each instance); vrrpd announces each address `repeat` "
+                          "times on becoming MASTER, again after `delay`, and every `refresh` "
+                          "seconds if set")  # fmt: skip
+            elif key.startswith(_MAIL_SNMP_DBUS):
+                self.warn(child, f"global_defs {key} not carried over (mail, SNMP and DBus are "
+                          "not vrrpd's; its metrics and notify hooks are)")  # fmt: skip
             else:
-                self.warn(child, f"global_defs {key} not carried over (mail, SNMP, DBus and "
-                          "process tuning are not vrrpd's; its metrics and notify hooks are)")  # fmt: skip
+                self.warn(child, f"global_defs {key} not carried over: vrrpd has no "
+                          "equivalent")  # fmt: skip
         return security, user
 
     def script(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         weight, reverse = 0, False
+        here = f"scripts.{node.args[0]}"
+        self.origins[here] = node.at(-1)
         for child in node.children:
             key, args = child.keyword, child.args
-            if key == "script" and args:
-                command = " ".join(args)
+            self.origins[f"{here}.{'command' if key == 'script' else key}"] = child.at(0)
+            if key == "script" and args and (words := _command_words(args[0])):
+                command = shlex.join(words)
                 out["command"] = command
-                if not command.split()[0].startswith("/"):
+                if len(args) > 1:
+                    self.warn(child, f"script {args[0]} {' '.join(args[1:])}: Keepalived runs "
+                              f"{words[0]} without the words after it (only a quoted command "
+                              "keeps its arguments), and so does this file: quote the command "
+                              "if they were meant")  # fmt: skip
+                if not words[0].startswith("/"):
                     self.warn(child, f"script {command!r} is not an absolute path: vrrpd finds "
                               "it through the service's PATH (systemd's, not your shell's), "
                               "where Keepalived resolved it when it started; give the full path "
                               "so check-config can check the file")  # fmt: skip
             elif key in ("interval", "timeout") and args:
-                out[key] = float(args[0])
+                out[key] = self.number(child, float)
             elif key == "weight" and args:
-                weight, reverse = int(args[0]), args[1:2] == ["reverse"]
+                weight = self.clamped(child, self.number(child), node.args[0]) or 0
+                reverse = args[1:2] == ["reverse"]
                 out["weight"] = weight
             elif key in ("rise", "fall") and args:
-                out[key] = int(args[0])
+                out[key] = self.number(child)
             elif key == "user" and args:
                 out["user"] = args[0]
             else:
                 self.warn(child, f"vrrp_script {key} not carried over")
+        out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
         if reverse:
             # vrrpd's checks have no reverse: it goes on each track_scripts entry instead
             out["weight"] = 0
@@ -475,28 +632,39 @@ class _Converter:
         garp = dict(self.garp)
         native6 = False
         group = self.grouped.get(name)
+        master: Node | None = None
+        auth_node: Node | None = None
+        here = f"instances.{name}"
+        self.origins[here] = node.at(-1)
         for child in node.children:
             key, args = child.keyword, child.args
             arg = args[0] if args else ""
+            yaml_key = _YAML_KEYS.get(key, key.replace("notify_", "notify."))
+            self.origins.setdefault(f"{here}.{yaml_key}", child.at(0 if args else -1))
+            if key in ("unicast_peer", "virtual_ipaddress_excluded"):
+                for index, item in enumerate(child.children):
+                    self.origins[f"{here}.{yaml_key}[{index}]"] = item.at(-1)
             if key == "interface":
                 out["interface"] = arg
             elif key == "virtual_router_id":
-                out["vrid"] = int(arg)
+                out["vrid"] = self.number(child)
             elif key == "priority":
-                out["priority"] = int(arg)
+                out["priority"] = self.number(child)
             elif key == "advert_int":
-                out["advert_interval"] = float(arg) if "." in arg else int(arg)
+                out["advert_interval"] = self.number(child, float if "." in arg else int)
             elif key == "nopreempt":
                 out["preempt"] = False
             elif key == "preempt_delay":
-                out["preempt_delay"] = float(arg)
+                out["preempt_delay"] = self.number(child, float)
             elif key in ("version", "vrrp_version"):
-                version = int(arg)
+                version = self.number(child)
             elif key == "state":
-                if arg.upper() == "MASTER":
+                if arg == "MASTER":  # Keepalived compares case-sensitively
+                    master = child
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
                               "BACKUP and elects; the highest priority becomes MASTER")  # fmt: skip
             elif key == "authentication":
+                auth_node = child
                 auth = self.authentication(child)
                 if auth is not None:
                     out["authentication"] = auth
@@ -509,17 +677,19 @@ class _Converter:
             elif key == "virtual_ipaddress_excluded":
                 excluded += [v for c in child.children if (v := self.vip(c)) is not None]
             elif key == "unicast_src_ip":
-                out["unicast_source"] = arg
+                out["unicast_source"] = self.host_address(child, arg)
             elif key == "unicast_peer":
-                out["unicast_peers"] = [c.keyword for c in child.children]
+                out["unicast_peers"] = [self.host_address(c, c.keyword) for c in child.children]
             elif key in _TRACKERS:
                 self.trackers(child, out, tracked, group)
             elif key in _NOTIFY_KEYS:
-                notify[key.removeprefix("notify_") if key != "notify" else "any"] = " ".join(args)
+                command = self.notify_command(child)
+                if command is not None:
+                    notify[key.removeprefix("notify_") if key != "notify" else "any"] = command
             elif key in ("garp_master_delay", "garp_master_refresh"):
-                garp[key.removeprefix("garp_master_")] = float(arg)
+                garp[key.removeprefix("garp_master_")] = self.number(child, float)
             elif key == "garp_master_repeat":
-                garp["repeat"] = int(arg)
+                garp["repeat"] = self.number(child)
             elif key == "use_vmac":
                 out["use_vmac"] = True
                 if args:
@@ -532,7 +702,13 @@ class _Converter:
                           "then (the VIPs move to a node whose link works)")  # fmt: skip
             else:
                 self.warn(child, f"vrrp_instance {key} not carried over")
+        out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
+        garp = {k: v for k, v in garp.items() if v is not None}
+        all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
+        kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
+        for index, vip_node in enumerate(kept):
+            self.origins[f"{here}.virtual_addresses[{index}]"] = vip_node.at(-1)
         if not vips:
             hint = (
                 f" (virtual_server {' '.join(self.services)} is likely it)" if self.services else ""
@@ -541,7 +717,8 @@ class _Converter:
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
-        out.setdefault("priority", 100)  # Keepalived's defaults, written out
+        self.version_limits(node, out, auth_node)
+        self.initial_state(node, out, master)
         out.setdefault("advert_interval", 1)
         if out["priority"] < 255:
             # The node joins Keepalived peers during a migration, and a backup cannot
@@ -556,6 +733,90 @@ class _Converter:
         if notify:
             out["notify"] = notify
         return _ordered(out)
+
+    def notify_command(self, node: Node) -> str | None:
+        """A notify line as Keepalived 2.2.7 reads it (lib/notify.c): its first word (a
+        quoted string or not) split into the program and its arguments, run without a
+        shell, so ``&&`` or ``>`` are arguments; the words after it are the user and
+        group to run it as. Written with each word quoted as needed, which vrrpd also
+        runs without a shell (shell characters only inside quotes)."""
+        words = _command_words(node.args[0]) if node.args else []
+        if not words:
+            return None
+        if len(node.args) > 1:
+            who = " ".join(node.args[1:3])
+            self.warn(node, f"{node.keyword} {words[0]}: {who!r} after the command is the user "
+                      "[and group] Keepalived runs it as, not its arguments; vrrpd runs every "
+                      "hook as global.script_user: set that, or quote the command with its "
+                      "arguments if they were meant")  # fmt: skip
+        return shlex.join(words)
+
+    def host_address(self, node: Node, text: str) -> str:
+        """A unicast address as Keepalived reads it (utils.c, inet_stosockaddr): what
+        follows a ``/`` (a prefix) or a ``-`` (a range) is dropped."""
+        cut = re.split(r"[/-]", text, maxsplit=1)[0]
+        if cut != text:
+            self.warn(node, f"{text}: Keepalived uses {cut} (a unicast address has no "
+                      "prefix or range), and so does this file")  # fmt: skip
+        return cut
+
+    def version_limits(self, node: Node, out: dict[str, Any], auth_node: Node | None) -> None:
+        """What Keepalived makes of an instance's values for its VRRP version (vrrp.c):
+        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s); a
+        VRRPv3 instance has no authentication."""
+        name = node.args[0]
+        interval = out.get("advert_interval")
+        if out["version"] == 2 and isinstance(interval, int | float):
+            whole = 255 if interval >= 256 else max(1, int(interval + 0.5))
+            if whole != interval:
+                out["advert_interval"] = whole
+                self.warn(node, f"advert_int {interval:g} in VRRPv2 instance {name}: Keepalived "
+                          f"sends whole seconds, {whole}, and so does this file")  # fmt: skip
+        if out["version"] == 3 and "authentication" in out:
+            del out["authentication"]
+            self.warn(auth_node or node, f"authentication in VRRPv3 instance {name}: Keepalived "
+                      "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
+
+    def clamped(
+        self, node: Node, weight: int | None, name: str = "", limit: int = 253
+    ) -> int | None:
+        """A weight beyond Keepalived's documented -253..253: Keepalived says so and still
+        adds it (its dump shows 300); vrrpd takes at most 253. The priority stops at 1
+        or 254 either way, so alone it acts the same; summed with other trackers it can
+        differ, which the warning says."""
+        if weight is None or -limit <= weight <= limit:
+            return weight
+        bound = limit if weight > 0 else -limit
+        what = f"{name} " if name else ""
+        self.warn(node, f"{what}weight {weight}: outside -253..253, which Keepalived says but "
+                  f"still adds {weight}; written as {bound} (the priority stops at 1 or 254 "
+                  "either way, but summed with other trackers' weights the result can differ: "
+                  f"check the sums)")  # fmt: skip
+        return bound
+
+    def initial_state(self, node: Node, out: dict[str, Any], master: Node | None) -> None:
+        """What Keepalived 2.2.7 derives from ``state MASTER`` when it checks an instance
+        (vrrp.c): without ``priority`` the instance is the address owner (255), not 100;
+        the owner and an initial MASTER both lose ``nopreempt``, an initial MASTER loses
+        ``preempt_delay``, and so does a ``nopreempt`` instance. The converted file does
+        what Keepalived does, and says so."""
+        name = node.args[0]
+        if "priority" not in out:
+            out["priority"] = 255 if master is not None else 100  # written out
+            if master is not None:
+                self.warn(master, f"state MASTER without priority: Keepalived makes {name} the "
+                          "address owner (priority 255), and so does this file")  # fmt: skip
+        where = master or node
+        if out.get("preempt") is False and (out["priority"] == 255 or master is not None):
+            why = "priority 255 (the owner)" if out["priority"] == 255 else "state MASTER"
+            self.warn(where, f"nopreempt with {why}: Keepalived clears nopreempt for {name} "
+                      "(it preempts), and so does this file")  # fmt: skip
+            del out["preempt"]
+        if out.get("preempt_delay") and (master is not None or out.get("preempt") is False):
+            why = "state MASTER" if master is not None else "nopreempt"
+            self.warn(where, f"preempt_delay with {why}: Keepalived clears the delay for "
+                      f"{name}, and so does this file")  # fmt: skip
+            del out["preempt_delay"]
 
     def one_family(self, vips: list[Any], nodes: list[Node], native6: bool, name: str) -> list[Any]:
         """Keepalived takes the instance's family from its first VIP (or native_ipv6) and
@@ -662,8 +923,24 @@ class _Converter:
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
 
+    def weight_of(self, node: Node | None) -> tuple[int | None, bool]:
+        """``weight W [reverse]`` (in a track block) or ``W [reverse]`` (a definition's
+        weight line) -> (W, reverse)."""
+        if node is None:
+            return None, False
+        args = node.args
+        if args[:1] == ["weight"] and len(args) >= 2:
+            return self.clamped(node, self.number(node, int, 1), node.keyword), args[2:3] == [
+                "reverse"
+            ]
+        if node.keyword == "weight" and args:
+            return self.clamped(node, self.number(node)), args[1:2] == ["reverse"]
+        if args and args[0].lstrip("-").isdigit():
+            return self.clamped(node, int(args[0]), node.keyword), args[1:2] == ["reverse"]
+        return None, False
+
     def tracker(self, key: str, node: Node) -> Any:
-        weight, reverse = _weight_of(node.args)
+        weight, reverse = self.weight_of(node)
         if key == "track_script":
             base_weight, base_reverse = self._script_weights.get(node.keyword, (0, False))
             if weight is None and base_reverse:
@@ -680,21 +957,21 @@ class _Converter:
         elif key == "track_file":
             definition = self.track_files.get(node.keyword)
             path = definition.value("file") if definition else node.keyword
-            base = _defined_weight(definition)
+            base = self.weight_of(definition.first("weight") if definition else None)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             entry = {"path": path, "weight": 1 if weight is None else weight}
         else:
             definition = self.track_processes.get(node.keyword)
             entry = {"name": (definition.value("process") if definition else None) or node.keyword}
-            base = _defined_weight(definition)
+            base = self.weight_of(definition.first("weight") if definition else None)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             if weight is not None:
                 entry["weight"] = weight
-            quorum = definition.value("quorum") if definition else None
+            quorum = definition.first("quorum") if definition else None
             if quorum is not None:
-                entry["quorum"] = int(quorum)
+                entry["quorum"] = self.number(quorum)
         if reverse and entry.get("weight"):
             entry["reverse"] = True
         return entry
@@ -705,10 +982,11 @@ class _Converter:
         group = node.first("group")
         members = [c.keyword for c in group.children] if group else []
         out: dict[str, Any] = {"instances": members}
+        self.origins[f"sync_groups.{node.args[0]}"] = node.at(-1)
         notify = {
-            key.removeprefix("notify_") if key != "notify" else "any": " ".join(c.args)
+            key.removeprefix("notify_") if key != "notify" else "any": command
             for c in node.children
-            if (key := c.keyword) in _NOTIFY_KEYS
+            if (key := c.keyword) in _NOTIFY_KEYS and (command := self.notify_command(c))
         }
         if notify:
             out["notify"] = notify
@@ -728,26 +1006,33 @@ class _Converter:
         return out
 
 
+def _command_words(text: str) -> list[str]:
+    """A command string split into words as Keepalived splits it to exec it without a
+    shell (quotes and backslashes honoured)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+_YAML_KEYS = {
+    "virtual_router_id": "vrid", "advert_int": "advert_interval", "nopreempt": "preempt",
+    "vrrp_version": "version", "virtual_ipaddress": "virtual_addresses",
+    "virtual_ipaddress_excluded": "excluded_addresses", "unicast_src_ip": "unicast_source",
+    "unicast_peer": "unicast_peers", "track_script": "track_scripts",
+    "track_interface": "track_interfaces", "track_file": "track_files",
+    "track_process": "track_processes", "notify": "notify.any",
+    "garp_master_delay": "garp.delay", "garp_master_refresh": "garp.refresh",
+    "garp_master_repeat": "garp.repeat",
+}  # fmt: skip
+"""Keepalived's instance keywords -> the converted keys (for check-config's positions)."""
+
 _TRACK_KEYS = {
     "track_script": "track_scripts",
     "track_interface": "track_interfaces",
     "track_file": "track_files",
     "track_process": "track_processes",
 }
-
-
-def _weight_of(args: list[str]) -> tuple[int | None, bool]:
-    """``weight W [reverse]`` (in a track block or a definition) -> (W, reverse)."""
-    if args[:1] == ["weight"] and len(args) >= 2:
-        return int(args[1]), args[2:3] == ["reverse"]
-    if args and args[0].lstrip("-").isdigit():
-        return int(args[0]), args[1:2] == ["reverse"]
-    return None, False
-
-
-def _defined_weight(definition: Node | None) -> tuple[int | None, bool]:
-    weight = definition.first("weight") if definition else None
-    return _weight_of(weight.args) if weight else (None, False)
 
 
 def _address_of(vip: Any) -> str:
@@ -791,4 +1076,6 @@ def convert(path: str | Path, config_id: str | None = None) -> Conversion:
             for ident, (file, line) in sorted(reading.skipped.items())
             if not ident.startswith("^")
         ]
-    return Conversion(document, notes + reading.warnings + converter.warnings, converter.errors)
+    return Conversion(
+        document, notes + reading.warnings + converter.warnings, converter.errors, converter.origins
+    )

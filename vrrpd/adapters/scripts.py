@@ -118,9 +118,45 @@ class Outcome:
 
 def argv(command: str) -> list[str]:
     """The argv a command runs as (shell syntax goes through /bin/sh -c)."""
-    if any(ch in _SHELL_SYNTAX for ch in command):
+    if needs_shell(command):
         return ["/bin/sh", "-c", command]
     return shlex.split(command)
+
+
+def needs_shell(command: str) -> bool:
+    """Whether ``command`` has shell syntax a shell would act on: outside quotes, or
+    ``$`` and backticks inside double quotes. A quoted ``'&&'`` is a word to the shell
+    too, so such a command runs the same without one (how `vrrpd convert` writes
+    Keepalived's commands, which Keepalived execs without a shell)."""
+    quote = ""
+    escaped = False
+    for ch in command:
+        if escaped:
+            escaped = False
+        elif quote == "'":
+            quote = "" if ch == "'" else quote
+        elif ch == "\\":
+            escaped = True
+        elif quote == '"':
+            if ch in "$`":
+                return True
+            quote = "" if ch == '"' else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in _SHELL_SYNTAX:
+            return True
+    return bool(quote)  # unbalanced: let the shell say so
+
+
+def _with_args(command: str, args: tuple[str, ...]) -> list[str]:
+    """The argv with ``args`` appended. Through the shell they are written at the end of
+    the command as ``"$@"`` (``sh -c COMMAND A B`` would make them $0 and $1, which the
+    command never sees): the last simple command gets them, as Keepalived's exec would
+    give them to the command."""
+    words = argv(command)
+    if args and words[:2] == ["/bin/sh", "-c"]:
+        return ["/bin/sh", "-c", f'{command} "$@"', "sh", *args]
+    return [*words, *args]
 
 
 async def run(
@@ -141,8 +177,7 @@ async def run(
     try:
         identity = _cached_identity(user) if user and os.geteuid() == 0 else {}
         process = await asyncio.create_subprocess_exec(
-            *argv(command),
-            *args,
+            *_with_args(command, args),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -19,8 +19,9 @@ run anything. The rule is Keepalived's, made stricter:
   replacing a file, not creating a missing one);
 * a POSIX ACL that gives write access to a user or group other than root refuses the
   file as its mode bits would (``setfacl -m u:deploy:rw`` leaves the mode at 0664 root:root);
-* shell syntax (``&&``, ``;``, ``|``, ``$(...)``, backticks, redirections, globs) is
-  refused: what ``/bin/sh -c`` would run cannot be checked;
+* shell syntax (``&&``, ``;``, ``|``, ``$(...)``, backticks, redirections, globs)
+  outside quotes is refused: what ``/bin/sh -c`` would run cannot be checked (inside
+  quotes it is an argument, and the command runs without a shell);
 * ``track_files`` paths are judged the same way, since their content moves priority.
 """
 
@@ -37,9 +38,6 @@ import struct
 from pathlib import Path
 
 from vrrpd.core.config import Config, Problem
-
-SHELL_SYNTAX = frozenset("|&;<>()$`*?[]{}~\n")
-"""Characters that send a command through ``/bin/sh -c`` (``adapters.scripts.argv``)."""
 
 _MAX_LINKS = 40  # like the kernel's ELOOP limit
 _MAX_INTERPRETERS = 5  # the kernel's binfmt_script allows 4 levels
@@ -131,7 +129,9 @@ def writable_by_others(path: Path, _depth: int = 0) -> str | None:
 
 def command_problems(command: str) -> str | None:
     """Why ``command`` cannot be run under script_security, else None."""
-    if any(ch in SHELL_SYNTAX for ch in command):
+    from vrrpd.adapters.scripts import needs_shell  # noqa: PLC0415  (what runs it decides)
+
+    if needs_shell(command):  # a quoted '&&' is a plain argument: no shell runs it
         return (
             f"refusing {command!r}: shell syntax cannot be checked under script_security "
             "(put it in a root-owned script, or set global.script_security: false)"
