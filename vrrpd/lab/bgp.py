@@ -79,7 +79,7 @@ def router_config(tx_ms: int, multiplier: int) -> str:
 
 
 def lb_config(name: str, tx_ms: int, multiplier: int) -> str:
-    """The snippet operators use (docs/bgp.md, etc/frr-vrrpd.conf.example)."""
+    """The snippet operators use (docs/bgp.md, etc/frr/vrrpd-bgp.conf.example)."""
     router, me = LINKS[name]
     return (
         "frr defaults datacenter\n"
