@@ -21,11 +21,13 @@ own ``vrrpd`` daemon is never started.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +257,7 @@ def vrrpd_config(
     *,
     anycast: bool = False,
     weight: int | None = None,
+    preempt_delay: float = 0.0,
 ) -> Path:
     other = "lb2" if name == "lb1" else "lb1"
     work = lab.workdir / f"vrrpd-{name}"
@@ -267,12 +270,13 @@ def vrrpd_config(
             f"    fall: 1\n    rise: 1\n    weight: {weight if weight is not None else 0 if anycast else -100}\n"
         )
         track = "    track_scripts: [chk]\n"
+    delay = f"    preempt_delay: {preempt_delay:g}\n" if preempt_delay else ""
     text = (
         f"global:\n  router_id: {name}\n  control_socket: {work}/vrrpd.sock\n"
         f"  state_file: {work}/state.json\n  script_security: false\n  script_user: root\n"
         + scripts
         + "instances:\n  pay:\n    interface: eth0\n    vrid: 60\n"
-        f"    priority: {priority}\n    advert_interval: 0.1\n"
+        f"    priority: {priority}\n    advert_interval: 0.1\n{delay}"
         f"    unicast_peers: [{LINKS[other][1]}]\n    unicast_source: {LINKS[name][1]}\n"
         "    unicast_max_hops: 1\n    announce: bgp\n    announce_device: lo\n"
         f"    virtual_addresses: [{VIP}/32]\n" + ("    election: none\n" if anycast else "") + track
@@ -285,6 +289,20 @@ def vrrpd_config(
 def probe(lab: BgpLab) -> Process:
     """The client pings the VIP every 2 ms, each reply time-stamped (``ping -D``)."""
     return lab.start("cl", ["ping", "-D", "-n", "-i", "0.002", "-W", "1", VIP], label="probe")
+
+
+_SEQ = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)")
+
+
+def lost(client: Process, start: float) -> int:
+    """Probes sent after ``start`` that got no reply (holes in ``icmp_seq``).
+
+    The longest silence alone overstates: when the two cores are busy (FRR starting)
+    ping itself is not scheduled for 10-16 ms and sends nothing, a silence with no
+    probe lost. A lost probe is one the network dropped."""
+    seqs = [int(m.group(2)) for line in client.output().splitlines()
+            if (m := _SEQ.match(line)) and float(m.group(1)) >= start]  # fmt: skip
+    return sum(b - a - 1 for a, b in pairwise(seqs) if b > a + 1)
 
 
 def stop(process: Process) -> None:
