@@ -29,7 +29,7 @@ from vrrpd.adapters.rawsock import (
 )
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
-from vrrpd.core.config import InstanceConfig, VirtualAddress
+from vrrpd.core.config import Announce, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.receive import min_ttl
 from vrrpd.driver import plan
@@ -125,6 +125,20 @@ class Kernel:
         with contextlib.suppress(Exception):
             await self.vmacs.remove_all()
         await self.netlink.close()
+
+    def announced(self, instances: tuple[InstanceConfig, ...]) -> dict[str, bool]:
+        """``announce: bgp`` instance -> every VIP on its announce device, in the last
+        view of the kernel (the connected route FRR announces exists exactly then)."""
+        out = {}
+        for inst in instances:
+            if inst.announce is not Announce.BGP:
+                continue
+            link = self.links.get(inst.announce_device)
+            held = {a.address for a in self.addresses if link and a.interface_index == link.index}
+            out[inst.name] = link is not None and all(
+                vip.address.ip in held for vip in inst.virtual_addresses
+            )
+        return out
 
     # ------------------------------------------------------------------ the view
 
