@@ -60,7 +60,10 @@ def _bfd(tx_ms: int, multiplier: int) -> str:
     )
 
 
-def router_config(tx_ms: int, multiplier: int) -> str:
+def router_config(tx_ms: int, multiplier: int, *, exabgp: bool = False) -> str:
+    """``exabgp``: the reference setup for ExaBGP's healthcheck, which speaks no BFD and
+    ranks its nodes by MED (lb1 100, lb2 200): no BFD, and MEDs compared across the
+    nodes' different ASes."""
     lines = [
         "frr defaults datacenter",
         "hostname r",
@@ -70,12 +73,13 @@ def router_config(tx_ms: int, multiplier: int) -> str:
         " no bgp ebgp-requires-policy",
         " bgp graceful-restart-disable",
     ]
+    if exabgp:
+        lines.append(" bgp always-compare-med")
     for name, (ours, theirs) in LINKS.items():
         del ours
-        lines += [
-            f" neighbor {theirs} remote-as {ASN[name]}",
-            f" neighbor {theirs} bfd profile fabric",
-        ]
+        lines.append(f" neighbor {theirs} remote-as {ASN[name]}")
+        if not exabgp:
+            lines.append(f" neighbor {theirs} bfd profile fabric")
     lines.append("exit")
     return "\n".join(lines) + "\n" + _bfd(tx_ms, multiplier)
 
@@ -117,10 +121,13 @@ class Frr:
 class BgpLab(Lab):
     """The fabric above. ``Lab``'s switch namespace exists but carries nothing here."""
 
-    def __init__(self, *, bfd_ms: int = 300, multiplier: int = 3) -> None:
+    def __init__(self, *, bfd_ms: int = 300, multiplier: int = 3, exabgp: bool = False) -> None:
         require_frr()
+        if exabgp and shutil.which("exabgp") is None:
+            raise LabError("ExaBGP is missing: apt-get install exabgp")
         super().__init__()
         self.bfd = (bfd_ms, multiplier)
+        self.exabgp = exabgp
         self.frr: dict[str, Frr] = {}
         self.workdir.chmod(0o711)  # FRR's daemons (user frr) reach their own directory
         try:
@@ -179,7 +186,11 @@ class BgpLab(Lab):
     def start_frr(self, name: str) -> Frr:
         directory = self.workdir / f"frr-{name}"
         directory.mkdir(exist_ok=True)
-        text = router_config(*self.bfd) if name == "r" else lb_config(name, *self.bfd)
+        text = (
+            router_config(*self.bfd, exabgp=self.exabgp)
+            if name == "r"
+            else lb_config(name, *self.bfd)
+        )
         head, _, bfd = text.partition("bfd\n")
         parts = {"zebra": f"hostname {name}\n", "bgpd": head, "bfdd": "bfd\n" + bfd}
         for daemon, part in parts.items():  # each daemon reads only its own part
@@ -202,6 +213,36 @@ class BgpLab(Lab):
         frr = Frr(name, directory, processes)
         self.frr[name] = frr
         return frr
+
+    def start_exabgp(self, name: str, med: int, check: str, disable: Path) -> Process:
+        """ExaBGP 4.2 with its healthcheck, set up as its wiki's high-availability
+        example: every node holds the VIP on lo and announces it, the preferred one
+        with the lower MED; a failing check raises the MED to 1000 (``disable`` present:
+        500), the route moves to the node with the lower one. The check runs as often
+        as vrrpd's in the drills (0.1 s, rise 1, fall 1)."""
+        router, me = LINKS[name]
+        directory = self.workdir / f"exabgp-{name}"
+        directory.mkdir(exist_ok=True)
+        health = (
+            "/usr/bin/python3 -m exabgp healthcheck --no-syslog --name pay "
+            f"--cmd '{check}' --interval 0.1 --fast-interval 0.1 --rise 1 --fall 1 "
+            f"--timeout 1 --ip {VIP}/32 --up-metric {med} --down-metric 1000 "
+            f"--disabled-metric 500 --disable {disable}"
+        )
+        config = directory / "exabgp.conf"
+        config.write_text(
+            f"process health {{\n run {health};\n encoder text;\n}}\n"
+            f"neighbor {router} {{\n router-id {me};\n local-address {me};\n"
+            f" local-as {ASN[name]};\n peer-as {ROUTER_AS};\n"
+            " api {\n  processes [ health ];\n }\n}\n"
+        )
+        env = {
+            "exabgp.daemon.user": "root",  # the healthcheck adds the VIP to lo
+            "exabgp.daemon.drop": "false",
+            "exabgp.log.destination": "stdout",
+            "exabgp.api.cli": "false",
+        }
+        return self.start(name, ["exabgp", str(config)], label="exabgp", env=env)
 
     def established(self, name: str) -> bool:
         out = self.frr[name].vtysh(self, "show bgp summary json")
