@@ -9,6 +9,7 @@ path change is read from ``ip monitor route`` in its namespace.
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vrrpd.lab import Process, outage, replies, wait_for
+from vrrpd.lab import Lab, Process, outage, wait_for
 from vrrpd.lab.bgp import (
     LINKS,
     VIP,
@@ -24,6 +25,7 @@ from vrrpd.lab.bgp import (
     lost,
     path_changes,
     probe,
+    replies,
     route_monitor,
     vrrpd_config,
 )
@@ -260,3 +262,46 @@ def test_a_node_coming_back_waits_for_its_session_before_preempting() -> None:
         assert gap < 0.1  # a silence with nothing lost: ping not scheduled (see lost())
     finally:
         lab.close()
+
+
+def test_a_missing_announce_device_is_created_as_a_dummy_or_refused_loudly() -> None:
+    """``announce_device: vip0`` that does not exist: a dummy device where the kernel
+    has the driver (the VIP then goes on it); without the driver (this project's CI
+    kernel) an error at start that names the device and the driver, and the VIP is put
+    on no other device in its place."""
+    with Lab() as lab:
+        lab.add_node("a", "192.0.2.11", "2001:db8::11")
+        namespace = lab.nodes["a"].namespace
+        probe_link = subprocess.run(
+            ["ip", "-n", namespace, "link", "add", "probe0", "type", "dummy"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        has_dummy = probe_link.returncode == 0
+        if has_dummy:
+            lab.ip(namespace, "link", "del", "probe0")
+        work = lab.workdir / "vrrpd-a"
+        work.mkdir()
+        path = work / "vrrpd.yaml"
+        path.write_text(
+            f"global:\n  router_id: a\n  control_socket: {work}/vrrpd.sock\n"
+            f"  state_file: {work}/state.json\n"
+            "instances:\n  pay:\n    interface: eth0\n    vrid: 60\n    priority: 150\n"
+            "    advert_interval: 0.1\n    announce: bgp\n    announce_device: vip0\n"
+            "    virtual_addresses: [203.0.113.20/32]\n"
+        )
+        agent = lab.start("a", [vrrpd_binary(), "run", "-c", str(path)], label="vrrpd")
+        wait_for(lambda: "-> MASTER" in agent.output(), timeout=10, what="a MASTER")
+        time.sleep(0.3)
+        links = lab.ip(namespace, "-o", "link", "show")
+        if has_dummy:
+            assert "created dummy device vip0" in agent.output()
+            assert "203.0.113.20" in lab.addresses("a", "vip0")
+        else:
+            print(f"\nno dummy driver here ({probe_link.stderr.strip()}): the refusal path")
+            assert "announce_device vip0 does not exist and cannot be created" in agent.output()
+            assert "dummy driver" in agent.output()
+            assert "vip0" not in links
+        assert "203.0.113.20" not in lab.addresses("a", "lo")
+        assert "203.0.113.20" not in lab.addresses("a", "eth0")
+        lab.signal(agent, signal.SIGTERM)
+        assert lab.wait(agent, 10) == 0

@@ -332,18 +332,39 @@ def probe(lab: BgpLab) -> Process:
     return lab.start("cl", ["ping", "-D", "-n", "-i", "0.002", "-W", "1", VIP], label="probe")
 
 
-_SEQ = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)")
+_ECHO = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
+"""An echo reply of ``ping -D``. Not ``From R icmp_seq=N Destination Net Unreachable``:
+the router answers that while it has no route for the VIP, and counting it as a reply
+would split a routing outage into shorter silences."""
+
+
+def answered(client: Process) -> list[tuple[float, int]]:
+    """(wall clock, icmp_seq) of every echo reply the probe printed."""
+    return [
+        (float(m.group(1)), int(m.group(2)))
+        for line in client.output().splitlines()
+        if (m := _ECHO.match(line))
+    ]
+
+
+def replies(client: Process) -> list[float]:
+    """Wall-clock times of the echo replies (``vrrpd.lab.replies`` minus the errors)."""
+    return [at for at, _ in answered(client)]
 
 
 def lost(client: Process, start: float) -> int:
-    """Probes sent after ``start`` that got no reply (holes in ``icmp_seq``).
+    """Probes sent after ``start`` that got no echo reply (holes in ``icmp_seq``).
 
     The longest silence alone overstates: when the two cores are busy (FRR starting)
     ping itself is not scheduled for 10-16 ms and sends nothing, a silence with no
-    probe lost. A lost probe is one the network dropped."""
-    seqs = [int(m.group(2)) for line in client.output().splitlines()
-            if (m := _SEQ.match(line)) and float(m.group(1)) >= start]  # fmt: skip
+    probe lost. A lost probe is one the network dropped (or the router refused)."""
+    seqs = [seq for at, seq in answered(client) if at >= start]
     return sum(b - a - 1 for a, b in pairwise(seqs) if b > a + 1)
+
+
+def unreachable(client: Process) -> int:
+    """``Destination ... Unreachable`` answers the probe got (the router had no route)."""
+    return sum("Unreachable" in line for line in client.output().splitlines())
 
 
 def stop(process: Process) -> None:

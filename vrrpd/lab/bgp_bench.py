@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vrrpd.lab import Process, outage, replies, wait_for
+from vrrpd.lab import Process, outage, wait_for
 from vrrpd.lab.bgp import (
     LINKS,
     VIP,
@@ -33,7 +33,9 @@ from vrrpd.lab.bgp import (
     lost,
     path_changes,
     probe,
+    replies,
     route_monitor,
+    unreachable,
     vrrpd_config,
 )
 from vrrpd.lab.peers import vrrpd_binary
@@ -51,6 +53,8 @@ class Drill:
     """Probes (every 2 ms) that got no reply."""
     moved: float | None
     """Seconds from the act until the router's kernel route pointed to lb2."""
+    unreachable: int = 0
+    """"Destination Net Unreachable" answers: the router had no route for the VIP."""
 
 
 def _vrrpd(lab: BgpLab, flag: Path) -> tuple[dict[str, Process], dict[str, Path]]:
@@ -109,7 +113,7 @@ def drill(impl: str, act: str, *, bfd_ms: int = 300) -> Drill:
         time.sleep(1.5)
         gap = outage(replies(client), t0, time.time() - 0.5)  # ping's output lags
         moved = [at for at, line in path_changes(monitor) if LB2 in line and "Deleted" not in line]
-        return Drill(gap, lost(client, t0), moved[0] - t0 if moved else None)
+        return Drill(gap, lost(client, t0), moved[0] - t0 if moved else None, unreachable(client))
     finally:
         lab.close()
 
