@@ -69,6 +69,8 @@ def fabric(request: pytest.FixtureRequest) -> Iterator[Fabric]:
         for name in ("r", "lb1", "lb2"):
             lab.start_frr(name)
         wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
+        for name in ("lb1", "lb2"):
+            lab.start_service(name)
         fabric = Fabric(lab)
         fabric.start_agent("lb1", 150)
         wait_for(lambda: fabric.on_lo("lb1"), timeout=10, what="lb1 MASTER, VIP on lo")
@@ -122,6 +124,18 @@ def test_maintenance_moves_the_route_with_no_outage(fabric: Fabric) -> None:
     gap, _, _ = _drill(fabric, "maintenance")
     assert gap < 0.020
     assert not fabric.on_lo("lb1")
+
+
+def test_the_service_on_the_vip_is_served_by_the_master_through_the_fabric(
+    fabric: Fabric,
+) -> None:
+    """The payment entry point as a client sees it: HTTP to the VIP, across the
+    router, answered by lb1; after ``maintenance on``, by lb2."""
+    lab = fabric.lab
+    assert lab.fetch() == "lb1"
+    fabric.ctl("lb1", "maintenance", "on")
+    wait_for(lambda: lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
+    assert lab.fetch() == "lb2"
 
 
 def test_graceful_stop_moves_the_route_within_100ms_and_leaves_nothing(fabric: Fabric) -> None:

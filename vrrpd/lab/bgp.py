@@ -244,6 +244,23 @@ class BgpLab(Lab):
         }
         return self.start(name, ["exabgp", str(config)], label="exabgp", env=env)
 
+    def start_service(self, name: str) -> Process:
+        """The service on the VIP: HTTP on port 80 of every address of the node, its
+        page naming the node (a client sees which node served it)."""
+        root = self.workdir / f"www-{name}"
+        root.mkdir(exist_ok=True)
+        (root / "index.html").write_text(f"{name}\n")
+        # Every address: the VIP comes and goes (inside the lab namespace only).
+        argv = ["/usr/bin/python3", "-m", "http.server", "80", "--bind", "0.0.0.0",  # noqa: S104
+                "--directory", str(root)]  # fmt: skip
+        return self.start(name, argv, label="http")
+
+    def fetch(self) -> str | None:
+        """The client's GET http://VIP/ (the serving node's name), or None if it failed."""
+        done = self.exec("cl", "curl", "-sf", "--max-time", "2", f"http://{VIP}/",
+                         check=False, timeout=5)  # fmt: skip
+        return done.stdout.strip() if done.returncode == 0 else None
+
     def established(self, name: str) -> bool:
         out = self.frr[name].vtysh(self, "show bgp summary json")
         try:
