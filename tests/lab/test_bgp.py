@@ -76,7 +76,8 @@ def fabric(request: pytest.FixtureRequest) -> Iterator[Fabric]:
         wait_for(lambda: fabric.on_lo("lb1"), timeout=10, what="lb1 MASTER, VIP on lo")
         fabric.start_agent("lb2", 100)
         wait_for(lambda: lab.best_path() == LB1, timeout=10, what="the router's route to lb1")
-        time.sleep(1.0)  # lb2 settles as BACKUP, BFD up
+        wait_for(lab.bfd_up, timeout=30, what="the router's BFD sessions up")
+        time.sleep(1.0)  # lb2 settles as BACKUP
         assert not fabric.on_lo("lb2")
         yield fabric
         report = getattr(request.node, "rep_call", None)

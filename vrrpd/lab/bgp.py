@@ -269,6 +269,17 @@ class BgpLab(Lab):
             return False
         return bool(peers) and all(p.get("state") == "Established" for p in peers.values())
 
+    def bfd_up(self, name: str = "r") -> bool:
+        """Every BFD session of the node is up. A drill must wait for it: bfdd brings a
+        session up seconds after BGP's (slow timers until then), and a crash before that
+        is caught by BGP's hold time (9 s), not by BFD (seen once in 3 runs)."""
+        out = self.frr[name].vtysh(self, "show bfd peers json")
+        try:
+            peers: list[dict[str, Any]] = json.loads(out)
+        except ValueError:
+            return False
+        return len(peers) == len(LINKS) and all(p.get("status") == "up" for p in peers)
+
     def best_path(self) -> str | None:
         """The router's next hop for the VIP in its kernel table (what forwarding uses)."""
         out = self.ip(self.nodes["r"].namespace, "-j", "route", "show", f"{VIP}/32")

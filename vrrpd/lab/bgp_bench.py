@@ -89,6 +89,8 @@ def drill(impl: str, act: str, *, bfd_ms: int = 300) -> Drill:
         else:
             agents, configs = _exabgp(lab, flag, disable), {}
         wait_for(lambda: lab.best_path() == LB1, timeout=30, what="the router's route to lb1")
+        if impl == "vrrpd":
+            wait_for(lab.bfd_up, timeout=30, what="the router's BFD sessions up")
         time.sleep(1.5)  # lb2 settled (BACKUP, or its MED 200 path known), BFD up
         monitor = route_monitor(lab)
         client = probe(lab)
