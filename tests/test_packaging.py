@@ -144,6 +144,15 @@ def test_the_package_ships_no_scapy_and_every_shipped_command_runs_without_it(
         assert done.returncode == 0, f"vrrpd {' '.join(argv)}: {done.stdout}{done.stderr}"
 
 
+def test_the_frr_example_for_announce_bgp_is_shipped_beside_the_docs(deb: Path) -> None:
+    """Issue 19: the package ships the FRR snippet docs/bgp.md explains, as an example
+    (never in /etc/frr, which belongs to the frr package)."""
+    example = deb / "usr/share/doc/vrrpd/examples/frr-vrrpd-bgp.conf"
+    assert example.read_text() == (ROOT / "etc/frr/vrrpd-bgp.conf.example").read_text()
+    assert "bgp network import-check" in example.read_text()
+    assert not (deb / "etc/frr").exists()
+
+
 def test_the_config_file_is_installed_readable_by_root_alone(deb: Path) -> None:
     """It holds VRRPv2 passwords: 0640 from the moment dpkg unpacks it, not only once the
     postinst has run (an interrupted install must not leave it world-readable)."""

@@ -44,6 +44,7 @@ def render(
     send_errors: int = 0,
     removal_retries: int = 0,
     socket_drops: dict[str, int] | None = None,
+    announced: dict[str, bool] | None = None,
 ) -> str:
     out: list[str] = []
 
@@ -71,6 +72,15 @@ def render(
            [(labels(n), int(stats.instances[n].maintenance)) for n in names])  # fmt: skip
     metric("effective_priority", "gauge", "Priority after trackers.",
            [(labels(n), stats.instances[n].priority) for n in names])  # fmt: skip
+    metric("announce_info", "gauge", "Always 1: how the instance announces its VIPs (arp or bgp, "
+           "the device for bgp) and its election (vrrp or none: anycast).",
+           [(labels(n)[:-1] + f',announce="{stats.instances[n].announce}",device="'
+             f'{_escape(stats.instances[n].announce_device or "")}",election="{stats.instances[n].election}"}}', 1)
+            for n in names])  # fmt: skip
+    bgp = [n for n in names if stats.instances[n].announce == "bgp" and n in (announced or {})]
+    metric("vip_announced", "gauge", "announce: bgp: 1 while every VIP is on the announce "
+           "device (the route FRR announces is there), 0 otherwise.",
+           [(labels(n), float((announced or {})[n])) for n in bgp])  # fmt: skip
     for counter, help_text in _COUNTERS:
         samples = [(labels(n), float(stats.instances[n].counters.get(counter, 0))) for n in names]  # type: ignore[arg-type]
         metric(f"{counter}_total", "counter", help_text, samples)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from vrrpd.core.node import NodeStatistics
 
 
-def status_document(stats: NodeStatistics, *, send_errors: int = 0) -> dict[str, Any]:
-    """``{"instances": {NAME: {"state", "priority", "effective_priority", "master", ...}}}``."""
+def status_document(
+    stats: NodeStatistics,
+    *,
+    send_errors: int = 0,
+    announced: Mapping[str, bool] | None = None,
+) -> dict[str, Any]:
+    """``{"instances": {NAME: {"state", "priority", "effective_priority", "master", ...}}}``.
+
+    ``announced``: for ``announce: bgp`` instances, whether every VIP is on the
+    announce device in the driver's view of the kernel (the route FRR announces is
+    there); ``None`` where vrrpd does not know (``announce: arp``, or no view given)."""
     instances = {}
     for name, s in stats.instances.items():
         instances[name] = {
@@ -32,6 +42,10 @@ def status_document(stats: NodeStatistics, *, send_errors: int = 0) -> dict[str,
             "skew_time": round(s.skew_time, 6),
             "master_adver_interval": s.master_adver_interval,
             "counters": dict(s.counters),
+            "announce": s.announce,
+            "announce_device": s.announce_device,
+            "election": s.election,
+            "announced": (announced or {}).get(name) if s.announce == "bgp" else None,
         }
     checks = {
         name: {
@@ -70,6 +84,11 @@ def status_table(document: dict[str, Any]) -> str:
             lines.append(f"{'':12} priority: {i['priority_reason']}")
         for fault in i["faults"]:
             lines.append(f"{'':12} fault: {fault}")
+        if i.get("announce") == "bgp":
+            held = {True: "VIPs on the device (route announced)",
+                    False: "VIPs not on the device (no route)", None: "unknown"}[i.get("announced")]  # fmt: skip
+            anycast = ", election: none (anycast)" if i.get("election") == "none" else ""
+            lines.append(f"{'':12} announce: bgp on {i['announce_device']}{anycast}: {held}")
     for name, c in document.get("checks", {}).items():
         lines.append(
             f"check {name}: {c['status']} ({c['consecutive']} in a row, last exit {c['last_exit']})"

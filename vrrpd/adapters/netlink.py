@@ -356,6 +356,14 @@ class Netlink:
             found = await self.ipr.link_lookup(ifname=name)
         return int(found[0])
 
+    async def create_dummy(self, name: str) -> int:
+        """A dummy device, up (``announce: bgp``'s named announce device); its index."""
+        await self.ipr.link("add", ifname=name, kind="dummy")
+        async with self._dumping:
+            found = await self.ipr.link_lookup(ifname=name)
+        await self.ipr.link("set", index=found[0], state="up")
+        return int(found[0])
+
     async def set_up(self, index: int, up: bool) -> None:
         await self.ipr.link("set", index=index, state="up" if up else "down")
 

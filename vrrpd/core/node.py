@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from vrrpd.core.actions import Action, Notice, PacketDropped, RunCheck, RunNotify, StateChanged
-from vrrpd.core.config import Config, InstanceConfig, SyncGroupConfig, validate
+from vrrpd.core.config import Announce, Config, InstanceConfig, SyncGroupConfig, validate
 from vrrpd.core.constants import TTL, Family, IPAddress
 from vrrpd.core.errors import ConfigurationError, DecodeError, DropReason
 from vrrpd.core.events import (
@@ -91,6 +91,13 @@ class InstanceStatistics:
     maintenance: bool = False
     draining: bool = False
     """Handing over: priority 0 sent, VIPs kept until a new master is heard."""
+    announce: str = "arp"
+    """How the VIPs reach the clients: ``arp`` (GARP / NA) or ``bgp`` (a host route on
+    ``announce_device`` that FRR announces, docs/bgp.md)."""
+    announce_device: str | None = None
+    """``announce: bgp`` only: the device the VIPs go on while MASTER."""
+    election: str = "vrrp"
+    """``vrrp``, or ``none`` (anycast: every node whose checks pass holds the VIPs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,6 +567,9 @@ def _instance_stats(router: VirtualRouter) -> InstanceStatistics:
         counters=MappingProxyType(counters),
         maintenance=router.maintenance,
         draining=router.draining,
+        announce=cfg.announce.value,
+        announce_device=cfg.announce_device if cfg.announce is Announce.BGP else None,
+        election=cfg.election.value,
     )
 
 

@@ -104,6 +104,7 @@ class Agent:
                 send_errors=self.executor.send_errors,
                 removal_retries=self.kernel.removal_retries,
                 socket_drops=self.kernel.socket_drops(),
+                announced=self.kernel.announced(self.config.instances),
             ),
         )
 

@@ -42,7 +42,11 @@ class Commands:
 
     def status(self) -> dict[str, Any]:
         agent = self.agent
-        document = status_document(agent.node.statistics(), send_errors=agent.executor.send_errors)
+        document = status_document(
+            agent.node.statistics(),
+            send_errors=agent.executor.send_errors,
+            announced=agent.kernel.announced(agent.config.instances),
+        )
         document["router"]["socket_drops"] = agent.kernel.socket_drops()
         return document
 

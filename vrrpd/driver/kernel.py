@@ -29,7 +29,7 @@ from vrrpd.adapters.rawsock import (
 )
 from vrrpd.adapters.vmac import VirtualMacs
 from vrrpd.core import actions as act
-from vrrpd.core.config import InstanceConfig, VirtualAddress
+from vrrpd.core.config import Announce, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.receive import min_ttl
 from vrrpd.driver import plan
@@ -128,6 +128,20 @@ class Kernel:
         with contextlib.suppress(Exception):
             await self.vmacs.remove_all()
         await self.netlink.close()
+
+    def announced(self, instances: tuple[InstanceConfig, ...]) -> dict[str, bool]:
+        """``announce: bgp`` instance -> every VIP on its announce device, in the last
+        view of the kernel (the connected route FRR announces exists exactly then)."""
+        out = {}
+        for inst in instances:
+            if inst.announce is not Announce.BGP:
+                continue
+            link = self.links.get(inst.announce_device)
+            held = {a.address for a in self.addresses if link and a.interface_index == link.index}
+            out[inst.name] = link is not None and all(
+                vip.address.ip in held for vip in inst.virtual_addresses
+            )
+        return out
 
     # ------------------------------------------------------------------ the view
 
@@ -523,7 +537,32 @@ class Kernel:
         for inst in instances:
             if inst.use_vmac and inst.interface not in self.links:
                 log.error("[%s] use_vmac: interface %s does not exist", inst.name, inst.interface)
+        await self._create_announce_devices(instances)
         await self.refresh()
+
+    async def _create_announce_devices(self, instances: tuple[InstanceConfig, ...]) -> None:
+        """``announce: bgp`` with a named device that does not exist: a dummy device,
+        where the kernel has the driver. Without it, say so once and loudly: the
+        instance's VIPs cannot be added (each takeover logs it), and no other device is
+        used in its place (a VIP on the wrong device would be announced or not by
+        accident). The device is left in place at exit: FRR's config may name it."""
+        created: set[str] = set()
+        for inst in instances:
+            dev = inst.announce_device
+            if inst.announce is not Announce.BGP or dev in self.links or dev in created:
+                continue
+            try:
+                await asyncio.wait_for(self.netlink.create_dummy(dev), NETLINK_TIMEOUT)
+            except Exception as error:  # netlink errors: say so, run without it
+                log.error(
+                    "[%s] announce_device %s does not exist and cannot be created as a "
+                    "dummy device (%s: does this kernel have the dummy driver?); its VIPs "
+                    "cannot be announced: create %s before vrrpd starts, or use lo",
+                    inst.name, dev, error or "timeout", dev,
+                )  # fmt: skip
+            else:
+                created.add(dev)
+                log.info("[%s] created dummy device %s for its VIPs", inst.name, dev)
 
     async def remove_vmacs(self, instances: tuple[InstanceConfig, ...]) -> None:
         """Remove the macvlans no instance needs any more (after their VIPs left them)."""

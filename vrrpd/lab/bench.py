@@ -13,7 +13,9 @@ and max. Results go to ``bench/results/<date>-<commit>.json`` (the record) and
 * cost (``vrrpd.lab.scale``): 1, 50 and 200 instances at 0.1 s, master alone and
   with a backup: CPU per 1000 adverts/s, RSS, transitions, start-up, exit;
 * start-up of one node: exec -> first advert, exec -> VIP held;
-* the pure core's cost per received advert (K = 1, 50, 200), vrrpd only.
+* the pure core's cost per received advert (K = 1, 50, 200), vrrpd only;
+* routed VIPs (``vrrpd.lab.bgp_bench``): maintenance, check failure, graceful stop and
+  crash through FRR, beside ExaBGP 4.2's healthcheck (ratios vrrpd / ExaBGP).
 
 ``--smoke``: one interval, 3 runs, 20 instances, a minute or two (``make test`` runs it
 so the harness cannot rot). Needs root.
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from vrrpd import __version__
-from vrrpd.lab import failover, handover, scale
+from vrrpd.lab import bgp_bench, failover, handover, scale
 from vrrpd.lab.report import write
 
 IMPLS = ("vrrpd", "keepalived")
@@ -70,7 +72,7 @@ class Bench:
         figure["ratio"] = v / k if v is not None and k else None
         figure.update(more)
         self.figures.append(figure)
-        shown = ", ".join(f"{i} {figure[i]['median']:.3f}" for i in IMPLS if i in figure)
+        shown = ", ".join(f"{i} {figure[i]['median']:.3f}" for i in values)
         ratio = f", ratio {figure['ratio']:.2f}" if figure["ratio"] is not None else ""
         met = {True: "; target met", False: "; TARGET MISSED", None: ""}[figure.get("met")]
         self.log(f"  {title}: {shown} {unit}{ratio}{met}")
@@ -125,6 +127,42 @@ class Bench:
         got = {i: [handover.check_failover(i) * 1000 for _ in range(self.runs)] for i in IMPLS}
         self.add("check_failover", group, "nginx killed on the master (check 1 s, fall 2, weight -50, "
                  "adverts 1 s): HTTP outage", "ms", got)  # fmt: skip
+
+    def bgp(self) -> None:
+        """Routed VIPs (issue 19): each drill beside ExaBGP's healthcheck, alternately."""
+        group = "Routed VIPs through BGP (vrrpd + FRR beside ExaBGP's healthcheck)"
+        targets = {"maintenance": 20.0, "check": 300.0, "stop": 100.0, "crash": 1200.0}
+        titles = {
+            "maintenance": "planned handover (vrrpd: maintenance on; ExaBGP: --disable file)",
+            "check": "lb1's check fails (0.1 s, fall 1)",
+            "stop": "graceful stop (SIGTERM)",
+            "crash": "crash of lb1 (frozen, link cut, killed; vrrpd: BFD 300 ms x 3, "
+            "ExaBGP: hold time 9 s)",
+        }
+        for act in bgp_bench.ACTS:
+            self.log(f"bgp drill {act}, {self.runs} runs each ...")
+            runs: dict[str, list[bgp_bench.Drill]] = {i: [] for i in bgp_bench.IMPLS}
+            for _ in range(self.runs):
+                for impl in bgp_bench.IMPLS:
+                    runs[impl].append(bgp_bench.drill(impl, act))
+            got = {i: [d.outage * 1000 for d in runs[i]] for i in bgp_bench.IMPLS}
+            v, e = (statistics.median(got[i]) for i in bgp_bench.IMPLS)
+            self.add(f"bgp_{act}_outage", group, f"{titles[act]}: client outage", "ms", got,
+                     reference="exabgp", ratio=v / e if e else None,
+                     target=f"<= {targets[act]:g} ms (issue 19)", met=v <= targets[act])  # fmt: skip
+            moved = {i: [(d.moved or 0) * 1000 for d in runs[i]] for i in bgp_bench.IMPLS}
+            v, e = (statistics.median(moved[i]) for i in bgp_bench.IMPLS)
+            self.add(f"bgp_{act}_moved", group, f"{titles[act]}: router's path to lb2 after", "ms",
+                     moved, reference="exabgp", ratio=v / e if e else None)  # fmt: skip
+            dropped = {i: [float(d.lost) for d in runs[i]] for i in bgp_bench.IMPLS}
+            self.add(f"bgp_{act}_lost", group, f"{titles[act]}: probes lost (2 ms apart)",
+                     "probes", dropped, reference="exabgp", ratio=None)  # fmt: skip
+        self.log(f"bgp crash with BFD 100 ms x 3 (vrrpd only), {self.runs} runs ...")
+        fast = [bgp_bench.drill("vrrpd", "crash", bfd_ms=100) for _ in range(self.runs)]
+        v = statistics.median(d.outage * 1000 for d in fast)
+        self.add("bgp_crash_bfd100_outage", group, "crash of lb1 with BFD 100 ms x 3: client "
+                 "outage", "ms", {"vrrpd": [d.outage * 1000 for d in fast]},
+                 target="<= 600 ms (issue 19)", met=v <= 600)  # fmt: skip
 
     def cost(self, counts: Sequence[int], window: float) -> None:
         group = "Cost (instances at 0.1 s adverts)"
@@ -194,12 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one interval, 3 runs, 20 instances")
+    parser.add_argument("--only-bgp", action="store_true", help="the routed-VIP drills alone")
     parser.add_argument("--results", type=Path, default=PROJECT / "bench/results")
     parser.add_argument("--page", type=Path, default=PROJECT / "docs/benchmarks.md")
     args = parser.parse_args(argv)
     began = time.monotonic()
     bench = Bench(3 if args.smoke else args.runs, print)
-    if args.smoke:
+    if args.only_bgp:
+        bench.bgp()
+    elif args.smoke:
         bench.failover([0.1])
         bench.cost([20], window=2.0)
         bench.startup(3)
@@ -207,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         bench.failover([1.0, 0.1, 0.05, 0.01])
         bench.planned()
+        bench.bgp()
         bench.cost([1, 50, 200], window=10.0)
         bench.startup(10)
         bench.core([1, 50, 200])

@@ -21,11 +21,13 @@ own ``vrrpd`` daemon is never started.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,10 @@ def _bfd(tx_ms: int, multiplier: int) -> str:
     )
 
 
-def router_config(tx_ms: int, multiplier: int) -> str:
+def router_config(tx_ms: int, multiplier: int, *, exabgp: bool = False) -> str:
+    """``exabgp``: the reference setup for ExaBGP's healthcheck, which speaks no BFD and
+    ranks its nodes by MED (lb1 100, lb2 200): no BFD, and MEDs compared across the
+    nodes' different ASes."""
     lines = [
         "frr defaults datacenter",
         "hostname r",
@@ -68,18 +73,19 @@ def router_config(tx_ms: int, multiplier: int) -> str:
         " no bgp ebgp-requires-policy",
         " bgp graceful-restart-disable",
     ]
+    if exabgp:
+        lines.append(" bgp always-compare-med")
     for name, (ours, theirs) in LINKS.items():
         del ours
-        lines += [
-            f" neighbor {theirs} remote-as {ASN[name]}",
-            f" neighbor {theirs} bfd profile fabric",
-        ]
+        lines.append(f" neighbor {theirs} remote-as {ASN[name]}")
+        if not exabgp:
+            lines.append(f" neighbor {theirs} bfd profile fabric")
     lines.append("exit")
     return "\n".join(lines) + "\n" + _bfd(tx_ms, multiplier)
 
 
 def lb_config(name: str, tx_ms: int, multiplier: int) -> str:
-    """The snippet operators use (docs/bgp.md, etc/frr-vrrpd.conf.example)."""
+    """The snippet operators use (docs/bgp.md, etc/frr/vrrpd-bgp.conf.example)."""
     router, me = LINKS[name]
     return (
         "frr defaults datacenter\n"
@@ -115,10 +121,13 @@ class Frr:
 class BgpLab(Lab):
     """The fabric above. ``Lab``'s switch namespace exists but carries nothing here."""
 
-    def __init__(self, *, bfd_ms: int = 300, multiplier: int = 3) -> None:
+    def __init__(self, *, bfd_ms: int = 300, multiplier: int = 3, exabgp: bool = False) -> None:
         require_frr()
+        if exabgp and shutil.which("exabgp") is None:
+            raise LabError("ExaBGP is missing: apt-get install exabgp")
         super().__init__()
         self.bfd = (bfd_ms, multiplier)
+        self.exabgp = exabgp
         self.frr: dict[str, Frr] = {}
         self.workdir.chmod(0o711)  # FRR's daemons (user frr) reach their own directory
         try:
@@ -177,7 +186,11 @@ class BgpLab(Lab):
     def start_frr(self, name: str) -> Frr:
         directory = self.workdir / f"frr-{name}"
         directory.mkdir(exist_ok=True)
-        text = router_config(*self.bfd) if name == "r" else lb_config(name, *self.bfd)
+        text = (
+            router_config(*self.bfd, exabgp=self.exabgp)
+            if name == "r"
+            else lb_config(name, *self.bfd)
+        )
         head, _, bfd = text.partition("bfd\n")
         parts = {"zebra": f"hostname {name}\n", "bgpd": head, "bfdd": "bfd\n" + bfd}
         for daemon, part in parts.items():  # each daemon reads only its own part
@@ -201,6 +214,53 @@ class BgpLab(Lab):
         self.frr[name] = frr
         return frr
 
+    def start_exabgp(self, name: str, med: int, check: str, disable: Path) -> Process:
+        """ExaBGP 4.2 with its healthcheck, set up as its wiki's high-availability
+        example: every node holds the VIP on lo and announces it, the preferred one
+        with the lower MED; a failing check raises the MED to 1000 (``disable`` present:
+        500), the route moves to the node with the lower one. The check runs as often
+        as vrrpd's in the drills (0.1 s, rise 1, fall 1)."""
+        router, me = LINKS[name]
+        directory = self.workdir / f"exabgp-{name}"
+        directory.mkdir(exist_ok=True)
+        health = (
+            "/usr/bin/python3 -m exabgp healthcheck --no-syslog --name pay "
+            f"--cmd '{check}' --interval 0.1 --fast-interval 0.1 --rise 1 --fall 1 "
+            f"--timeout 1 --ip {VIP}/32 --up-metric {med} --down-metric 1000 "
+            f"--disabled-metric 500 --disable {disable}"
+        )
+        config = directory / "exabgp.conf"
+        config.write_text(
+            f"process health {{\n run {health};\n encoder text;\n}}\n"
+            f"neighbor {router} {{\n router-id {me};\n local-address {me};\n"
+            f" local-as {ASN[name]};\n peer-as {ROUTER_AS};\n"
+            " api {\n  processes [ health ];\n }\n}\n"
+        )
+        env = {
+            "exabgp.daemon.user": "root",  # the healthcheck adds the VIP to lo
+            "exabgp.daemon.drop": "false",
+            "exabgp.log.destination": "stdout",
+            "exabgp.api.cli": "false",
+        }
+        return self.start(name, ["exabgp", str(config)], label="exabgp", env=env)
+
+    def start_service(self, name: str) -> Process:
+        """The service on the VIP: HTTP on port 80 of every address of the node, its
+        page naming the node (a client sees which node served it)."""
+        root = self.workdir / f"www-{name}"
+        root.mkdir(exist_ok=True)
+        (root / "index.html").write_text(f"{name}\n")
+        # Every address: the VIP comes and goes (inside the lab namespace only).
+        argv = ["/usr/bin/python3", "-m", "http.server", "80", "--bind", "0.0.0.0",  # noqa: S104
+                "--directory", str(root)]  # fmt: skip
+        return self.start(name, argv, label="http")
+
+    def fetch(self) -> str | None:
+        """The client's GET http://VIP/ (the serving node's name), or None if it failed."""
+        done = self.exec("cl", "curl", "-sf", "--max-time", "2", f"http://{VIP}/",
+                         check=False, timeout=5)  # fmt: skip
+        return done.stdout.strip() if done.returncode == 0 else None
+
     def established(self, name: str) -> bool:
         out = self.frr[name].vtysh(self, "show bgp summary json")
         try:
@@ -208,6 +268,17 @@ class BgpLab(Lab):
         except (ValueError, KeyError):
             return False
         return bool(peers) and all(p.get("state") == "Established" for p in peers.values())
+
+    def bfd_up(self, name: str = "r") -> bool:
+        """Every BFD session of the node is up. A drill must wait for it: bfdd brings a
+        session up seconds after BGP's (slow timers until then), and a crash before that
+        is caught by BGP's hold time (9 s), not by BFD (seen once in 3 runs)."""
+        out = self.frr[name].vtysh(self, "show bfd peers json")
+        try:
+            peers: list[dict[str, Any]] = json.loads(out)
+        except ValueError:
+            return False
+        return len(peers) == len(LINKS) and all(p.get("status") == "up" for p in peers)
 
     def best_path(self) -> str | None:
         """The router's next hop for the VIP in its kernel table (what forwarding uses)."""
@@ -255,6 +326,7 @@ def vrrpd_config(
     *,
     anycast: bool = False,
     weight: int | None = None,
+    preempt_delay: float = 0.0,
 ) -> Path:
     other = "lb2" if name == "lb1" else "lb1"
     work = lab.workdir / f"vrrpd-{name}"
@@ -267,12 +339,13 @@ def vrrpd_config(
             f"    fall: 1\n    rise: 1\n    weight: {weight if weight is not None else 0 if anycast else -100}\n"
         )
         track = "    track_scripts: [chk]\n"
+    delay = f"    preempt_delay: {preempt_delay:g}\n" if preempt_delay else ""
     text = (
         f"global:\n  router_id: {name}\n  control_socket: {work}/vrrpd.sock\n"
         f"  state_file: {work}/state.json\n  script_security: false\n  script_user: root\n"
         + scripts
         + "instances:\n  pay:\n    interface: eth0\n    vrid: 60\n"
-        f"    priority: {priority}\n    advert_interval: 0.1\n"
+        f"    priority: {priority}\n    advert_interval: 0.1\n{delay}"
         f"    unicast_peers: [{LINKS[other][1]}]\n    unicast_source: {LINKS[name][1]}\n"
         "    unicast_max_hops: 1\n    announce: bgp\n    announce_device: lo\n"
         f"    virtual_addresses: [{VIP}/32]\n" + ("    election: none\n" if anycast else "") + track
@@ -285,6 +358,41 @@ def vrrpd_config(
 def probe(lab: BgpLab) -> Process:
     """The client pings the VIP every 2 ms, each reply time-stamped (``ping -D``)."""
     return lab.start("cl", ["ping", "-D", "-n", "-i", "0.002", "-W", "1", VIP], label="probe")
+
+
+_ECHO = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
+"""An echo reply of ``ping -D``. Not ``From R icmp_seq=N Destination Net Unreachable``:
+the router answers that while it has no route for the VIP, and counting it as a reply
+would split a routing outage into shorter silences."""
+
+
+def answered(client: Process) -> list[tuple[float, int]]:
+    """(wall clock, icmp_seq) of every echo reply the probe printed."""
+    return [
+        (float(m.group(1)), int(m.group(2)))
+        for line in client.output().splitlines()
+        if (m := _ECHO.match(line))
+    ]
+
+
+def replies(client: Process) -> list[float]:
+    """Wall-clock times of the echo replies (``vrrpd.lab.replies`` minus the errors)."""
+    return [at for at, _ in answered(client)]
+
+
+def lost(client: Process, start: float) -> int:
+    """Probes sent after ``start`` that got no echo reply (holes in ``icmp_seq``).
+
+    The longest silence alone overstates: when the two cores are busy (FRR starting)
+    ping itself is not scheduled for 10-16 ms and sends nothing, a silence with no
+    probe lost. A lost probe is one the network dropped (or the router refused)."""
+    seqs = [seq for at, seq in answered(client) if at >= start]
+    return sum(b - a - 1 for a, b in pairwise(seqs) if b > a + 1)
+
+
+def unreachable(client: Process) -> int:
+    """``Destination ... Unreachable`` answers the probe got (the router had no route)."""
+    return sum("Unreachable" in line for line in client.output().splitlines())
 
 
 def stop(process: Process) -> None:

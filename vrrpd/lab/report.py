@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 IMPLS = ("vrrpd", "keepalived")
+NAMES = {"keepalived": "Keepalived", "exabgp": "ExaBGP"}
+"""The reference a figure is measured beside (its ``reference``, default Keepalived)."""
 
 
 def _value(figure: dict[str, Any], impl: str) -> str:
@@ -46,14 +48,15 @@ def render(result: dict[str, Any], plots: list[str]) -> str:
     for figure in result["figures"]:
         groups.setdefault(figure["group"], []).append(figure)
     for group, figures in groups.items():
-        lines += [f"## {group}", "", "| figure | unit | vrrpd | Keepalived | ratio | RFC bound | target | met |",
+        ref = figures[0].get("reference", "keepalived")
+        lines += [f"## {group}", "", f"| figure | unit | vrrpd | {NAMES[ref]} | ratio | RFC bound | target | met |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         for f in figures:
             ratio = f"{f['ratio']:.2f}" if f.get("ratio") is not None else "-"
             rfc = f"{f['rfc']:.1f}" if f.get("rfc") is not None else "-"
             met = {True: "yes", False: "**no**", None: "-"}[f.get("met")]
             lines.append(
-                f"| {f['title']} | {f['unit']} | {_value(f, 'vrrpd')} | {_value(f, 'keepalived')} "
+                f"| {f['title']} | {f['unit']} | {_value(f, 'vrrpd')} | {_value(f, ref)} "
                 f"| {ratio} | {rfc} | {f.get('target') or '-'} | {met} |"
             )
         lines.append("")
