@@ -95,6 +95,13 @@ class Agent:
         self._prefixes = prefixes(config.instances)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._follow_stale = True
+        """Whether the masters the backups follow may have changed since the kernel was
+        last told (``_follow_masters`` walks every instance: at 50 instances that walk,
+        once per advert received, was most of a backup's Python work per advert)."""
+        self._last_heard: dict[tuple[str, Any, int], tuple[Any, int, bytes]] = {}
+        """(interface, family, VRID) -> (source, TTL, bytes) of the last datagram: one that
+        repeats it byte for byte changes no one's master (bounded: 256 VRIDs a socket)."""
         self.view = plan.View()
         self.commands = Commands(self)
         self.surface = Surface(
@@ -220,6 +227,10 @@ class Agent:
         actions = self.node.handle(event, now=self.loop.time() if now is None else now)
         if actions:
             self.executor.submit(actions)
+            if not all(type(a) is act.SendAdvert for a in actions):
+                self._follow_stale = True  # adverts alone: nobody changed state or master
+        elif not isinstance(event, DatagramReceived):
+            self._follow_stale = True  # (``_readable`` judges the datagrams without actions)
         if rearm:
             self._rearm()
 
@@ -261,8 +272,14 @@ class Agent:
             received = sock.receive()
             if received is None:
                 break
+            data = received.data
+            heard = (received.src, received.ttl, data)
+            key = (sock.interface, sock.family, data[1] if len(data) > 1 else -1)
+            if self._last_heard.get(key) != heard:
+                self._last_heard[key] = heard
+                self._follow_stale = True
             event = DatagramReceived(
-                sock.interface, sock.family, received.src, received.dst, received.ttl, received.data
+                sock.interface, sock.family, received.src, received.dst, received.ttl, data
             )
             self.dispatch(event, rearm=False)
         self._rearm()
@@ -272,8 +289,9 @@ class Agent:
         """Tell the kernel whose adverts go to the sockets' lanes: the masters the backups
         follow (checked after each batch; it changes only when an advert or a timer moves
         an instance, and the kernel re-filters only then)."""
-        if not self.kernel.lanes:
+        if not self._follow_stale or not self.kernel.lanes:
             return
+        self._follow_stale = False
         followed: dict[plan.SocketKey, set[Any]] = {}
         for router in self.node.routers.values():
             if router.state is State.BACKUP and router.master_address is not None:
