@@ -134,8 +134,9 @@ def run(file: str, verbose: bool, log_level: str | None, log_format: str) -> Non
     stop or restart costs the clients nothing; then priority 0 where still master,
     every VIP removed, exit 0. Exits 2 on an invalid config, before touching the network.
     """
-    from vrrpd import logsetup  # noqa: PLC0415
+    from vrrpd import lazy, logsetup  # noqa: PLC0415
 
+    lazy.asyncio_without_tls()  # 4.4 MB of OpenSSL the agent never uses
     config = _load_apart(file, EXIT_CONFIG)
     fixed = "debug" if verbose else log_level
     logsetup.configure(fixed or config.global_.log_level, log_format)

@@ -15,64 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
-import sys
-import types
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface
 from pathlib import Path
-from typing import Any
 
 from vrrpd.adapters.files import replace_file
 from vrrpd.adapters.rtnl import Rtnl, RtnlError
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
+from vrrpd.lazy import defer
 
-
-def _bare_packages(*names: str) -> None:
-    """Import ``pyroute2``'s rtnetlink modules without the package's ``__init__``.
-
-    That ``__init__`` imports every family pyroute2 speaks (NDB with sqlite3, IPDB,
-    nftables, wireguard, nl80211, ...; with them unittest.mock and multiprocessing): 13 MB
-    resident for the agent's life, where the rtnetlink modules the agent uses are 6.3
-    (measured on top of asyncio: ``import pyroute2`` against ``pyroute2.iproute.linux``
-    alone). Each package is put in ``sys.modules`` uninitialised, with its ``__path__``,
-    so its submodules import as usual; the first name asked of it that is not a submodule
-    (``from pyroute2 import IPRoute`` in the lab or the tests) runs the real ``__init__``
-    then, so nothing else sees a difference.
-    """
-    for name in names:
-        if name in sys.modules:
-            continue
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-            continue  # the plain import below then says what is missing
-        module = importlib.util.module_from_spec(spec)
-        module.__class__ = _Deferred
-        sys.modules[name] = module
-        parent, _, child = name.rpartition(".")
-        if parent:
-            setattr(sys.modules[parent], child, module)  # as an import would
-
-
-class _Deferred(types.ModuleType):
-    def __getattr__(self, attribute: str) -> Any:
-        if attribute.startswith("__"):
-            raise AttributeError(attribute)
-        spec = self.__spec__
-        assert spec is not None
-        assert spec.loader is not None
-        if importlib.util.find_spec(f"{self.__name__}.{attribute}") is not None:
-            return importlib.import_module(f"{self.__name__}.{attribute}")  # sets it on us
-        object.__setattr__(self, "__class__", types.ModuleType)  # once: the real __init__
-        spec.loader.exec_module(self)
-        return getattr(self, attribute)
-
-
-_bare_packages("pyroute2", "pyroute2.iproute")
+# Only the rtnetlink modules, not the package __init__ (13 -> 6.3 MB: see ``vrrpd.lazy``).
+defer("pyroute2", "pyroute2.iproute")
 # The package's logger setup (a NullHandler on "pyroute2"), which its __init__ would run.
 import pyroute2.config.log  # noqa: E402, F401
 from pyroute2.iproute.linux import AsyncIPRoute  # noqa: E402
