@@ -132,3 +132,11 @@ def test_tls_and_pyroute2_still_work_when_asked() -> None:
         "from pyroute2.netlink.rtnl.probe_msg import probe_ssl\n"
     )
     assert "_ssl" in _modules_after(code)
+
+
+def test_the_agent_imports_the_config_loader_for_a_reload_only() -> None:
+    """``vrrpd run`` parses the file in a child: the loader and PyYAML (2.4 MB resident)
+    are not the agent's until a reload asks for them."""
+    loaded = _modules_after("import vrrpd.cli, vrrpd.logsetup, vrrpd.driver.agent")
+    assert "yaml" not in loaded
+    assert "vrrpd.config.loader" not in loaded
