@@ -140,3 +140,19 @@ def test_the_agent_imports_the_config_loader_for_a_reload_only() -> None:
     loaded = _modules_after("import vrrpd.cli, vrrpd.logsetup, vrrpd.driver.agent")
     assert "yaml" not in loaded
     assert "vrrpd.config.loader" not in loaded
+
+
+def test_without_a_process_to_spare_the_file_is_parsed_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from vrrpd.cli import EXIT_CONFIG, _load_apart
+    from vrrpd.config.loader import load
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    path = _config_file(tmp_path, 2)
+    assert _load_apart(str(path), EXIT_CONFIG) == load(path)

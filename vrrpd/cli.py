@@ -167,7 +167,12 @@ def _load_apart(file: str, code: int) -> Config:
     sys.stdout.flush()
     sys.stderr.flush()
     readable, writable = os.pipe()
-    child = os.fork()
+    try:
+        child = os.fork()
+    except OSError:  # no process to spare: parse here, at the memory's cost
+        os.close(readable)
+        os.close(writable)
+        return _load_or_exit(file, code)
     if child == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(readable)
         status = EXIT_FAILURE
