@@ -37,3 +37,32 @@ def test_met_at_1_5_50_by_the_ratio_or_the_floor(
 
 def test_no_such_target_at_200() -> None:
     assert bench.small_cluster_target(200, 9.0, 1.0) == {}
+
+
+def test_the_footprint_summary_gives_each_side_its_ratio_to_keepalived() -> None:
+    from vrrpd.lab.bench_footprint import summary
+
+    rows = [
+        {"who": who, "k": 1, "backup": True, "master_pct": m, "backup_pct": b, "rss_mb": 0}
+        for who, m, b in (
+            ("keepalived", 0.1, 0.04),
+            ("before", 0.6, 0.4),
+            ("after", 0.3, 0.2),
+            ("after", 0.5, 0.2),
+        )
+    ] + [
+        {
+            "who": "after",
+            "k": 200,
+            "backup": False,
+            "master_pct": 0,
+            "backup_pct": 0,
+            "rss_mb": 38.8,
+        }
+    ]
+    lines = summary(rows)
+    assert (
+        lines[0]
+        == "K=1 master_pct: keepalived 0.1 (0.1-0.1, 1); before 0.6 (0.6-0.6, 1), 6.0 x; after 0.4 (0.3-0.5, 2), 4.0 x"
+    )
+    assert lines[2] == "K=200 rss_mb: after 38.8 (38.8-38.8, 1)"
