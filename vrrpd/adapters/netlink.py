@@ -22,13 +22,18 @@ from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface
 from pathlib import Path
 
-from pyroute2 import AsyncIPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from vrrpd.adapters.files import replace_file
 from vrrpd.adapters.rtnl import Rtnl, RtnlError
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
+from vrrpd.lazy import defer
+
+# Only the rtnetlink modules, not the package __init__ (13 -> 6.3 MB: see ``vrrpd.lazy``).
+defer("pyroute2", "pyroute2.iproute")
+# The package's logger setup (a NullHandler on "pyroute2"), which its __init__ would run.
+import pyroute2.config.log  # noqa: E402, F401
+from pyroute2.iproute.linux import AsyncIPRoute  # noqa: E402
+from pyroute2.netlink.exceptions import NetlinkError  # noqa: E402
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40

@@ -8,7 +8,6 @@ docs/operations.md lists where each lands (a test keeps it in step).
 from __future__ import annotations
 
 import enum
-import hmac
 from dataclasses import dataclass, field
 
 from vrrpd.core.actions import Action, Notice, PacketDropped
@@ -228,7 +227,7 @@ class Receiver:
                 return self.drop(
                     DropReason.AUTH_MISMATCH, src, f"type {advert.auth_type}, we use {expected}"
                 )
-            if cfg.authentication and not hmac.compare_digest(
+            if cfg.authentication and not _same_secret(
                 advert.auth_data, password_bytes(cfg.authentication.password)
             ):  # constant time: the answer must not tell a prober how much was right
                 return self.drop(DropReason.AUTH_FAILURE, src)
@@ -280,3 +279,11 @@ class Receiver:
                 f"form:{src}:{form.value}", f"{src} uses the {form.value} VRRPv3 checksum"
             )
         return []
+
+
+def _same_secret(got: bytes, expected: bytes) -> bool:
+    """In constant time. ``hmac`` is imported here, for configs with a password only: it
+    loads OpenSSL's libcrypto (3.7 MB resident for the agent's life, issue 17)."""
+    import hmac  # noqa: PLC0415
+
+    return hmac.compare_digest(got, expected)

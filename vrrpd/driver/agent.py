@@ -27,7 +27,6 @@ from typing import Any, NoReturn
 from vrrpd import logsetup, metrics
 from vrrpd.adapters import systemd
 from vrrpd.adapters.rawsock import VrrpSocket
-from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.control.server import Reply
 from vrrpd.core import actions as act
 from vrrpd.core.config import Announce, Config, Election
@@ -95,6 +94,13 @@ class Agent:
         self._prefixes = prefixes(config.instances)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._follow_stale = True
+        """Whether the masters the backups follow may have changed since the kernel was
+        last told (``_follow_masters`` walks every instance: at 50 instances that walk,
+        once per advert received, was most of a backup's Python work per advert)."""
+        self._last_heard: dict[tuple[str, Any, int], tuple[Any, int, bytes]] = {}
+        """(interface, family, VRID) -> (source, TTL, bytes) of the last datagram: one that
+        repeats it byte for byte changes no one's master (bounded: 256 VRIDs a socket)."""
         self.view = plan.View()
         self.commands = Commands(self)
         self.surface = Surface(
@@ -221,6 +227,10 @@ class Agent:
         actions = self.node.handle(event, now=self.loop.time() if now is None else now)
         if actions:
             self.executor.submit(actions)
+            if not all(type(a) is act.SendAdvert for a in actions):
+                self._follow_stale = True  # adverts alone: nobody changed state or master
+        elif not isinstance(event, DatagramReceived):
+            self._follow_stale = True  # (``_readable`` judges the datagrams without actions)
         if rearm:
             self._rearm()
 
@@ -262,8 +272,14 @@ class Agent:
             received = sock.receive()
             if received is None:
                 break
+            data = received.data
+            heard = (received.src, received.ttl, data)
+            key = (sock.interface, sock.family, data[1] if len(data) > 1 else -1)
+            if self._last_heard.get(key) != heard:
+                self._last_heard[key] = heard
+                self._follow_stale = True
             event = DatagramReceived(
-                sock.interface, sock.family, received.src, received.dst, received.ttl, received.data
+                sock.interface, sock.family, received.src, received.dst, received.ttl, data
             )
             self.dispatch(event, rearm=False)
         self._rearm()
@@ -273,8 +289,9 @@ class Agent:
         """Tell the kernel whose adverts go to the sockets' lanes: the masters the backups
         follow (checked after each batch; it changes only when an advert or a timer moves
         an instance, and the kernel re-filters only then)."""
-        if not self.kernel.lanes:
+        if not self._follow_stale or not self.kernel.lanes:
             return
+        self._follow_stale = False
         followed: dict[plan.SocketKey, set[Any]] = {}
         for router in self.node.routers.values():
             if router.state is State.BACKUP and router.master_address is not None:
@@ -322,6 +339,10 @@ class Agent:
         """Re-read the config file; what happened, for the log and the caller."""
         if self.config_path is None:
             return "no configuration file to reload"
+        # Imported for a reload only: ``vrrpd run`` parses the file apart (``cli._load_apart``)
+        # and the loader with PyYAML is 2.4 MB resident the agent needs for nothing else.
+        from vrrpd.config.loader import ConfigInvalid, load  # noqa: PLC0415
+
         systemd.notify("RELOADING=1")
         try:
             config = load(self.config_path)

@@ -95,6 +95,10 @@ class Executor:
         """Run or queue ``actions`` in order, except that a takeover's address requests
         go first (after its adverts, RFC 5798 6.4.2): the VIP is in the kernel before
         the log line, the state callbacks and the hooks of the takeover have run."""
+        if all(type(a) is act.SendAdvert for a in actions):  # a master's timer: the usual
+            for advert in actions:
+                self._send(advert)  # type: ignore[arg-type]
+            return
         early = self._start_adding(actions)
         removing = {a.instance for a in actions if isinstance(a, act.RemoveAddresses)}
         for number, action in enumerate(actions):
