@@ -107,4 +107,4 @@ class LanMachine(RuleBasedStateMachine):
 
 
 TestLan = LanMachine.TestCase
-TestLan.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+TestLan.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)

@@ -14,11 +14,11 @@ from vrrpd.lab.peers import Peer
 pytestmark = pytest.mark.netns
 
 
-def test_a_minute_of_chaos_with_three_vrrpd_nodes() -> None:
-    report = chaos.soak(60, seed=20261201)
+def test_forty_seconds_of_chaos_with_three_vrrpd_nodes() -> None:
+    report = chaos.soak(40, seed=20261201)
     print("\n" + "\n".join(report.lines()))
     assert [f"t={v.at:.1f}s {v.what}" for v in report.violations] == []
-    assert sum(report.faults.values()) >= 15
+    assert sum(report.faults.values()) >= 10
     assert len(report.heal_times) == sum(report.faults.values())
 
 
