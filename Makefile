@@ -74,15 +74,17 @@ bench-smoke: deps
 	$(BIN)/python -m vrrpd.lab.bench --smoke --results /tmp/vrrpd-bench-smoke --page /tmp/vrrpd-bench-smoke/benchmarks.md
 
 # The long reliability runs (100,000 hostile frames, 100 kill -9 restarts, 200 instances on
-# three nodes for 5 minutes beside Keepalived, SOAK_SECONDS of chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each; then EXPLORE_EXAMPLES of the mixed-cluster exploration (pure).
+# three nodes for 5 minutes beside Keepalived, SOAK_SECONDS of chaos); writes docs/reliability.md. Needs root. `make test` runs short profiles of each; then EXPLORE_EXAMPLES of the mixed-cluster exploration and SIM_EXAMPLES of the stateful simulation (pure).
 SOAK_SECONDS ?= 1800
 # issue 16's hostile load (20,000 malformed + 40,000 valid-looking sources, then one sender
 # flooding as fast as it can for this long), with the socket filter and without
 LOAD_FLOOD_SECONDS ?= 60
 EXPLORE_EXAMPLES ?= 5000
+SIM_EXAMPLES ?= 1000
 soak: deps
 	$(BIN)/python -m vrrpd.lab.reliability --seconds $(SOAK_SECONDS) --load-flood-seconds $(LOAD_FLOOD_SECONDS)
 	VRRPD_EXPLORE_EXAMPLES=$(EXPLORE_EXAMPLES) $(BIN)/pytest -q -m "not netns" tests/test_explore_mixed.py
+	VRRPD_SIM_EXAMPLES=$(SIM_EXAMPLES) $(BIN)/pytest -q -m "not netns" tests/test_sim_stateful.py
 
 # The wheel for pip users (dist/vrrpd-<version>-py3-none-any.whl), scripts under share/vrrpd.
 wheel: venv

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -107,4 +109,6 @@ class LanMachine(RuleBasedStateMachine):
 
 
 TestLan = LanMachine.TestCase
-TestLan.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
+EXAMPLES = int(os.environ.get("VRRPD_SIM_EXAMPLES", "50"))
+"""50 in make test (about a minute under coverage on 2 cores); ``make soak`` runs more."""
+TestLan.settings = settings(max_examples=EXAMPLES, stateful_step_count=30, deadline=None)
