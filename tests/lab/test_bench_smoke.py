@@ -13,7 +13,7 @@ pytestmark = pytest.mark.netns
 
 
 def test_bench_smoke_writes_the_record_and_the_page(tmp_path: Path) -> None:
-    """`make bench-smoke`: one interval, 2 runs, 20 instances, both implementations; the
+    """`make bench-smoke`: one interval, 1 run, 20 instances, both implementations; the
     JSON record and the generated page, every figure with both sides where both apply."""
     from vrrpd.lab import bench
 
