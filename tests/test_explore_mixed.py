@@ -35,6 +35,7 @@ import os
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.strategies import SearchStrategy
 
 from tests.builders import config, instance
 from vrrpd.core.config import CheckConfig, Config, SyncGroupConfig, TrackScript
@@ -318,3 +319,36 @@ TestMixed.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+# ---------------------------------------------------------------------- replayed findings
+
+
+class Draws:
+    """Stands for hypothesis' ``data`` when a finding is replayed: the draws, in order."""
+
+    def __init__(self, *values: object) -> None:
+        self._values = iter(values)
+
+    def draw(self, strategy: SearchStrategy[object]) -> object:
+        del strategy
+        return next(self._values)
+
+
+def test_a_backup_raised_as_the_master_dies_takes_over_alone() -> None:
+    """The long profile's finding: Keepalived (44 raised to 100 by a reload) beside vrrpd
+    49, 182 and 38, a sync group, 0.1 s adverts; the 182 master dies at the instant of the
+    reload. The raised backup kept the Skew_Time of 44, so 49 took over 2 ms before it
+    and yielded ("2 takeovers for 1 election change: b at 200.310 then a at 200.312").
+    The backup's timer now moves with its priority (Keepalived's own rule, so the model
+    and vrrpd both)."""
+    m = Mixed()
+    m.boot(kinds=["keepalived", "vrrpd", "vrrpd", "vrrpd"], priorities=[44, 49, 182, 38],
+           interval=0.1, group=True)  # fmt: skip
+    m.time_passes(5.0)
+    m.settle()
+    m.reload(data=Draws("a", "priority"), priority=100, interval=0.1)
+    m.kill(data=Draws("c"))
+    m.maintenance_holds()
+    m.settle()
+    assert m.lan.masters("web") == ["a"]

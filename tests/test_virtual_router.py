@@ -40,7 +40,14 @@ from vrrpd.core.config import (
 )
 from vrrpd.core.constants import Family
 from vrrpd.core.errors import DropReason
-from vrrpd.core.events import CheckFinished, LinkChanged, Shutdown, Startup, TimerFired
+from vrrpd.core.events import (
+    CheckFinished,
+    ConfigChanged,
+    LinkChanged,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
 from vrrpd.core.node import Node
 from vrrpd.core.packet import ChecksumForm, decode
 from vrrpd.core.state import State
@@ -123,6 +130,44 @@ def test_priority_zero_makes_the_backup_take_over_after_skew_time() -> None:
     assert h.router.last_transition_at == 1.5 + SKEW_100
     assert "released (priority 0)" in h.router.last_reason
     assert h.node.statistics().instances["web"].counters["rcvd_pri_zero_packets"] == 1
+
+
+def test_a_backup_whose_check_fails_gives_the_better_backup_its_head_start() -> None:
+    """The exploration (issue 14): a backup keeps the Skew_Time of the priority it had
+    when it last heard the master, so one whose priority changed as the master died
+    goes at the wrong moment (a raised one after a lower backup, which then yields:
+    two handovers). Keepalived shifts the timer by the change in Master_Down_Interval."""
+    h = Harness(checked(150, weight=-50))
+    [run] = [a for a in h.actions if isinstance(a, RunCheck)]
+    h.receive(200, at=1.0)
+    assert h.node.next_deadline() == pytest.approx(1.0 + MDI_150)
+    h.feed(CheckFinished(run.name, False, 1, 0.01), at=1.2)
+    assert h.router.priority == 100
+    assert h.router.master_down_at == pytest.approx(1.0 + MDI_100)
+    h.feed(CheckFinished(run.name, True, 0, 0.01), at=1.4)
+    assert h.router.priority == 150
+    assert h.router.master_down_at == pytest.approx(1.0 + MDI_150)
+
+
+def test_a_released_backup_whose_priority_rises_goes_after_its_new_skew_time() -> None:
+    h = Harness(config(instance(priority=100)))
+    h.receive(200, at=1.0)
+    h.receive(0, at=1.5)
+    h.feed(ConfigChanged(config(instance(priority=150))), at=1.6)
+    assert h.node.next_deadline() == pytest.approx(1.5 + MDI_150 - 3)
+    h.advance(3.0)
+    assert h.state is State.MASTER
+    assert h.router.last_transition_at == pytest.approx(1.5 + MDI_150 - 3)
+
+
+def test_a_priority_change_keeps_the_end_of_preempt_delay() -> None:
+    h = Harness(config(instance(priority=150, preempt_delay=5.0)))
+    h.receive(100, at=1.0)  # a lower master: preempt at 6.0, not before
+    h.receive(100, at=5.9)
+    h.feed(ConfigChanged(config(instance(priority=160, preempt_delay=5.0))), at=5.95)
+    assert h.router.master_down_at == pytest.approx(6.0)
+    h.feed(ConfigChanged(config(instance(priority=140, preempt_delay=5.0))), at=5.96)
+    assert h.router.master_down_at == pytest.approx(6.0)
 
 
 def test_fast_preempt_takes_over_a_worse_master_after_skew_time() -> None:

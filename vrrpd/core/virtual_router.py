@@ -263,13 +263,29 @@ class VirtualRouter:
             return self._enter_master_unannounced(f"{cleared}; address owner", now)
         return self._enter_backup(cleared, now)
 
-    def _master_priority_changed(self, now: float) -> list[Action]:
+    def _master_priority_changed(self, now: float, old: int) -> list[Action]:
         """Tell the backups at once rather than at the next interval (unless handing over:
         we released with priority 0, and the real priority again would abort the drain)."""
+        del old
         if self.draining:
             return []
         self.adver_at = now + self.advert_interval
         return self._advertise(self.priority)
+
+    def _backup_priority_changed(self, now: float, old: int) -> list[Action]:
+        """Move Master_Down_Timer by the change in Skew_Time (as Keepalived does), so that
+        the best backup still goes first when the master dies just as a priority changed
+        (RFC 5798 6.4.2: Skew_Time is the current priority's). With the Skew_Time of the
+        old priority, a raised backup would take over after a lower one, which then
+        yields: two handovers for one change. The next advert is judged as usual."""
+        if self.master_down_at is None:
+            return []
+        if self._preempt_at is not None and self.master_down_at >= self._preempt_at:
+            return []  # the end of preempt_delay, which no priority moves
+        cs, version = self.master_adver_interval_cs, self.config.version
+        shift = skew_time(self.priority, cs, version) - skew_time(old, cs, version)
+        self.master_down_at = max(now, self.master_down_at + shift)
+        return []
 
     def set_maintenance(self, on: bool, now: float) -> list[Action]:
         """``vrrpd maintenance on|off`` for this instance (recorded whatever the state)."""
@@ -392,7 +408,7 @@ class VirtualRouter:
         if self.priority != old:
             self.priority_reason = f"{contribution.describe()}: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
-            actions += self.dispatch(Stimulus.PRIORITY, now)
+            actions += self.dispatch(Stimulus.PRIORITY, now, old)
         fault_key = f"track:{key}"
         if contribution.fault:
             actions += self.set_fault(fault_key, f"{contribution.source} down (weight 0)", now)
@@ -450,7 +466,7 @@ class VirtualRouter:
         if self.priority != old:
             self.priority_reason = f"reload: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
-            actions += self.dispatch(Stimulus.PRIORITY, now)
+            actions += self.dispatch(Stimulus.PRIORITY, now, old)
         wire = any(getattr(previous, f) != getattr(config, f) for f in _WIRE_FIELDS)
         if wire:
             actions += self.dispatch(Stimulus.RECONFIGURED, now, previous, self.priority == old)
