@@ -352,3 +352,26 @@ def test_a_backup_raised_as_the_master_dies_takes_over_alone() -> None:
     m.maintenance_holds()
     m.settle()
     assert m.lan.masters("web") == ["a"]
+
+
+def test_no_takeover_after_a_faster_master_yields_to_a_slower_one() -> None:
+    """The long profile's second finding (FRR 61 -> 254 at 1 s adverts, vrrpd 246 at
+    0.1 s, Keepalived 127 with a failing check): "3 takeovers for 2 election changes".
+    The vrrpd master's last advert before yielding told the Keepalived backup an
+    interval of 0.1 s, so it took over 0.37 s after the FRR master's takeover and
+    yielded at its next advert. (On the way the FRR model, a master, re-armed its
+    Adver_Timer on every lower advert it discards, and fell silent: two masters.)"""
+    m = Mixed()
+    m.boot(kinds=["frr", "vrrpd", "keepalived", "keepalived"], priorities=[202, 18, 127, 1],
+           interval=0.1, group=False)  # fmt: skip
+    m.settle()
+    m.reload(data=Draws("a", "priority"), interval=0.1, priority=61)
+    m.settle()
+    m.reload(data=Draws("a", "interval"), interval=1.0, priority=61)
+    m.check_flips(data=Draws("c"))
+    m.reload(data=Draws("b", "priority"), interval=0.5, priority=246)
+    m.time_passes(2.9593526257837723)
+    m.reload(data=Draws("a", "priority"), interval=1.0, priority=254)
+    m.maintenance_holds()
+    m.settle()
+    assert m.lan.masters("web") == ["a"]

@@ -292,6 +292,20 @@ def test_master_yields_to_a_higher_priority() -> None:
     assert h.node.next_deadline() == 11.0 + MDI_150
 
 
+def test_the_last_advert_before_yielding_carries_the_new_masters_interval() -> None:
+    """The exploration: a 0.1 s master yielded to a 1 s one; an RFC backup (Keepalived)
+    heard our last advert after the new master's, followed it with our 0.1 s interval,
+    took over 0.37 s later while the new master was fine, and yielded at its next
+    advert: a takeover without an election change. The last advert exists for a
+    winner that never heard us; telling the backups the interval of the master they
+    are about to follow costs that nothing."""
+    h = _master(advert_interval=0.1)
+    actions = h.receive(200, at=11.0, interval_cs=100)
+    assert h.state is State.BACKUP
+    [last] = decoded_adverts(actions)
+    assert (last.priority, last.interval_cs) == (150, 100)
+
+
 def test_equal_priority_higher_address_wins() -> None:
     h = _master(priority=150)
     h.receive(150, src=LOWER_PEER, at=11.0)

@@ -317,6 +317,8 @@ class Lan:
                 )
             )
         if host.kind == "frr" and isinstance(event, DatagramReceived):
+            if self._frr_discards(host, event, decoded.advert.vrid, decoded.advert.priority):
+                return
             # Timers due now run first, unfiltered: the filter below is for the answer to
             # this advert only, never an Adver_Timer advert firing at the same instant.
             states = {n: r.state for n, r in host.node.routers.items()}
@@ -329,6 +331,23 @@ class Lan:
             actions = self._as_peer(host, event, before, actions)
         for action in actions:
             self._execute(host, action)
+
+    @staticmethod
+    def _frr_discards(host: Host, event: DatagramReceived, vrid: int, priority: int) -> bool:
+        """An FRR master discards a lower-priority advert whole (RFC 5798 6.4.3): nothing
+        is sent and its Adver_Timer is not touched (the core would answer at once and
+        re-arm it; a lower master advertising faster then silenced the model)."""
+        assert host.node is not None
+        for router in host.node.routers.values():
+            if router.config.vrid != vrid or router.family is not event.family:
+                continue
+            source = router.source
+            if router.state is not State.MASTER or source is None or priority == 0:
+                return False
+            return priority < router.priority or (
+                priority == router.priority and int(event.src) < int(source)
+            )
+        return False
 
     @staticmethod
     def _as_peer(

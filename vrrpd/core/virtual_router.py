@@ -659,8 +659,11 @@ class VirtualRouter:
                 reason = f"equal priority {advert.priority} from higher address {src}"
             # One last advert before yielding: if this was a split brain, the winner may
             # never have heard us, and this tells it to re-announce the VIPs (a vrrpd
-            # extension; to an RFC router it is one more lower-priority advert).
-            actions = self._advertise(self.priority) + self._enter_backup(reason, now)
+            # extension; to an RFC router it is one more lower-priority advert). It
+            # carries the winner's interval: a backup that follows it after the winner's
+            # advert must wait out the winner's Master_Down_Interval, not ours.
+            last = self._advertise(self.priority, interval_cs=advert.interval_cs)
+            actions = last + self._enter_backup(reason, now)
             self._follow(advert, src, now)
             return actions
         # RFC 9568: a lower-priority master exists: assert at once (a few times per
@@ -802,7 +805,7 @@ class VirtualRouter:
     def anycast(self) -> bool:
         return self.config.election is Election.NONE
 
-    def _advertise(self, priority: int) -> list[Action]:
+    def _advertise(self, priority: int, *, interval_cs: int | None = None) -> list[Action]:
         if self.anycast:
             return []  # election: none sends no adverts
         source = self.source
@@ -813,7 +816,7 @@ class VirtualRouter:
             version=cfg.version,
             vrid=cfg.vrid,
             priority=priority,
-            interval_cs=cfg.interval_cs,
+            interval_cs=cfg.interval_cs if interval_cs is None else interval_cs,
             addresses=tuple(v.address.ip for v in cfg.virtual_addresses),
             auth_type=AUTH_PASS if auth else AUTH_NONE,
             auth_data=password_bytes(auth.password) if auth else bytes(8),
