@@ -20,7 +20,9 @@ Invariants (RFC 5798 timers; I = the largest advert interval configured in the r
 * **One handover per election change**: from a settled LAN, with no loss and no
   partition, the VIP is added somewhere at most once per input that changed the set of
   routers the RFC would elect (so a check flap: at most one per fall and one per rise;
-  a transient advert: none).
+  a transient advert: none). An input while a check flip (or a restart with a failing
+  check) has not reached the priority yet (``PENDING``) counts two more: the agents
+  may elect with the unconfirmed priority now, and again when the check reports.
 
 vrrpd nodes follow the documented rule for mixed clusters (docs/architecture.md, fast
 preemption): ``fast_preempt`` off when an RFC-strict peer can outrank them.
@@ -35,6 +37,7 @@ import os
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.strategies import SearchStrategy
 
 from tests.builders import config, instance
 from vrrpd.core.config import CheckConfig, Config, SyncGroupConfig, TrackScript
@@ -46,6 +49,9 @@ ADDRESS = {n: f"192.0.2.{11 + i}" for i, n in enumerate(NAMES)}
 VIPS = {"web": "192.0.2.100", "db": "192.0.2.101"}
 WEIGHT = -60
 SETTLE = 40.0
+PENDING = 2 * 1.0 + 0.05
+"""A check's flip reaches the priority after fall (or rise) = 2 runs 1 s apart, plus a
+run's duration: the model's election is the agent's only from then on."""
 EXAMPLES = int(os.environ.get("VRRPD_EXPLORE_EXAMPLES", "12"))
 
 
@@ -80,6 +86,9 @@ class Mixed(RuleBasedStateMachine):
         self.window: tuple[float, dict[str, int]] | None = None
         """(start, per instance the election changes since) from a settled LAN."""
         self.timeouts: dict[str, int] = {}
+        self.unconfirmed_until = 0.0
+        """Until when a check flip (or a restart with a failing check) may not have
+        reached the priority yet: the agent needs ``fall``/``rise`` runs (see PENDING)."""
 
     # ------------------------------------------------------------------ the model
 
@@ -109,6 +118,7 @@ class Mixed(RuleBasedStateMachine):
     def _input(self, change: object) -> None:
         """Apply one input and count, per instance, whether it changed the election."""
         before = {i: self.expected(i) for i in VIPS}
+        pending = self.lan.now < self.unconfirmed_until
         change()  # type: ignore[operator]
         self.last_input = self.lan.now
         self.clean = self.lan.loss == 0 and self.lan._partitions is None
@@ -116,8 +126,10 @@ class Mixed(RuleBasedStateMachine):
             self.window = None
         if self.window is not None:
             for i in VIPS:
-                if self.expected(i) != before[i]:
-                    self.window[1][i] += 1
+                # While a check has not reported, the model cannot tell which priority
+                # the agents use: this input may change their election whatever it
+                # does to the model's, and the check's report may then change it again.
+                self.window[1][i] += (self.expected(i) != before[i]) + 2 * pending
 
     # ------------------------------------------------------------------ inputs
 
@@ -165,6 +177,8 @@ class Mixed(RuleBasedStateMachine):
     def restart(self, data: st.DataObject) -> None:
         n = self._pick(data)
         if n and not self.lan.hosts[n].alive:
+            if not self.ok[n]:  # a fresh agent's check reports after ``fall`` runs
+                self.unconfirmed_until = self.lan.now + PENDING
             scope = tuple(sorted(self.maint[n]))
             self._input(lambda: self.lan.start(n, maintenance=scope, link_up=self.up[n]))
 
@@ -190,6 +204,7 @@ class Mixed(RuleBasedStateMachine):
         def apply() -> None:
             self.ok[n] = not self.ok[n]
             self.lan.set_check(n, "chk", self.ok[n])
+            self.unconfirmed_until = self.lan.now + PENDING
 
         self._input(apply)
 
@@ -318,3 +333,96 @@ TestMixed.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+# ---------------------------------------------------------------------- replayed findings
+
+
+class Draws:
+    """Stands for hypothesis' ``data`` when a finding is replayed: the draws, in order."""
+
+    def __init__(self, *values: object) -> None:
+        self._values = iter(values)
+
+    def draw(self, strategy: SearchStrategy[object]) -> object:
+        del strategy
+        return next(self._values)
+
+
+def test_a_backup_raised_as_the_master_dies_takes_over_alone() -> None:
+    """The long profile's finding: Keepalived (44 raised to 100 by a reload) beside vrrpd
+    49, 182 and 38, a sync group, 0.1 s adverts; the 182 master dies at the instant of the
+    reload. The raised backup kept the Skew_Time of 44, so 49 took over 2 ms before it
+    and yielded ("2 takeovers for 1 election change: b at 200.310 then a at 200.312").
+    The backup's timer now moves with its priority (Keepalived's own rule, so the model
+    and vrrpd both)."""
+    m = Mixed()
+    m.boot(kinds=["keepalived", "vrrpd", "vrrpd", "vrrpd"], priorities=[44, 49, 182, 38],
+           interval=0.1, group=True)  # fmt: skip
+    m.time_passes(5.0)
+    m.settle()
+    m.reload(data=Draws("a", "priority"), priority=100, interval=0.1)
+    m.kill(data=Draws("c"))
+    m.maintenance_holds()
+    m.settle()
+    assert m.lan.masters("web") == ["a"]
+
+
+def test_no_takeover_after_a_faster_master_yields_to_a_slower_one() -> None:
+    """The long profile's second finding (FRR 61 -> 254 at 1 s adverts, vrrpd 246 at
+    0.1 s, Keepalived 127 with a failing check): "3 takeovers for 2 election changes".
+    The vrrpd master's last advert before yielding told the Keepalived backup an
+    interval of 0.1 s, so it took over 0.37 s after the FRR master's takeover and
+    yielded at its next advert. (On the way the FRR model, a master, re-armed its
+    Adver_Timer on every lower advert it discards, and fell silent: two masters.)"""
+    m = Mixed()
+    m.boot(kinds=["frr", "vrrpd", "keepalived", "keepalived"], priorities=[202, 18, 127, 1],
+           interval=0.1, group=False)  # fmt: skip
+    m.settle()
+    m.reload(data=Draws("a", "priority"), interval=0.1, priority=61)
+    m.settle()
+    m.reload(data=Draws("a", "interval"), interval=1.0, priority=61)
+    m.check_flips(data=Draws("c"))
+    m.reload(data=Draws("b", "priority"), interval=0.5, priority=246)
+    m.time_passes(2.9593526257837723)
+    m.reload(data=Draws("a", "priority"), interval=1.0, priority=254)
+    m.maintenance_holds()
+    m.settle()
+    assert m.lan.masters("web") == ["a"]
+
+
+def test_a_check_not_yet_reported_counts_as_its_own_election_change() -> None:
+    """The long profile's third finding (vrrpd only, a sync group, 0.1 s adverts):
+    "2 takeovers for 1 election change: a at 240.371, c at 241.054". a (159) came back
+    with its check failing, d (160) stopped 0.33 s later: a took over at 159, as it
+    must (no master; its check had not reported), then fell to 99 and c preempted.
+    Two real election changes: the model had taken the check as known at once."""
+    m = Mixed()
+    m.boot(kinds=["vrrpd"] * 4, priorities=[159, 13, 143, 160], interval=0.1, group=True)
+    m.settle()
+    m.stop(data=Draws("a"))
+    m.settle()
+    m.check_flips(data=Draws("a"))
+    m.settle()
+    m.check_flips(data=Draws("b"))
+    m.check_flips(data=Draws("d"))
+    m.restart(data=Draws("a"))
+    m.time_passes(0.3333333333333333)
+    m.stop(data=Draws("d"))
+    m.settle()
+    assert m.lan.masters("web") == ["c"]
+
+
+def test_an_input_while_a_check_has_not_reported_may_change_the_agents_election() -> None:
+    """The long profile's fourth finding (vrrpd only): "2 takeovers for 0 election
+    changes: b at 40.059, d at 42.071". b's check failed and, at the same instant, a
+    reload raised b from 52 to 106: until the check reported (2 runs) b was 106 and
+    preempted d (100), then fell to 46 and d took over again. The model had b at 46
+    from the flip on, so it saw no change at all."""
+    m = Mixed()
+    m.boot(kinds=["vrrpd"] * 4, priorities=[3, 52, 41, 100], interval=0.1, group=True)
+    m.settle()
+    m.check_flips(data=Draws("b"))
+    m.reload(data=Draws("b", "priority"), interval=0.1, priority=106)
+    m.settle()
+    assert m.lan.masters("web") == ["d"]

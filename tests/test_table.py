@@ -214,6 +214,7 @@ ARGUMENTS: dict[Stimulus, Callable[[], tuple[object, ...]]] = {
     Stimulus.VIPS_REMOVED: lambda: ("eth0", (VIP,)),
     Stimulus.RECONFIGURED: lambda: (_previous_config(), True),
     Stimulus.MAINTENANCE: lambda: (True,),
+    Stimulus.PRIORITY: lambda: (100,),
 }
 
 EXPECTED: dict[tuple[State, Stimulus], tuple[State, str | None]] = {
@@ -229,6 +230,7 @@ EXPECTED: dict[tuple[State, Stimulus], tuple[State, str | None]] = {
     (State.BACKUP, Stimulus.FAULT): (State.FAULT, "StateChanged"),
     (State.MASTER, Stimulus.FAULT): (State.FAULT, "RemoveAddresses"),
     (State.FAULT, Stimulus.CLEARED): (State.BACKUP, "StateChanged"),
+    (State.BACKUP, Stimulus.PRIORITY): (State.BACKUP, None),
     (State.MASTER, Stimulus.PRIORITY): (State.MASTER, "SendAdvert"),
     (State.BACKUP, Stimulus.GROUP_MASTER): (State.MASTER, "AddAddresses"),
     (State.MASTER, Stimulus.GROUP_BACKUP): (State.BACKUP, "StateChanged"),

@@ -40,7 +40,14 @@ from vrrpd.core.config import (
 )
 from vrrpd.core.constants import Family
 from vrrpd.core.errors import DropReason
-from vrrpd.core.events import CheckFinished, LinkChanged, Shutdown, Startup, TimerFired
+from vrrpd.core.events import (
+    CheckFinished,
+    ConfigChanged,
+    LinkChanged,
+    Shutdown,
+    Startup,
+    TimerFired,
+)
 from vrrpd.core.node import Node
 from vrrpd.core.packet import ChecksumForm, decode
 from vrrpd.core.state import State
@@ -123,6 +130,72 @@ def test_priority_zero_makes_the_backup_take_over_after_skew_time() -> None:
     assert h.router.last_transition_at == 1.5 + SKEW_100
     assert "released (priority 0)" in h.router.last_reason
     assert h.node.statistics().instances["web"].counters["rcvd_pri_zero_packets"] == 1
+
+
+def test_a_backup_whose_check_fails_gives_the_better_backup_its_head_start() -> None:
+    """The exploration (issue 14): a backup keeps the Skew_Time of the priority it had
+    when it last heard the master, so one whose priority changed as the master died
+    goes at the wrong moment (a raised one after a lower backup, which then yields:
+    two handovers). Keepalived shifts the timer by the change in Master_Down_Interval."""
+    h = Harness(checked(150, weight=-50))
+    [run] = [a for a in h.actions if isinstance(a, RunCheck)]
+    h.receive(200, at=1.0)
+    assert h.node.next_deadline() == pytest.approx(1.0 + MDI_150)
+    h.feed(CheckFinished(run.name, False, 1, 0.01), at=1.2)
+    assert h.router.priority == 100
+    assert h.router.master_down_at == pytest.approx(1.0 + MDI_100)
+    h.feed(CheckFinished(run.name, True, 0, 0.01), at=1.4)
+    assert h.router.priority == 150
+    assert h.router.master_down_at == pytest.approx(1.0 + MDI_150)
+
+
+def test_a_released_backup_whose_priority_rises_goes_after_its_new_skew_time() -> None:
+    h = Harness(config(instance(priority=100)))
+    h.receive(200, at=1.0)
+    h.receive(0, at=1.5)
+    h.feed(ConfigChanged(config(instance(priority=150))), at=1.6)
+    assert h.node.next_deadline() == pytest.approx(1.5 + MDI_150 - 3)
+    h.advance(3.0)
+    assert h.state is State.MASTER
+    assert h.router.last_transition_at == pytest.approx(1.5 + MDI_150 - 3)
+
+
+def test_a_priority_change_keeps_the_end_of_preempt_delay() -> None:
+    h = Harness(config(instance(priority=150, preempt_delay=5.0)))
+    h.receive(100, at=1.0)  # a lower master: preempt at 6.0, not before
+    h.receive(100, at=5.9)
+    h.feed(ConfigChanged(config(instance(priority=160, preempt_delay=5.0))), at=5.95)
+    assert h.router.master_down_at == pytest.approx(6.0)
+    h.feed(ConfigChanged(config(instance(priority=140, preempt_delay=5.0))), at=5.96)
+    assert h.router.master_down_at == pytest.approx(6.0)
+
+
+def test_preempting_a_lower_master_that_still_advertises_waits_one_more_skew_time() -> None:
+    """On RFC 5798's timer, a better backup's timer started from the same advert and runs
+    out only the Skew_Time difference earlier (2 ms for 110 over 105 at 0.1 s adverts):
+    a loaded machine's scheduling delay. The lab's flake: the 105 node took over first,
+    then yielded to Keepalived. The lower master still serves, so we wait once more."""
+    h = Harness(config(instance(priority=150, fast_preempt=False)))
+    h.receive(200, at=0.5)
+    for t in (1.0, 2.0, 3.0):
+        h.receive(100, at=t)  # the master dropped to 100 and keeps advertising
+    h.advance(0.5 + MDI_150)
+    assert h.state is State.BACKUP
+    assert h.node.next_deadline() == pytest.approx(0.5 + MDI_150 + (256 - 150) / 256)
+    h.receive(210, src=LOWER_PEER, at=4.0)  # a better backup took over meanwhile
+    h.advance(4.5)
+    assert h.state is State.BACKUP
+    assert h.router.master_address == LOWER_PEER
+    assert h.node.next_deadline() == pytest.approx(4.0 + MDI_150)
+
+
+def test_a_lower_master_gone_silent_is_preempted_on_the_rfc_timer() -> None:
+    h = Harness(config(instance(priority=150, fast_preempt=False)))
+    h.receive(200, at=0.5)
+    h.receive(100, at=1.0)  # then silent (dead): no guard, the VIPs have no holder
+    h.advance(0.5 + MDI_150)
+    assert h.state is State.MASTER
+    assert h.router.last_transition_at == 0.5 + MDI_150
 
 
 def test_fast_preempt_takes_over_a_worse_master_after_skew_time() -> None:
@@ -217,6 +290,20 @@ def test_master_yields_to_a_higher_priority() -> None:
     assert h.node.next_deadline() == pytest.approx(11.02)
     assert kinds(h.advance(11.02)) == ["RemoveAddresses"]
     assert h.node.next_deadline() == 11.0 + MDI_150
+
+
+def test_the_last_advert_before_yielding_carries_the_new_masters_interval() -> None:
+    """The exploration: a 0.1 s master yielded to a 1 s one; an RFC backup (Keepalived)
+    heard our last advert after the new master's, followed it with our 0.1 s interval,
+    took over 0.37 s later while the new master was fine, and yielded at its next
+    advert: a takeover without an election change. The last advert exists for a
+    winner that never heard us; telling the backups the interval of the master they
+    are about to follow costs that nothing."""
+    h = _master(advert_interval=0.1)
+    actions = h.receive(200, at=11.0, interval_cs=100)
+    assert h.state is State.BACKUP
+    [last] = decoded_adverts(actions)
+    assert (last.priority, last.interval_cs) == (150, 100)
 
 
 def test_equal_priority_higher_address_wins() -> None:

@@ -128,11 +128,15 @@ class NodeStatistics:
 class Node:
     """All virtual routers of one agent. ``handle`` is its only mutator."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, rfc_timers: bool = False) -> None:
+        """``rfc_timers``: RFC 5798's backup timers exactly, without vrrpd's guard before
+        preempting a lower master that still advertises (the simulator's models of
+        RFC-strict peers; fast preemption is the config's ``fast_preempt``)."""
         problems = validate(config)
         if problems:
             raise ConfigurationError("; ".join(map(str, problems)))
         self.config = config
+        self.rfc_timers = rfc_timers
         self.routers: dict[str, VirtualRouter] = {}
         self.checks: dict[str, CheckTracker] = {}
         self._links: dict[str, LinkChanged] = {}
@@ -365,7 +369,7 @@ class Node:
                 router = kept_router
                 actions += router.reconfigure(inst, now, frozenset(t.key for t in tracked))
             else:
-                router = VirtualRouter(inst)
+                router = VirtualRouter(inst, rfc_timers=self.rfc_timers)
                 link = self._links.get(inst.interface)
                 if link is not None:
                     router.link_changed(up=link.up, addresses=link.addresses, now=now)

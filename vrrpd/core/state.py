@@ -142,7 +142,7 @@ DISPATCH: Final[Mapping[tuple[State, Stimulus], Handle | Ignored]] = MappingProx
         (_M, Stimulus.CLEARED): Ignored("was not in FAULT"),
         (_F, Stimulus.CLEARED): _h("_on_cleared", _B, _M),
         (_I, Stimulus.PRIORITY): Ignored("not running: the next startup uses it"),
-        (_B, Stimulus.PRIORITY): Ignored("a backup is silent: the next advert is judged with it"),
+        (_B, Stimulus.PRIORITY): _h("_backup_priority_changed", _B),
         (_M, Stimulus.PRIORITY): _h("_master_priority_changed", _M),
         (_F, Stimulus.PRIORITY): Ignored("in FAULT nothing is advertised"),
         (_I, Stimulus.GROUP_MASTER): Ignored("not running"),

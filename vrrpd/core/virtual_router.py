@@ -78,8 +78,10 @@ _WIRE_FIELDS = ("virtual_addresses", "interval_cs", "version", "authentication",
 class VirtualRouter:
     """The state machine of one instance. Not thread-safe; the node is its only caller."""
 
-    def __init__(self, config: InstanceConfig) -> None:
+    def __init__(self, config: InstanceConfig, *, rfc_timers: bool = False) -> None:
         self.config = config
+        self.rfc_timers = rfc_timers
+        """RFC 5798's timers exactly: no guard before preempting (see ``Node``)."""
         self.name = config.name
         self.state = State.INIT
         self.running = False
@@ -105,6 +107,11 @@ class VirtualRouter:
         # Why the master-down timer will fire, for the reason of the takeover.
         self._preempt_at: float | None = None
         self._lower_master: tuple[IPAddress, int] | None = None
+        self._lower_live_at = 0.0
+        """When the lower-priority master we would preempt last advertised."""
+        self._guarded = False
+        """Whether our takeover from a lower master that still advertises was put off by
+        one Skew_Time already (see ``_backup_timer``)."""
         self._released_by: IPAddress | None = None
         self._preempted: tuple[IPAddress | None, float] | None = None
         """(address, until): the master we just preempted; its trailing adverts are no split
@@ -227,6 +234,15 @@ class VirtualRouter:
             return [self._addresses(RemoveAddresses, self.config.held_addresses)]
         if self.maintenance or self.master_down_at is None or self.master_down_at > now:
             return []
+        if self._lower_preempt_waits(now):
+            # A better RFC backup's timer started from the same last advert as ours and
+            # runs out Skew_Time difference earlier: 0.4 ms per priority step at 0.1 s
+            # adverts, less than a loaded machine's scheduling delay. The lower master
+            # still serves the VIPs, so let such a backup go first once more (costing
+            # no outage): else we would take over and yield to it at once.
+            self._guarded = True
+            self.master_down_at = now + self.skew_time
+            return []
         reason, why = self._takeover_reason()
         preempted = self._lower_master[0] if self._lower_master else None
         actions = self._enter_master(reason, now, why)
@@ -234,6 +250,20 @@ class VirtualRouter:
             # Its trailing adverts (until it hears ours) are not a split brain.
             self._preempted = (preempted, now + 3 * self.advert_interval)
         return actions
+
+    def _lower_preempt_waits(self, now: float) -> bool:
+        """Whether to put off preempting a lower-priority master by one more Skew_Time: on
+        RFC 5798's timer (no fast preemption, no preempt_delay), once, and only while it
+        still advertises (a silent one leaves the VIPs without a holder)."""
+        live = now - self._lower_live_at <= 1.5 * self.master_adver_interval_cs / 100
+        return (
+            self._lower_master is not None
+            and not self._guarded
+            and not self.rfc_timers
+            and live
+            and not self.config.fast_preempt
+            and self.config.preempt_delay == 0
+        )
 
     def _master_timer(self, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -263,13 +293,29 @@ class VirtualRouter:
             return self._enter_master_unannounced(f"{cleared}; address owner", now)
         return self._enter_backup(cleared, now)
 
-    def _master_priority_changed(self, now: float) -> list[Action]:
+    def _master_priority_changed(self, now: float, old: int) -> list[Action]:
         """Tell the backups at once rather than at the next interval (unless handing over:
         we released with priority 0, and the real priority again would abort the drain)."""
+        del old
         if self.draining:
             return []
         self.adver_at = now + self.advert_interval
         return self._advertise(self.priority)
+
+    def _backup_priority_changed(self, now: float, old: int) -> list[Action]:
+        """Move Master_Down_Timer by the change in Skew_Time (as Keepalived does), so that
+        the best backup still goes first when the master dies just as a priority changed
+        (RFC 5798 6.4.2: Skew_Time is the current priority's). With the Skew_Time of the
+        old priority, a raised backup would take over after a lower one, which then
+        yields: two handovers for one change. The next advert is judged as usual."""
+        if self.master_down_at is None:
+            return []
+        if self._preempt_at is not None and self.master_down_at >= self._preempt_at:
+            return []  # the end of preempt_delay, which no priority moves
+        cs, version = self.master_adver_interval_cs, self.config.version
+        shift = skew_time(self.priority, cs, version) - skew_time(old, cs, version)
+        self.master_down_at = max(now, self.master_down_at + shift)
+        return []
 
     def set_maintenance(self, on: bool, now: float) -> list[Action]:
         """``vrrpd maintenance on|off`` for this instance (recorded whatever the state)."""
@@ -392,7 +438,7 @@ class VirtualRouter:
         if self.priority != old:
             self.priority_reason = f"{contribution.describe()}: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
-            actions += self.dispatch(Stimulus.PRIORITY, now)
+            actions += self.dispatch(Stimulus.PRIORITY, now, old)
         fault_key = f"track:{key}"
         if contribution.fault:
             actions += self.set_fault(fault_key, f"{contribution.source} down (weight 0)", now)
@@ -450,7 +496,7 @@ class VirtualRouter:
         if self.priority != old:
             self.priority_reason = f"reload: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
-            actions += self.dispatch(Stimulus.PRIORITY, now)
+            actions += self.dispatch(Stimulus.PRIORITY, now, old)
         wire = any(getattr(previous, f) != getattr(config, f) for f in _WIRE_FIELDS)
         if wire:
             actions += self.dispatch(Stimulus.RECONFIGURED, now, previous, self.priority == old)
@@ -551,6 +597,7 @@ class VirtualRouter:
             return []
         # Preempt and a lower-priority master: discard, so Master_Down_Timer runs out.
         self._lower_master = (src, advert.priority)
+        self._lower_live_at = now
         if self.config.preempt_delay > 0:
             if self._preempt_at is None:
                 self._preempt_at = now + self.config.preempt_delay
@@ -578,6 +625,7 @@ class VirtualRouter:
         self.master_down_at = now + self.master_down_interval
         self._released_by = None
         self._lower_master = None
+        self._guarded = False
 
     def _master_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.3, Master: ADVERTISEMENT received."""
@@ -611,8 +659,11 @@ class VirtualRouter:
                 reason = f"equal priority {advert.priority} from higher address {src}"
             # One last advert before yielding: if this was a split brain, the winner may
             # never have heard us, and this tells it to re-announce the VIPs (a vrrpd
-            # extension; to an RFC router it is one more lower-priority advert).
-            actions = self._advertise(self.priority) + self._enter_backup(reason, now)
+            # extension; to an RFC router it is one more lower-priority advert). It
+            # carries the winner's interval: a backup that follows it after the winner's
+            # advert must wait out the winner's Master_Down_Interval, not ours.
+            last = self._advertise(self.priority, interval_cs=advert.interval_cs)
+            actions = last + self._enter_backup(reason, now)
             self._follow(advert, src, now)
             return actions
         # RFC 9568: a lower-priority master exists: assert at once (a few times per
@@ -724,6 +775,7 @@ class VirtualRouter:
         self.last_transition_at = now
         self._preempt_at = None
         self._lower_master = None
+        self._guarded = False
         self._released_by = None
         self._preempted = None
         self._lower_heard.clear()
@@ -753,7 +805,7 @@ class VirtualRouter:
     def anycast(self) -> bool:
         return self.config.election is Election.NONE
 
-    def _advertise(self, priority: int) -> list[Action]:
+    def _advertise(self, priority: int, *, interval_cs: int | None = None) -> list[Action]:
         if self.anycast:
             return []  # election: none sends no adverts
         source = self.source
@@ -764,7 +816,7 @@ class VirtualRouter:
             version=cfg.version,
             vrid=cfg.vrid,
             priority=priority,
-            interval_cs=cfg.interval_cs,
+            interval_cs=cfg.interval_cs if interval_cs is None else interval_cs,
             addresses=tuple(v.address.ip for v in cfg.virtual_addresses),
             auth_type=AUTH_PASS if auth else AUTH_NONE,
             auth_data=password_bytes(auth.password) if auth else bytes(8),
