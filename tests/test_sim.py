@@ -120,16 +120,14 @@ def test_graceful_release_takeover_after_skew_time() -> None:
 
 
 def test_preempt_the_returning_higher_priority_node_takes_over() -> None:
-    """RFC 5798's timer: Master_Down_Interval after the returning node started, and one
-    more Skew_Time as the lower master still advertises (a better backup goes first)."""
+    """RFC 5798's timer: Master_Down_Interval after the returning node started."""
     lan = lan_of({"a": 200, "b": 100}, fast_preempt=False)
     lan.start("b")
     lan.run_for(10)
     lan.start("a")
     lan.run_for(10)
     assert lan.masters("web") == ["a"]
-    guard = skew_time(200, 100, 3)
-    assert lan.became("a", "web", State.MASTER) == 10.0 + master_down_interval(200, 100, 3) + guard
+    assert lan.became("a", "web", State.MASTER) == 10.0 + master_down_interval(200, 100, 3)
     assert outages(lan, "192.0.2.100", 10.0, 20.0) == []  # a adds before b removes
 
 
@@ -335,6 +333,11 @@ def test_mixed_cluster_one_handover_when_the_node_below_the_rfc_peer_keeps_the_r
     assert lan.became("c", "web", State.MASTER) is None
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 14 item 2): the guard that made this pass was withdrawn, it made a "
+    "double handover certain where an RFC peer sits just below (docs/architecture.md)",
+)
 @pytest.mark.parametrize("lag", [0.003, 0.02])
 def test_mixed_cluster_the_rfc_peer_late_on_a_loaded_machine_still_takes_over_alone(
     lag: float,

@@ -170,6 +170,7 @@ def test_a_priority_change_keeps_the_end_of_preempt_delay() -> None:
     assert h.router.master_down_at == pytest.approx(6.0)
 
 
+@pytest.mark.xfail(strict=True, reason="the guard was withdrawn (docs/architecture.md)")
 def test_preempting_a_lower_master_that_still_advertises_waits_one_more_skew_time() -> None:
     """On RFC 5798's timer, a better backup's timer started from the same advert and runs
     out only the Skew_Time difference earlier (2 ms for 110 over 105 at 0.1 s adverts):

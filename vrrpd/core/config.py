@@ -216,8 +216,7 @@ class InstanceConfig:
     fast_preempt: bool = True
     """Preempt a master that advertises a lower priority than ours after Skew_Time, not
     Master_Down_Interval (a failed check there moves the VIP in ms, not seconds; wire
-    compatible with any RFC peer); false: RFC 5798's timer, and one more Skew_Time while
-    the lower master still advertises (a better RFC backup goes first on a loaded machine)."""
+    compatible with any RFC peer); false: RFC 5798's timer."""
     accept: bool = True
     """Accept traffic to the VIPs while master (RFC off by default; on for server HA)."""
     virtual_addresses: tuple[VirtualAddress, ...] = ()

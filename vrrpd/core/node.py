@@ -129,9 +129,10 @@ class Node:
     """All virtual routers of one agent. ``handle`` is its only mutator."""
 
     def __init__(self, config: Config, *, rfc_timers: bool = False) -> None:
-        """``rfc_timers``: RFC 5798's backup timers exactly, without vrrpd's guard before
-        preempting a lower master that still advertises (the simulator's models of
-        RFC-strict peers; fast preemption is the config's ``fast_preempt``)."""
+        """``rfc_timers``: RFC 5798's backup timers exactly (the simulator's models of
+        RFC-strict peers; fast preemption is the config's ``fast_preempt``). vrrpd's own
+        backups use them too since the guard before preempting a lower master was
+        withdrawn (docs/architecture.md): the flag marks the models for when it returns."""
         problems = validate(config)
         if problems:
             raise ConfigurationError("; ".join(map(str, problems)))

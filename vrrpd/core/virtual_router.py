@@ -81,7 +81,7 @@ class VirtualRouter:
     def __init__(self, config: InstanceConfig, *, rfc_timers: bool = False) -> None:
         self.config = config
         self.rfc_timers = rfc_timers
-        """RFC 5798's timers exactly: no guard before preempting (see ``Node``)."""
+        """RFC 5798's timers exactly (a peer model, see ``Node``)."""
         self.name = config.name
         self.state = State.INIT
         self.running = False
@@ -107,11 +107,6 @@ class VirtualRouter:
         # Why the master-down timer will fire, for the reason of the takeover.
         self._preempt_at: float | None = None
         self._lower_master: tuple[IPAddress, int] | None = None
-        self._lower_live_at = 0.0
-        """When the lower-priority master we would preempt last advertised."""
-        self._guarded = False
-        """Whether our takeover from a lower master that still advertises was put off by
-        one Skew_Time already (see ``_backup_timer``)."""
         self._released_by: IPAddress | None = None
         self._preempted: tuple[IPAddress | None, float] | None = None
         """(address, until): the master we just preempted; its trailing adverts are no split
@@ -234,15 +229,6 @@ class VirtualRouter:
             return [self._addresses(RemoveAddresses, self.config.held_addresses)]
         if self.maintenance or self.master_down_at is None or self.master_down_at > now:
             return []
-        if self._lower_preempt_waits(now):
-            # A better RFC backup's timer started from the same last advert as ours and
-            # runs out Skew_Time difference earlier: 0.4 ms per priority step at 0.1 s
-            # adverts, less than a loaded machine's scheduling delay. The lower master
-            # still serves the VIPs, so let such a backup go first once more (costing
-            # no outage): else we would take over and yield to it at once.
-            self._guarded = True
-            self.master_down_at = now + self.skew_time
-            return []
         reason, why = self._takeover_reason()
         preempted = self._lower_master[0] if self._lower_master else None
         actions = self._enter_master(reason, now, why)
@@ -250,20 +236,6 @@ class VirtualRouter:
             # Its trailing adverts (until it hears ours) are not a split brain.
             self._preempted = (preempted, now + 3 * self.advert_interval)
         return actions
-
-    def _lower_preempt_waits(self, now: float) -> bool:
-        """Whether to put off preempting a lower-priority master by one more Skew_Time: on
-        RFC 5798's timer (no fast preemption, no preempt_delay), once, and only while it
-        still advertises (a silent one leaves the VIPs without a holder)."""
-        live = now - self._lower_live_at <= 1.5 * self.master_adver_interval_cs / 100
-        return (
-            self._lower_master is not None
-            and not self._guarded
-            and not self.rfc_timers
-            and live
-            and not self.config.fast_preempt
-            and self.config.preempt_delay == 0
-        )
 
     def _master_timer(self, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -597,7 +569,6 @@ class VirtualRouter:
             return []
         # Preempt and a lower-priority master: discard, so Master_Down_Timer runs out.
         self._lower_master = (src, advert.priority)
-        self._lower_live_at = now
         if self.config.preempt_delay > 0:
             if self._preempt_at is None:
                 self._preempt_at = now + self.config.preempt_delay
@@ -625,7 +596,6 @@ class VirtualRouter:
         self.master_down_at = now + self.master_down_interval
         self._released_by = None
         self._lower_master = None
-        self._guarded = False
 
     def _master_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.3, Master: ADVERTISEMENT received."""
@@ -775,7 +745,6 @@ class VirtualRouter:
         self.last_transition_at = now
         self._preempt_at = None
         self._lower_master = None
-        self._guarded = False
         self._released_by = None
         self._preempted = None
         self._lower_heard.clear()
