@@ -10,7 +10,7 @@ import pytest
 
 from tests.lab.helpers import V4, V6, adverts_from, sole_holder, start, takeover_gap, vip_of
 from vrrpd.core.timers import master_down_interval, skew_time
-from vrrpd.lab import Lab, Process, wait_for
+from vrrpd.lab import Lab, LabError, Process, wait_for
 from vrrpd.lab.peers import Peer, vrrpd_binary
 
 pytestmark = pytest.mark.netns
@@ -282,14 +282,23 @@ def test_vmac_the_vip_keeps_its_mac_across_failover(lab: Lab, kind: str) -> None
     master = start(lab, variant(kind, "n1", 150, ("n1", "n2"), use_vmac=True))
     backup = start(lab, variant(kind, "n2", 100, ("n1", "n2"), use_vmac=True))
 
-    def flags(node: str) -> list[str]:
-        out = lab.ip(lab.nodes[node].namespace, "-j", "link", "show", dev)
+    def flags(node: str) -> list[str] | None:
+        """The macvlan's flags; None until the node's agent has created it."""
+        try:
+            out = lab.ip(lab.nodes[node].namespace, "-j", "link", "show", dev)
+        except LabError:
+            return None
         return list(json.loads(out)[0]["flags"])
 
     wait_for(lambda: vip in lab.addresses("n1", dev), timeout=10, what="the VIP on the macvlan")
-    assert "UP" in flags("n1")
-    # a backup keeps its macvlan down: it sends nothing from the shared MAC
-    wait_for(lambda: "UP" not in flags("n2"), timeout=2, what="the backup's macvlan down")
+    assert "UP" in (flags("n1") or [])
+    # a backup keeps its macvlan down: it sends nothing from the shared MAC (the backup's
+    # agent may still be starting: wait for its macvlan to exist)
+    wait_for(
+        lambda: (seen := flags("n2")) is not None and "UP" not in seen,
+        timeout=5,
+        what="the backup's macvlan, down",
+    )
     assert lab.ping("cl", vip, count=1, wait=2)
     assert lab.neighbour_mac("cl", vip) == vmac
     parent_sysctl = "net/ipv4/conf/eth0/arp_ignore"
