@@ -17,7 +17,7 @@ import shlex
 import socket
 import sys
 from dataclasses import dataclass, field
-from ipaddress import ip_interface
+from ipaddress import ip_address, ip_interface
 from pathlib import Path
 from typing import Any
 
@@ -413,6 +413,8 @@ class _Converter:
         self.warnings: list[str] = []
         self.errors: list[str] = []
         self.version = 2
+        self.strict = False
+        """global_defs vrrp_strict: each instance's strict_mode unless it sets its own."""
         self.garp: dict[str, Any] = {}
         self.track_files: dict[str, Node] = {}
         self.track_processes: dict[str, Node] = {}
@@ -556,7 +558,10 @@ class _Converter:
                 self.garp["refresh"] = self.number(child, float)
             elif key == "vrrp_check_unicast_src":
                 pass  # vrrpd always accepts unicast adverts only from the listed peers
+            elif key in ("vrrp_mcast_group4", "vrrp_mcast_group6") and args:
+                self.multicast_group(child, 6 if key.endswith("6") else 4)
             elif key == "vrrp_strict":
+                self.strict = True
                 self.warn(child, "vrrp_strict not carried over: vrrpd checks what the RFC "
                           "requires without it; filter traffic to the VIPs with nftables")  # fmt: skip
             elif key == "max_auto_priority":
@@ -634,6 +639,7 @@ class _Converter:
         group = self.grouped.get(name)
         master: Node | None = None
         auth_node: Node | None = None
+        strict: bool | None = None
         here = f"instances.{name}"
         self.origins[here] = node.at(-1)
         for child in node.children:
@@ -664,10 +670,14 @@ class _Converter:
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
                               "BACKUP and elects; the highest priority becomes MASTER")  # fmt: skip
             elif key == "authentication":
-                auth_node = child
-                auth = self.authentication(child)
-                if auth is not None:
-                    out["authentication"] = auth
+                auth_node = child  # read once the version and strict mode are known
+            elif key == "strict_mode":
+                strict = _true_false(args[0]) if args else True
+                if strict is None:
+                    self.warn(child, f"strict_mode {arg}: Keepalived says it is invalid and "
+                              "keeps vrrp_strict's setting, and so does this file")  # fmt: skip
+            elif key == "mcast_dst_ip" and args:
+                self.multicast_group(child, 6 if ":" in arg else 4)
             elif key == "virtual_ipaddress":
                 for c in child.children:
                     vip = self.vip(c)
@@ -676,7 +686,9 @@ class _Converter:
                         vip_nodes.append(c)
             elif key == "virtual_ipaddress_excluded":
                 excluded += [v for c in child.children if (v := self.vip(c)) is not None]
-            elif key == "unicast_src_ip":
+            elif key in ("unicast_src_ip", "mcast_src_ip"):
+                # one handler in Keepalived (vrrp_srcip_handler): the adverts' source,
+                # multicast or unicast, which also breaks ties between equal priorities
                 out["unicast_source"] = self.host_address(child, arg)
             elif key == "unicast_peer":
                 out["unicast_peers"] = [self.host_address(c, c.keyword) for c in child.children]
@@ -717,8 +729,15 @@ class _Converter:
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
-        self.version_limits(node, out, auth_node)
+        strict = self.strict if strict is None else strict
+        if auth_node is not None:
+            auth = self.authentication(auth_node, name, out["version"], strict, family6)
+            if auth is not None:
+                out["authentication"] = auth
+        self.version_limits(node, out)
         self.initial_state(node, out, master)
+        if strict:
+            self.strict_limits(node, out)
         out.setdefault("advert_interval", 1)
         if out["priority"] < 255:
             # The node joins Keepalived peers during a migration, and a backup cannot
@@ -760,10 +779,9 @@ class _Converter:
                       "prefix or range), and so does this file")  # fmt: skip
         return cut
 
-    def version_limits(self, node: Node, out: dict[str, Any], auth_node: Node | None) -> None:
-        """What Keepalived makes of an instance's values for its VRRP version (vrrp.c):
-        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s); a
-        VRRPv3 instance has no authentication."""
+    def version_limits(self, node: Node, out: dict[str, Any]) -> None:
+        """What Keepalived makes of an instance's interval for its VRRP version (vrrp.c):
+        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s)."""
         name = node.args[0]
         interval = out.get("advert_interval")
         if out["version"] == 2 and isinstance(interval, int | float):
@@ -772,10 +790,42 @@ class _Converter:
                 out["advert_interval"] = whole
                 self.warn(node, f"advert_int {interval:g} in VRRPv2 instance {name}: Keepalived "
                           f"sends whole seconds, {whole}, and so does this file")  # fmt: skip
-        if out["version"] == 3 and "authentication" in out:
-            del out["authentication"]
-            self.warn(auth_node or node, f"authentication in VRRPv3 instance {name}: Keepalived "
-                      "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
+
+    def strict_limits(self, node: Node, out: dict[str, Any]) -> None:
+        """What Keepalived 2.2.7's strict mode (vrrp_strict, or the instance's
+        strict_mode) clears once the instance is read (vrrp.c): its preempt_delay; it
+        refuses the whole file for a unicast instance."""
+        name = node.args[0]
+        if out.get("preempt_delay"):
+            del out["preempt_delay"]
+            self.warn(node, f"preempt_delay in strict mode (vrrp_strict): Keepalived resets it "
+                      f"for {name} (incompatible with strict mode), and so does this file")  # fmt: skip
+        if out.get("unicast_peers"):
+            self.warn(node, f"unicast_peer in strict mode (vrrp_strict): Keepalived refuses "
+                      f"{name} ('Unicast peers are not supported in strict mode') and runs no "
+                      "VRRP at all with this file; the converted file runs it in unicast")  # fmt: skip
+
+    def multicast_group(self, node: Node, family: int) -> None:
+        """Another VRRP multicast group than the RFC's (vrrp_mcast_group4/6, mcast_dst_ip):
+        Keepalived sends there and listens there, vrrpd always uses 224.0.0.18 and
+        ff02::12; neither side would hear the other, both MASTER: refused as AH is. A
+        value that is no multicast address of the family Keepalived skips (the RFC's)."""
+        default = "224.0.0.18" if family == 4 else "ff02::12"
+        text = node.args[0]
+        try:
+            group = ip_address(text)
+        except ValueError:
+            group = None
+        if group is None or group.version != family or not group.is_multicast:
+            self.warn(node, f"{node.keyword} {text}: not an IPv{family} multicast address; "
+                      f"Keepalived skips it and uses {default}, and so does vrrpd")  # fmt: skip
+            return
+        if group != ip_address(default):
+            self.refuse(node, f"{node.keyword} {text}: Keepalived sends and listens on that "
+                        f"group, vrrpd only on the RFC's {default}: a vrrpd node and this "
+                        "cluster's Keepalived nodes would not hear each other and both would be "
+                        f"MASTER. Move every Keepalived node to {default} (remove the line) "
+                        "first, then migrate")  # fmt: skip
 
     def clamped(
         self, node: Node, weight: int | None, name: str = "", limit: int = 253
@@ -835,10 +885,33 @@ class _Converter:
                           "advertising it goes in excluded_addresses")  # fmt: skip
         return kept
 
-    def authentication(self, node: Node) -> dict[str, str] | None:
-        kind = (node.value("auth_type") or "").upper()
+    def authentication(
+        self, node: Node, name: str, version: int, strict: bool, family6: bool
+    ) -> dict[str, str] | None:
+        """The authentication Keepalived 2.2.7 really sends (vrrp_parser.c, vrrp.c):
+        auth_type compared case-sensitively (``pass`` is an unknown type: none), none in
+        strict mode nor in VRRPv3 nor without a password, AH ignored over IPv6."""
+        kind = node.value("auth_type") or ""
         password = node.value("auth_pass") or ""
-        if kind == "AH":
+        if kind and kind not in ("PASS", "AH"):
+            self.warn(node, f"auth_type {kind}: Keepalived knows PASS and AH, in capitals only; "
+                          "it says 'unknown authentication type' and sends no authentication, "
+                          "and so does this file")  # fmt: skip
+            return None
+        if kind and strict:
+            self.warn(node, f"authentication in strict mode (vrrp_strict) instance {name}: "
+                      "Keepalived ignores it ('Strict mode does not support authentication') "
+                      "and sends none, and so does this file")  # fmt: skip
+            return None
+        if kind and version == 3:
+            self.warn(node, f"authentication in VRRPv3 instance {name}: Keepalived "
+                      "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
+            return None
+        if kind == "AH" and password and family6:
+            self.warn(node, f"auth_type AH in IPv6 instance {name}: Keepalived ignores it "
+                      "(AH is IPv4 only here) and sends none, and so does this file")  # fmt: skip
+            return None
+        if kind == "AH" and password:
             self.refuse(node, "auth_type AH: Keepalived sends these adverts as IPsec AH (IP "
                         "protocol 51) wrapping VRRPv2, which vrrpd can neither read nor send: "
                         "a vrrpd node and this cluster's Keepalived nodes would not see each "
@@ -1004,6 +1077,12 @@ class _Converter:
             elif child.keyword not in ("group", *_NOTIFY_KEYS):
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
+
+
+def _true_false(text: str) -> bool | None:
+    """Keepalived's check_true_false: on/true/yes, off/false/no; anything else: None."""
+    return {"on": True, "true": True, "yes": True, "off": False, "false": False,
+            "no": False}.get(text.lower())  # fmt: skip
 
 
 def _command_words(text: str) -> list[str]:

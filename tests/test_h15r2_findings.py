@@ -1,0 +1,132 @@
+"""Findings of the second adversarial review h15r2 (issue 15): keepalived.conf files
+whose converted file does something else than Keepalived 2.2.7 does with them, read in
+its sources (vrrp_parser.c, vrrp.c) and, for the corpus files 46-48, in its SIGUSR1 dump
+(tests/lab/test_oracle.py). Each of these tests failed before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vrrpd.config.loader import loads
+from vrrpd.convert import convert
+
+CORPUS = Path(__file__).parent / "data" / "keepalived-corpus"
+
+
+def _conf(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(text)
+    return path
+
+
+def _instance(body: str, head: str = "") -> str:
+    return (
+        head
+        + "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        + "    priority 100\n"
+        + body
+        + "    virtual_ipaddress {\n        192.0.2.37/24\n    }\n}\n"
+    )
+
+
+_AUTH_BLOCK = "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n"
+
+
+def test_finding_1_vrrp_strict_drops_the_password_as_keepalived_does(tmp_path: Path) -> None:
+    """The packaged sample keepalived.conf has `vrrp_strict` and `auth_type PASS`:
+    Keepalived (vrrp.c: "Strict mode does not support authentication. Ignoring") sends
+    VRRPv2 adverts without authentication; a converted node sending PASS has its adverts
+    dropped by the live node ("received a 1 auth, expecting 0") and drops the live node's:
+    both MASTER during the documented migration."""
+    head = "global_defs {\n    vrrp_strict\n}\n"
+    conversion = convert(_conf(tmp_path, _instance(_AUTH_BLOCK + "    preempt_delay 10\n", head)))
+    instance = conversion.document["instances"]["VI_1"]
+    assert "authentication" not in instance
+    # strict mode also resets preempt_delay ("incompatible with strict mode")
+    assert "preempt_delay" not in instance
+    assert any("strict" in w and "authentication" in w for w in conversion.warnings)
+
+
+def test_finding_1_strict_mode_off_on_the_instance_keeps_the_password(tmp_path: Path) -> None:
+    head = "global_defs {\n    vrrp_strict\n}\n"
+    conversion = convert(_conf(tmp_path, _instance(_AUTH_BLOCK + "    strict_mode off\n", head)))
+    instance = conversion.document["instances"]["VI_1"]
+    assert instance["authentication"] == {"type": "pass", "password": "1111"}
+    strict_on = _instance(_AUTH_BLOCK + "    strict_mode\n")
+    assert "authentication" not in convert(_conf(tmp_path, strict_on)).document["instances"]["VI_1"]
+
+
+@pytest.mark.parametrize("kind", ["pass", "Pass", "ah"])
+def test_finding_2_auth_type_is_case_sensitive_in_keepalived(tmp_path: Path, kind: str) -> None:
+    """vrrp_parser.c compares auth_type with strcmp: `auth_type pass` is "unknown
+    authentication type 'pass'" and the instance sends no authentication. The converted
+    file sent PASS (split brain with the live node); `auth_type ah` was refused as AH."""
+    text = _instance(
+        f"    authentication {{\n        auth_type {kind}\n        auth_pass 1111\n    }}\n"
+    )
+    conversion = convert(_conf(tmp_path, text))
+    assert not conversion.errors
+    assert "authentication" not in conversion.document["instances"]["VI_1"]
+    assert any(f"auth_type {kind}" in w for w in conversion.warnings)
+
+
+def test_finding_3_mcast_src_ip_is_the_advert_source(tmp_path: Path) -> None:
+    """kubeadm HA guides write `mcast_src_ip`: Keepalived's handler is unicast_src_ip's
+    (the advert source, "Using src_ip ... (from configuration)" in its dump), which
+    decides equal-priority elections and what unicast peers see; it was dropped."""
+    body = "    mcast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.12\n    }\n"
+    conversion = convert(_conf(tmp_path, _instance(body)))
+    instance = conversion.document["instances"]["VI_1"]
+    assert instance["unicast_source"] == "192.0.2.11"
+    config = loads(conversion.yaml(), "converted")
+    assert str(config.instances[0].unicast_source) == "192.0.2.11"
+    multicast = convert(_conf(tmp_path, _instance("    mcast_src_ip 192.0.2.11\n")))
+    assert multicast.document["instances"]["VI_1"]["unicast_source"] == "192.0.2.11"
+    assert not any("mcast_src_ip not carried over" in w for w in multicast.warnings)
+
+
+@pytest.mark.parametrize(
+    ("head", "body"),
+    [
+        ("global_defs {\n    vrrp_mcast_group4 224.0.0.19\n}\n", ""),
+        ("", "    mcast_dst_ip 224.0.0.20\n"),
+    ],
+    ids=["global-group", "instance-dst"],
+)
+def test_finding_4_another_multicast_group_is_refused(tmp_path: Path, head: str, body: str) -> None:
+    """Keepalived sends to the group named there; vrrpd always to 224.0.0.18: neither
+    hears the other and both are MASTER. Like AH, no node-by-node migration: refused
+    (it was a warning with exit 0)."""
+    conversion = convert(_conf(tmp_path, _instance(body, head)))
+    assert conversion.errors
+    assert any("224.0.0.18" in e for e in conversion.errors)
+
+
+def test_finding_4_the_default_group_written_out_is_no_difference(tmp_path: Path) -> None:
+    head = "global_defs {\n    vrrp_mcast_group4 224.0.0.18\n    vrrp_mcast_group6 ff02::12\n}\n"
+    conversion = convert(_conf(tmp_path, _instance("", head)))
+    assert not conversion.errors
+    assert not any("mcast_group" in w for w in conversion.warnings)
+
+
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [
+        ("46-strict-with-auth.conf", {"STRICT": None, "LOOSE": "4747"}),
+        ("47-auth-type-lowercase.conf", {"LOWER": None, "LOWER_AH": None}),
+    ],
+)
+def test_corpus_files_authentication_as_keepalived_dumps_it(
+    file: str, expected: dict[str, str | None]
+) -> None:
+    """What Keepalived's dump says for these corpus files (the oracle checks it in the
+    lab; this is the same expectation without one)."""
+    conversion = convert(CORPUS / file, "lb1")
+    assert not conversion.errors
+    document = yaml.safe_load(conversion.yaml())
+    for name, password in expected.items():
+        auth = document["instances"][name].get("authentication")
+        assert (auth or {}).get("password") == password, name
