@@ -130,3 +130,51 @@ def test_corpus_files_authentication_as_keepalived_dumps_it(
     for name, password in expected.items():
         auth = document["instances"][name].get("authentication")
         assert (auth or {}).get("password") == password, name
+
+
+def test_finding_5_convert_writes_no_file_vrrpd_would_not_load(tmp_path: Path) -> None:
+    """An instance without `interface` (templates that rely on default_interface):
+    convert -o wrote a file and exited 0, check-config then refused it ("missing
+    required key: interface"): the documented convert -o / check / reload sequence
+    stops one step late. Keepalived itself refuses such a multicast instance
+    ("Unknown interface!"): default_interface is for static addresses only, which the
+    warning now says (it said instances without one use it)."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    text = (
+        "global_defs {\n    default_interface eth1\n}\n"
+        "vrrp_instance VI_1 {\n    virtual_router_id 51\n    priority 100\n"
+        "    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n"
+    )
+    conf = _conf(tmp_path, text)
+    out = tmp_path / "out.yaml"
+    result = CliRunner().invoke(main, ["convert", str(conf), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert not out.exists()
+    assert f"{conf}:4:1: instances.VI_1: missing required key: interface" in result.output
+    warnings = "\n".join(convert(conf).warnings)
+    assert "uses for instances without one" not in warnings
+    assert "only for static_ipaddress" in warnings
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("interval 0.5", ("interval", 1.0)), ("interval 2.5", ("interval", 2.0)),
+     ("timeout 1.5", ("timeout", 1.0)), ("interval 3", ("interval", 3.0))],
+)  # fmt: skip
+def test_finding_6_script_interval_and_timeout_are_whole_seconds(
+    tmp_path: Path, line: str, expected: tuple[str, float]
+) -> None:
+    """vrrp_parser.c reads them with read_unsigned_strvec: `interval 2.5` runs the check
+    every 2 s ("WARNING - invalid number", the fraction cut off), `interval 0.5` every
+    1 s (0 made 1); the converted check ran every 2.5 s and 0.5 s."""
+    text = f"vrrp_script chk {{\n    script /bin/true\n    {line}\n}}\n" + _instance(
+        "    track_script {\n        chk\n    }\n"
+    )
+    conversion = convert(_conf(tmp_path, text))
+    key, value = expected
+    assert conversion.document["scripts"]["chk"][key] == value
+    fractional = value != float(line.split()[1])
+    assert any(line in w and "whole seconds" in w for w in conversion.warnings) == fractional

@@ -445,6 +445,28 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
     name = "<stdin>" if file == "-" else file
     if not result.instances:
         click.echo(f"{name}: no vrrp_instance to convert", err=True)
+    if not result.errors and result.instances:
+        # a file vrrpd would not load is no conversion: the documented sequence
+        # (convert -o, check-config, reload) must stop here, not at the reload
+        # (its shape only: whether its scripts exist and are safe is the target node's
+        # question, which check-config answers there)
+        import copy  # noqa: PLC0415
+
+        import yaml  # noqa: PLC0415
+
+        from vrrpd.config.loader import ConfigInvalid, loads_checked  # noqa: PLC0415
+
+        shape = copy.deepcopy(result.document)
+        shape.setdefault("global", {})["script_security"] = False
+        try:
+            loads_checked(yaml.safe_dump(shape, sort_keys=False), f"{name} (as converted)")
+        except ConfigInvalid as invalid:
+            for error in invalid.errors:
+                where = result.origin(error.path) or str(error.mark)
+                path = f"{error.path}: " if error.path else ""
+                click.echo(f"{where}: {path}{error.message} (refused: vrrpd would not load "
+                           "the converted file)", err=True)  # fmt: skip
+            result.errors.append("the converted file does not load")
     if result.errors or not result.instances:
         if output:
             click.echo(f"{output}: not written", err=True)

@@ -569,9 +569,10 @@ class _Converter:
                           "scheduling priority (realtime); vrrpd is one asyncio process, give it "
                           "CPUSchedulingPolicy= in a systemd drop-in if the host is that busy")  # fmt: skip
             elif key == "default_interface":
-                self.warn(child, "default_interface not carried over: it is the interface "
-                          "Keepalived uses for instances without one (and for static "
-                          "addresses); every converted instance names its interface")  # fmt: skip
+                self.warn(child, "default_interface not carried over: Keepalived uses it "
+                          "only for static_ipaddress lines without dev (an instance without "
+                          "interface gets none from it: 'Unknown interface!'); every converted "
+                          "instance names its interface")  # fmt: skip
             elif key.startswith(("vrrp_garp_", "vrrp_gna_", "vrrp_min_garp", "vrrp_lower_prio")):
                 self.warn(child, f"global_defs {key} not carried over: gratuitous ARP / "
                           "unsolicited NA timing beyond what vrrpd sends (garp: delay, repeat "
@@ -608,7 +609,7 @@ class _Converter:
                               "where Keepalived resolved it when it started; give the full path "
                               "so check-config can check the file")  # fmt: skip
             elif key in ("interval", "timeout") and args:
-                out[key] = self.number(child, float)
+                out[key] = self.whole_seconds(child, self.number(child, float), node.args[0])
             elif key == "weight" and args:
                 weight = self.clamped(child, self.number(child), node.args[0]) or 0
                 reverse = args[1:2] == ["reverse"]
@@ -625,6 +626,19 @@ class _Converter:
             out["weight"] = 0
         self._script_weights[node.args[0]] = (weight, reverse)
         return out
+
+    def whole_seconds(self, node: Node, value: float | None, name: str) -> float | None:
+        """A vrrp_script interval or timeout as Keepalived 2.2.7 reads it (vrrp_parser.c,
+        read_unsigned_strvec): whole seconds, the fraction cut off with a warning of its
+        own ("invalid number"), and 0 made 1: ``interval 0.5`` checks every second,
+        ``interval 2.5`` every 2."""
+        if value is None or (value == int(value) and value >= 1):
+            return value
+        whole = max(1, int(value))
+        self.warn(node, f"vrrp_script {name} {node.keyword} {node.args[0]}: Keepalived reads "
+                  f"whole seconds only (it cuts the fraction off, and makes 0 1) and uses "
+                  f"{whole}, and so does this file")  # fmt: skip
+        return float(whole)
 
     def instance(self, node: Node, tracked: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
