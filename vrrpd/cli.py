@@ -461,10 +461,10 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
         try:
             loads_checked(yaml.safe_dump(shape, sort_keys=False), f"{name} (as converted)")
         except ConfigInvalid as invalid:
-            for error in invalid.errors:
-                where = result.origin(error.path) or str(error.mark)
-                path = f"{error.path}: " if error.path else ""
-                click.echo(f"{where}: {path}{error.message} (refused: vrrpd would not load "
+            for problem in invalid.errors:
+                where = result.origin(problem.path) or str(problem.mark)
+                path = f"{problem.path}: " if problem.path else ""
+                click.echo(f"{where}: {path}{problem.message} (refused: vrrpd would not load "
                            "the converted file)", err=True)  # fmt: skip
             result.errors.append("the converted file does not load")
     if result.errors or not result.instances:
