@@ -178,3 +178,53 @@ def test_finding_6_script_interval_and_timeout_are_whole_seconds(
     assert conversion.document["scripts"]["chk"][key] == value
     fractional = value != float(line.split()[1])
     assert any(line in w and "whole seconds" in w for w in conversion.warnings) == fractional
+
+
+def _unicast_node(path: Path, priority: int, source: str, peer: str) -> Path:
+    path.write_text(
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        f"    priority {priority}\n    unicast_src_ip {source}\n"
+        f"    unicast_peer {{\n        {peer}\n    }}\n"
+        "    virtual_ipaddress {\n        192.0.2.10/24\n    }\n}\n"
+    )
+    return path
+
+
+def test_finding_7_unicast_peers_that_leave_out_a_node_are_an_error(tmp_path: Path) -> None:
+    """lb2 lists a stale peer (.13, the old lb1) instead of lb1's unicast_src_ip (.11):
+    lb2 sends its adverts past lb1 and (vrrpd: only listed peers) drops lb1's, both
+    MASTER. The cluster check compared only "unicast or not" and said nothing."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    lb1 = _unicast_node(tmp_path / "lb1.conf", 101, "192.0.2.11", "192.0.2.12")
+    lb2 = _unicast_node(tmp_path / "lb2.conf", 100, "192.0.2.12", "192.0.2.13")
+    result = CliRunner().invoke(main, ["check-config", str(lb1), str(lb2)])
+    assert result.exit_code == 1, result.output
+    assert "leave out lb1's address 192.0.2.11" in result.output
+    good = _unicast_node(tmp_path / "lb3.conf", 100, "192.0.2.12", "192.0.2.11")
+    result = CliRunner().invoke(main, ["check-config", str(lb1), str(good)])
+    assert result.exit_code == 0, result.output
+    assert "leave out" not in result.output
+
+
+def test_finding_8_v3_intervals_that_differ_are_legal(tmp_path: Path) -> None:
+    """RFC 5798: a VRRPv3 backup times the master by the interval in its adverts;
+    Keepalived (vrrp.c checks the interval for v2 only) and vrrpd accept them. The
+    cluster check called it an ERROR (exit 1), which would stop a legal migration."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    text = (
+        "instances:\n  a:\n    interface: eth0\n    vrid: 9\n    priority: {p}\n"
+        "    version: {v}\n    advert_interval: {i}\n    virtual_addresses: [192.0.2.9/24]\n"
+    )
+    for version, code in ((3, 0), (2, 1)):
+        a, b = tmp_path / f"a{version}.yaml", tmp_path / f"b{version}.yaml"
+        a.write_text(text.format(p=100, v=version, i=1))
+        b.write_text(text.format(p=90, v=version, i=2))
+        result = CliRunner().invoke(main, ["check-config", str(a), str(b)])
+        assert result.exit_code == code, result.output
+        assert "advert_interval differs" in result.output
