@@ -228,3 +228,24 @@ def test_finding_8_v3_intervals_that_differ_are_legal(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["check-config", str(a), str(b)])
         assert result.exit_code == code, result.output
         assert "advert_interval differs" in result.output
+
+
+@pytest.mark.parametrize("keyword", ["sync_group_tracking_weight", "global_tracking"])
+def test_finding_9_sync_group_tracking_weight_keeps_the_members_weights(
+    tmp_path: Path, keyword: str
+) -> None:
+    """vrrp.c ignores weighted trackers of sync group members *unless* the group says
+    sync_group_tracking_weight (or the deprecated global_tracking): then Keepalived
+    applies them. The converter dropped them anyway, with a warning saying Keepalived
+    ignores them, and "sync_group_tracking_weight not carried over"."""
+    text = (
+        "vrrp_script chk {\n    script /bin/true\n    weight -30\n}\n"
+        f"vrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n    {keyword}\n}}\n"
+        + _instance("    track_script {\n        chk\n    }\n    track_interface {\n"
+                    "        eth1 weight -10\n    }\n")
+    )  # fmt: skip
+    conversion = convert(_conf(tmp_path, text))
+    instance = conversion.document["instances"]["VI_1"]
+    assert instance["track_scripts"] == ["chk"]
+    assert instance["track_interfaces"] == [{"name": "eth1", "weight": -10}]
+    assert not any("ignores weighted" in w or keyword in w for w in conversion.warnings)

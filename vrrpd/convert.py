@@ -485,6 +485,8 @@ class _Converter:
                               "track_script of it, and so does this file")  # fmt: skip
             elif node.keyword == "vrrp_sync_group" and node.args:
                 group = node.first("group")
+                if _TRACKING_WEIGHT & {c.keyword for c in node.children}:
+                    continue  # Keepalived keeps its members' weights, and so does vrrpd
                 for member in group.children if group else []:
                     self.grouped[member.keyword] = node
         instances: dict[str, Any] = {}
@@ -1088,7 +1090,7 @@ class _Converter:
                         self.trackers(child, extra, tracked, None)
                         for list_key, entries in extra.items():
                             instances[member].setdefault(list_key, []).extend(entries)
-            elif child.keyword not in ("group", *_NOTIFY_KEYS):
+            elif child.keyword not in ("group", *_NOTIFY_KEYS, *_TRACKING_WEIGHT):
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
 
@@ -1119,6 +1121,10 @@ _YAML_KEYS = {
     "garp_master_repeat": "garp.repeat",
 }  # fmt: skip
 """Keepalived's instance keywords -> the converted keys (for check-config's positions)."""
+
+_TRACKING_WEIGHT = {"sync_group_tracking_weight", "global_tracking"}
+"""A sync group's keywords that make Keepalived apply its members' weighted trackers
+(vrrp.c): vrrpd always applies them, so the members keep them."""
 
 _TRACK_KEYS = {
     "track_script": "track_scripts",
