@@ -249,3 +249,29 @@ def test_finding_9_sync_group_tracking_weight_keeps_the_members_weights(
     assert instance["track_scripts"] == ["chk"]
     assert instance["track_interfaces"] == [{"name": "eth1", "weight": -10}]
     assert not any("ignores weighted" in w or keyword in w for w in conversion.warnings)
+
+
+@pytest.mark.parametrize("where", ["after", "nowhere"])
+def test_finding_10_a_tracked_name_defined_below_or_nowhere_is_ignored(
+    tmp_path: Path, where: str
+) -> None:
+    """Keepalived resolves track_script/track_file/track_process names while it reads
+    (vrrp_track.c: "track script chk not found, ignoring..."): a vrrp_script written
+    below the instance is never run for it. The converted file tracked it (a check
+    that never ran under Keepalived now moves the VIP), and a name defined nowhere gave
+    a file vrrpd refuses ("no script named")."""
+    script = "vrrp_script chk {\n    script /bin/false\n    weight -50\n}\n"
+    trackers = (
+        "    track_script {\n        chk\n    }\n"
+        "    track_file {\n        flag\n    }\n    track_process {\n        proc\n    }\n"
+    )
+    text = _instance(trackers)
+    if where == "after":
+        text += script + "vrrp_track_file flag {\n    file /run/flag\n}\n"
+        text += "vrrp_track_process proc {\n    process haproxy\n}\n"
+    conversion = convert(_conf(tmp_path, text))
+    instance = conversion.document["instances"]["VI_1"]
+    for key in ("track_scripts", "track_files", "track_processes"):
+        assert key not in instance, key
+    assert sum("not found, ignoring" in w for w in conversion.warnings) == 3
+    loads(conversion.yaml(), "converted")

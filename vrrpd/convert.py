@@ -427,6 +427,11 @@ class _Converter:
         self.grouped: dict[str, Node] = {}
         """Instance name -> the vrrp_sync_group it belongs to."""
         self.origins: dict[str, str] = {}
+        self.defined: dict[tuple[str, str], int] = {}
+        """(track keyword, name) -> where its definition is among the top-level blocks:
+        Keepalived looks a tracked name up while it reads, among those above it."""
+        self.here = 0
+        """The top-level block being converted (its index)."""
 
     def warn(self, node: Node, message: str) -> None:
         self.warnings.append(f"{node.file}:{node.line}: {message}")
@@ -465,7 +470,10 @@ class _Converter:
         for node in nodes:
             if node.keyword == "global_defs":
                 security_set, user_set = self.global_defs(node, document["global"])
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            kind = _DEFINES.get(node.keyword)
+            if kind is not None and node.args:
+                self.defined.setdefault((kind, node.args[0]), index)
             if node.keyword in ("vrrp_track_file", "track_file"):
                 # `track_file NAME {...}`: the current spelling (vrrp_track_file: deprecated)
                 self.track_files[node.args[0] if node.args else ""] = node
@@ -493,10 +501,12 @@ class _Converter:
         groups: dict[str, Any] = {}
         tracked: set[str] = set()
         self.services = [n.args[0] for n in nodes if n.keyword == "virtual_server" and n.args]
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            self.here = index
             if node.keyword == "vrrp_instance" and node.args:
                 instances[node.args[0]] = self.instance(node, tracked)
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            self.here = index
             if node.keyword == "vrrp_sync_group" and node.args:
                 groups[node.args[0]] = self.sync_group(node, instances, tracked)
             elif node.keyword in _NOT_CARRIED:
@@ -982,6 +992,14 @@ class _Converter:
         track_interface a plain one (FAULT when down); the converted file does the same."""
         key = node.keyword
         for child in node.children:
+            at = self.defined.get((key, child.keyword), -1)
+            if key != "track_interface" and not 0 <= at < self.here:
+                later = " (it is defined further down)" if at > self.here else ""
+                self.warn(child, f"{key} {child.keyword}: nothing of that name is defined "
+                          f"above this line{later}; Keepalived looks it up as it reads, says "
+                          "'not found, ignoring...' and runs without it, and so does this "
+                          "file")  # fmt: skip
+                continue
             if key == "track_script" and child.keyword in self.commandless:
                 continue  # warned at the vrrp_script
             entry = self.tracker(key, child)
@@ -1121,6 +1139,14 @@ _YAML_KEYS = {
     "garp_master_repeat": "garp.repeat",
 }  # fmt: skip
 """Keepalived's instance keywords -> the converted keys (for check-config's positions)."""
+
+_DEFINES = {
+    "vrrp_script": "track_script",
+    "vrrp_track_file": "track_file",
+    "track_file": "track_file",
+    "vrrp_track_process": "track_process",
+}
+"""Top-level definitions and the instance block that tracks them by name."""
 
 _TRACKING_WEIGHT = {"sync_group_tracking_weight", "global_tracking"}
 """A sync group's keywords that make Keepalived apply its members' weighted trackers
