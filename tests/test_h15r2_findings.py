@@ -275,3 +275,58 @@ def test_finding_10_a_tracked_name_defined_below_or_nowhere_is_ignored(
         assert key not in instance, key
     assert sum("not found, ignoring" in w for w in conversion.warnings) == 3
     loads(conversion.yaml(), "converted")
+
+
+def _sync_pair(tmp_path: Path) -> list[str]:
+    """Two nodes whose sync group's members rank them differently once node2's check
+    fails: `a` (weighted) prefers node1, `b` (unweighted) still node2; the group drags
+    each member after the other, and the VIPs go back and forth every Skew_Time."""
+    files = []
+    for n in (1, 2):
+        path = tmp_path / f"node{n}.yaml"
+        path.write_text(
+            f"global:\n  router_id: node{n}\n  script_security: false\n"
+            "scripts:\n  chk:\n    command: /bin/true\n    interval: 5\n    fall: 3\n"
+            "    weight: 20\n"
+            "instances:\n"
+            f"  a:\n    interface: eth0\n    vrid: 7\n    priority: 100\n    version: 2\n"
+            f"    unicast_source: 192.0.2.1{n}\n    unicast_peers: [192.0.2.1{3 - n}]\n"
+            "    track_scripts: [chk]\n    virtual_addresses: [192.0.2.7/24]\n"
+            f"  b:\n    interface: eth0\n    vrid: 8\n    priority: {100 + 10 * n}\n"
+            "    version: 2\n    virtual_addresses: [192.0.2.8/24]\n"
+            "sync_groups:\n  g:\n    instances: [a, b]\n"
+        )
+        files.append(str(path))
+    return files
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r2 finding 11: simulate's drill table says the VIPs are held by node2 with "
+    "0.000 s outage while its timeline shows them flapping between the nodes every 0.53 s "
+    "(sync group members ranked differently); the fix is in vrrpd/rehearse.py",
+)
+def test_finding_11_simulate_names_a_flapping_sync_group(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    result = CliRunner().invoke(main, ["simulate", *_sync_pair(tmp_path)])
+    row = next(line for line in result.output.splitlines() if "check chk fails" in line)
+    assert "flap" in row.lower() or "node1" in row, row
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r2 finding 12: the cluster check predicts each VRID alone ('hands over to "
+    "node1') and misses that a sync group whose members' masters differ under a failure "
+    "flaps; needs a per-group prediction in vrrpd/cluster.py",
+)
+def test_finding_12_cluster_check_names_a_sync_group_that_flaps(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    result = CliRunner().invoke(main, ["check-config", *_sync_pair(tmp_path)])
+    lines = result.output.splitlines()
+    assert any("ERROR" in line and "sync group g" in line for line in lines), result.output
