@@ -330,3 +330,19 @@ def test_finding_12_cluster_check_names_a_sync_group_that_flaps(tmp_path: Path) 
     result = CliRunner().invoke(main, ["check-config", *_sync_pair(tmp_path)])
     lines = result.output.splitlines()
     assert any("ERROR" in line and "sync group g" in line for line in lines), result.output
+
+
+def test_finding_13_the_node_itself_in_its_unicast_peers_is_left_out(tmp_path: Path) -> None:
+    """OpenShift's and kolla's templates give every node one peer list, itself
+    included. vrrpd then receives its own adverts and drops each as "source is one of
+    our own addresses (another router uses it?)": a false alarm every second."""
+    body = (
+        "    unicast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.11\n"
+        "        192.0.2.12\n        192.0.2.13\n    }\n"
+    )
+    conversion = convert(_conf(tmp_path, _instance(body)))
+    assert conversion.document["instances"]["VI_1"]["unicast_peers"] == [
+        "192.0.2.12",
+        "192.0.2.13",
+    ]
+    assert any("own unicast_src_ip" in w for w in conversion.warnings)

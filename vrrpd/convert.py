@@ -742,6 +742,15 @@ class _Converter:
                 self.warn(child, f"vrrp_instance {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
         garp = {k: v for k, v in garp.items() if v is not None}
+        own = out.get("unicast_source")
+        if own is not None and own in out.get("unicast_peers", ()):
+            # one peer list for every node (OpenShift's, kolla's templates): Keepalived
+            # sends itself an advert it ignores; vrrpd would count each as another router
+            # using its address (own_address_packets) and say so
+            out["unicast_peers"] = [p for p in out["unicast_peers"] if p != own]
+            self.warn(node, f"unicast_peer {own} is {name}'s own unicast_src_ip (one list for "
+                      "every node): left out of unicast_peers, where vrrpd would report its "
+                      "own adverts as another router using its address")  # fmt: skip
         all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
         kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
