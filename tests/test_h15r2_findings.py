@@ -346,3 +346,34 @@ def test_finding_13_the_node_itself_in_its_unicast_peers_is_left_out(tmp_path: P
         "192.0.2.13",
     ]
     assert any("own unicast_src_ip" in w for w in conversion.warnings)
+
+
+def test_finding_14_check_config_reads_the_live_nodes_at_id_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One keepalived.conf for both nodes (`@lb1 priority 150`, `@lb2 priority 100`,
+    the kubeadm guides' @main/@backup), lb1's copy checked on lb2 against lb2's new
+    YAML: check-config read it for this host's name, so the live master showed as
+    priority 100 (neither line kept), "lb2 or keepalived is master", exit 0, and the
+    conditional-lines note was only counted. Now it says which lines it read, and
+    --config-id reads them as the live node does."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    monkeypatch.setattr("socket.gethostname", lambda: "lb2.example.org")
+    live = _conf(
+        tmp_path,
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        "@lb1 priority 150\n@lb2 priority 100\n"
+        "    virtual_ipaddress {\n        192.0.2.10/24\n    }\n}\n",
+    )
+    new = tmp_path / "lb2.yaml"
+    new.write_text(convert(live, "lb2").yaml())
+    plain = CliRunner().invoke(main, ["check-config", str(new), str(live)])
+    assert "reads them for this host's name ('lb2')" in plain.output
+    assert "kept @lb2; dropped @lb1" in plain.output
+    checked = CliRunner().invoke(main, ["check-config", "--config-id", "lb1", str(new), str(live)])
+    assert checked.exit_code == 0, checked.output
+    assert "priority 150" in checked.output
+    assert "keepalived is master (priority 150)" in checked.output
