@@ -377,3 +377,24 @@ def test_finding_14_check_config_reads_the_live_nodes_at_id_lines(
     assert checked.exit_code == 0, checked.output
     assert "priority 150" in checked.output
     assert "keepalived is master (priority 150)" in checked.output
+
+
+def test_finding_15_simulate_takes_the_live_nodes_keepalived_conf(tmp_path: Path) -> None:
+    """check-config takes a live node's keepalived.conf beside the new node's YAML;
+    simulate, given the same pair, said "lb1.conf:1:1: must be a mapping" and
+    "no instance configured" (and exit 0)."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    live = tmp_path / "lb1.conf"
+    live.write_text(
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        "    priority 150\n    virtual_ipaddress {\n        192.0.2.10/24\n    }\n}\n"
+    )
+    new = tmp_path / "lb2.yaml"
+    new.write_text(convert(live).yaml().replace("priority: 150", "priority: 100"))
+    result = CliRunner().invoke(main, ["simulate", str(live), str(new)])
+    assert result.exit_code == 0, result.output
+    assert "must be a mapping" not in result.output
+    assert "master after the election: lb1" in result.output

@@ -621,7 +621,8 @@ def simulate(files: tuple[str, ...]) -> None:
 
     Without FILES, the built-in drill (two nodes: election, crash, return with
     preemption, a failing check, a graceful handover). With the nodes' own files, the
-    standard drills on them: each node crashes, each of the master's checks fails,
+    standard drills on them (a live node's keepalived.conf converted as check-config
+    does): each node crashes, each of the master's checks fails,
     the master stops, a partition heals; each node named by its router_id (by its file's
     name when router_ids clash). Needs no
     network and no root; every figure is exact protocol time.
@@ -634,6 +635,14 @@ def simulate(files: tuple[str, ...]) -> None:
         return
     from vrrpd import rehearse  # noqa: PLC0415
 
-    nodes = [(file, _load_or_exit(file, EXIT_FAILURE)) for file in files]
+    nodes = []
+    for file in files:
+        if is_keepalived_conf(file):  # as check-config takes it: a live node, converted
+            config, _, refused = _converted(file)
+            if refused:
+                raise SystemExit(EXIT_FAILURE)
+        else:
+            config = _load_or_exit(file, EXIT_FAILURE)
+        nodes.append((file, config))
     for line in rehearse.run(node_names(nodes)):
         click.echo(line)
