@@ -398,3 +398,37 @@ def test_finding_15_simulate_takes_the_live_nodes_keepalived_conf(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "must be a mapping" not in result.output
     assert "master after the election: lb1" in result.output
+
+
+def test_finding_16_version_2_on_an_ipv6_instance_is_refused(tmp_path: Path) -> None:
+    """vrrp.c (vrrp_complete_instance): an IPv6 instance is made VRRPv3 only when it has
+    no version of its own, or in strict mode; with `version 2` Keepalived sends VRRPv2
+    over IPv6. The converted file said `version: 3` without a word: the two nodes would
+    not understand each other. vrrpd has no VRRPv2 over IPv6: refused, as AH is."""
+    six = (
+        "vrrp_instance V6 {\n    interface eth0\n    virtual_router_id 61\n"
+        "    priority 100\n    version 2\n"
+        "    virtual_ipaddress {\n        fe80::61/64\n        2001:db8::61/64\n    }\n}\n"
+    )
+    conversion = convert(_conf(tmp_path, six))
+    assert any("version 2 in IPv6 instance V6" in e for e in conversion.errors)
+    strict = convert(_conf(tmp_path, "global_defs {\n    vrrp_strict\n}\n" + six))
+    assert not strict.errors
+    assert strict.document["instances"]["V6"]["version"] == 3
+    plain = convert(_conf(tmp_path, six.replace("    version 2\n", "")))
+    assert not plain.errors
+    assert plain.document["instances"]["V6"]["version"] == 3
+
+
+def test_finding_16_version_2_after_the_ipv6_addresses_is_ignored(tmp_path: Path) -> None:
+    """vrrp_version_handler ignores `version 2` once the instance is known to be IPv6
+    ("conflicts with configured or deduced version"): that one is VRRPv3, not refused."""
+    text = (
+        "vrrp_instance V6 {\n    interface eth0\n    virtual_router_id 61\n"
+        "    priority 100\n    virtual_ipaddress {\n        fe80::61/64\n    }\n"
+        "    version 2\n}\n"
+    )
+    conversion = convert(_conf(tmp_path, text))
+    assert not conversion.errors
+    assert conversion.document["instances"]["V6"]["version"] == 3
+    assert any("version 2 in IPv6 instance V6" in w for w in conversion.warnings)

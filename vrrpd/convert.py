@@ -765,6 +765,25 @@ class _Converter:
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
         strict = self.strict if strict is None else strict
+        if family6 and version == 2:
+            # vrrp.c: an IPv6 instance becomes VRRPv3 only without a version of its own,
+            # or in strict mode; `version 2` read before anything gives the instance its
+            # family keeps it on VRRPv2 over IPv6 (read after, it is ignored)
+            if strict or not _version_before_family(node):
+                why = (
+                    "strict mode makes it"
+                    if strict
+                    else "it comes after the instance's "
+                    "family is known: Keepalived ignores it ('conflicts'), the instance is"
+                )
+                self.warn(node, f"version 2 in IPv6 instance {name}: {why} VRRPv3, and so is "
+                          "this file's")  # fmt: skip
+            else:
+                self.refuse(node, f"version 2 in IPv6 instance {name}: Keepalived speaks "
+                            "VRRPv2 over IPv6 there, which vrrpd does not (IPv6 is VRRPv3 "
+                            "only): a vrrpd node and the Keepalived nodes would not hear each "
+                            "other and both would be MASTER. Move every Keepalived node of "
+                            "this instance to version 3 first, then migrate")  # fmt: skip
         if auth_node is not None:
             auth = self.authentication(auth_node, name, out["version"], strict, family6)
             if auth is not None:
@@ -1120,6 +1139,19 @@ class _Converter:
             elif child.keyword not in ("group", *_NOTIFY_KEYS, *_TRACKING_WEIGHT):
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
+
+
+def _version_before_family(node: Node) -> bool:
+    """Whether the instance's ``version`` line comes before the first line that gives
+    it an address family (a VIP, native_ipv6, a source address), as Keepalived reads."""
+    for child in node.children:
+        if child.keyword in ("version", "vrrp_version"):
+            return True
+        if child.keyword in ("native_ipv6", "unicast_src_ip", "mcast_src_ip", "mcast_dst_ip"):
+            return False
+        if child.keyword == "virtual_ipaddress" and child.children:
+            return False
+    return False
 
 
 def _true_false(text: str) -> bool | None:
