@@ -280,6 +280,7 @@ _EXCUSES: dict[str, tuple[str, ...]] = {
     "tracks_own_interface": ("dont_track_primary",),
     "scripts": ("outside -253..253",),
     "vmac": ("names the macvlan itself",),
+    "unicast_peers": ("own unicast_src_ip",),
 }
 """Differences a converter warning may explain, and the words that warning uses."""
 

@@ -336,7 +336,7 @@ def test_messages_say_what_is_true(tmp_path: Path) -> None:
     assert "the service's PATH" in text
     assert "mail, SNMP" not in text.split("max_auto_priority")[1].split("\n")[0]
     assert "max_auto_priority not carried over: it raises Keepalived's scheduling priority" in text
-    assert "default_interface not carried over: it is the interface Keepalived uses" in text
+    assert "default_interface not carried over: Keepalived uses it only for static" in text
     assert "Keepalived ran scripts as root, and so will this file" not in text
     assert "ProtectHome=yes (/root and /home unreadable" in text
     assert "CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID CAP_KILL" in text

@@ -267,7 +267,12 @@ def reload(socket_path: str | None, file: str) -> None:
 @main.command("check-config")
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @_config_option()
-def check_config(paths: tuple[str, ...], file: str) -> None:
+@click.option(
+    "--config-id",
+    help="read the keepalived.conf files' @ID lines as `keepalived -i ID` (the live node's "
+    "id: without it, this host's name)",
+)
+def check_config(paths: tuple[str, ...], file: str, config_id: str | None) -> None:
     """Validate FILE (or -c FILE; - reads standard input) without touching the network.
 
     Warns of a check whose program is missing here or not executable (whatever
@@ -281,7 +286,8 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
     A keepalived.conf among the files (known by its content) is converted as `vrrpd
     convert` would and checked as one node: the new node's YAML against the live
     Keepalived node before the swap. Only what the nodes disagree on is said, with the
-    keepalived.conf's FILE:LINE; what the converter refuses fails the check.
+    keepalived.conf's FILE:LINE; what the converter refuses fails the check. Its @ID
+    lines are read for --config-id (else for this host's name, which is said).
 
     Exit 0 with a one-line summary, or exit 1 with every error as FILE:LINE:COL: message.
     """
@@ -294,7 +300,7 @@ def check_config(paths: tuple[str, ...], file: str) -> None:
     for one in files:
         shown = "<stdin>" if one == "-" else one
         if is_keepalived_conf(one):
-            config, lines, refused_here = _converted(one)
+            config, lines, refused_here = _converted(one, config_id)
             refused |= refused_here
             located.update({(one, name): where for name, where in lines.items()})
         else:
@@ -346,7 +352,7 @@ def is_keepalived_conf(path: str) -> bool:
     return Path(path).suffix.lower() == ".conf" and not _VRRPD_SECTION.search(text)
 
 
-def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
+def _converted(path: str, config_id: str | None = None) -> tuple[Config, dict[str, str], bool]:
     """A live node's keepalived.conf as ``vrrpd convert`` reads it; what the converter
     refuses (it would break the cluster) is printed as it says it, with FILE:LINE, and
     fails the check. Its other notes (what is not carried over) are no disagreement
@@ -354,7 +360,14 @@ def _converted(path: str) -> tuple[Config, dict[str, str], bool]:
     from vrrpd.config.loader import ConfigInvalid, loads_checked  # noqa: PLC0415
     from vrrpd.convert import convert  # noqa: PLC0415
 
-    result = convert(path)
+    result = convert(path, config_id)
+    # which @ID lines were read decides the live node's priority and more: say it, as
+    # convert does (a copy of lb1's file checked on lb2 is read for lb2 otherwise)
+    for note in result.warnings:
+        if ": conditional lines:" in note or ": lines for @" in note:
+            click.echo(note.replace("Convert with --config-id", "Check with --config-id")
+                       .replace("convert with --config-id", "check with --config-id"),
+                       err=True)  # fmt: skip
     refusals = [str(e) for e in getattr(result, "errors", ())]
     for refusal in refusals:
         click.echo(refusal, err=True)
@@ -445,6 +458,28 @@ def convert(file: str, output: str | None, config_id: str | None) -> None:
     name = "<stdin>" if file == "-" else file
     if not result.instances:
         click.echo(f"{name}: no vrrp_instance to convert", err=True)
+    if not result.errors and result.instances:
+        # a file vrrpd would not load is no conversion: the documented sequence
+        # (convert -o, check-config, reload) must stop here, not at the reload
+        # (its shape only: whether its scripts exist and are safe is the target node's
+        # question, which check-config answers there)
+        import copy  # noqa: PLC0415
+
+        import yaml  # noqa: PLC0415
+
+        from vrrpd.config.loader import ConfigInvalid, loads_checked  # noqa: PLC0415
+
+        shape = copy.deepcopy(result.document)
+        shape.setdefault("global", {})["script_security"] = False
+        try:
+            loads_checked(yaml.safe_dump(shape, sort_keys=False), f"{name} (as converted)")
+        except ConfigInvalid as invalid:
+            for problem in invalid.errors:
+                where = result.origin(problem.path) or str(problem.mark)
+                path = f"{problem.path}: " if problem.path else ""
+                click.echo(f"{where}: {path}{problem.message} (refused: vrrpd would not load "
+                           "the converted file)", err=True)  # fmt: skip
+            result.errors.append("the converted file does not load")
     if result.errors or not result.instances:
         if output:
             click.echo(f"{output}: not written", err=True)
@@ -586,7 +621,8 @@ def simulate(files: tuple[str, ...]) -> None:
 
     Without FILES, the built-in drill (two nodes: election, crash, return with
     preemption, a failing check, a graceful handover). With the nodes' own files, the
-    standard drills on them: each node crashes, each of the master's checks fails,
+    standard drills on them (a live node's keepalived.conf converted as check-config
+    does): each node crashes, each of the master's checks fails,
     the master stops, a partition heals; each node named by its router_id (by its file's
     name when router_ids clash). Needs no
     network and no root; every figure is exact protocol time.
@@ -599,6 +635,14 @@ def simulate(files: tuple[str, ...]) -> None:
         return
     from vrrpd import rehearse  # noqa: PLC0415
 
-    nodes = [(file, _load_or_exit(file, EXIT_FAILURE)) for file in files]
+    nodes = []
+    for file in files:
+        if is_keepalived_conf(file):  # as check-config takes it: a live node, converted
+            config, _, refused = _converted(file)
+            if refused:
+                raise SystemExit(EXIT_FAILURE)
+        else:
+            config = _load_or_exit(file, EXIT_FAILURE)
+        nodes.append((file, config))
     for line in rehearse.run(node_names(nodes)):
         click.echo(line)

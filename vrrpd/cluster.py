@@ -79,7 +79,17 @@ def check(
                     f"{labels[node]} {'(hidden)' if key == 'authentication' else v!s}"
                     for node, v in seen.items()
                 )
-                findings.append(Finding(True, f"{where}: {key} differs: {shown}"))
+                # VRRPv3 backups learn the master's interval (RFC 5798 6.4.2; Keepalived
+                # and vrrpd accept the advert): legal, only their failover times differ
+                legal = key == "advert_interval" and all(i.version == 3 for _, i in members)
+                why = (
+                    ": legal in VRRPv3 (a backup times the master by the master's "
+                    "interval), but each master is detected at its own pace"
+                    if legal
+                    else ""
+                )
+                findings.append(Finding(not legal, f"{where}: {key} differs: {shown}{why}"))
+        findings += _unicast_reach(where, members, labels)
         owners = [node for node, inst in members if inst.owner]
         if len(owners) > 1:
             findings.append(
@@ -98,6 +108,28 @@ def check(
                 findings.append(Finding(False, f"{where}: {', '.join(same)} share priority "
                                                f"{priority}: legal; {_tie(same, addresses)}"))  # fmt: skip
         findings += _failures(where, members, configs, addresses)
+    return findings
+
+
+def _unicast_reach(
+    where: str, members: list[tuple[str, InstanceConfig]], labels: Mapping[str, str]
+) -> list[Finding]:
+    """A unicast node whose peers leave out another node's own address (its
+    ``unicast_source``): it never sends that node its adverts, and drops the ones it
+    gets (vrrpd takes unicast adverts from its listed peers only, Keepalived too with
+    vrrp_check_unicast_src): both can be MASTER."""
+    findings = []
+    sources = {node: inst.unicast_source for node, inst in members if inst.unicast_source}
+    for node, inst in members:
+        if not inst.unicast_peers:
+            continue
+        for other, source in sources.items():
+            if other != node and source not in inst.unicast_peers:
+                peers = ", ".join(str(p) for p in inst.unicast_peers)
+                findings.append(Finding(True, f"{where}: {labels[node]} unicast_peers ({peers}) "
+                                              f"leave out {other}'s address {source}: {node} "
+                                              f"never sends {other} its adverts and drops "
+                                              f"{other}'s; both can be MASTER"))  # fmt: skip
     return findings
 
 

@@ -17,7 +17,7 @@ import shlex
 import socket
 import sys
 from dataclasses import dataclass, field
-from ipaddress import ip_interface
+from ipaddress import ip_address, ip_interface
 from pathlib import Path
 from typing import Any
 
@@ -413,6 +413,8 @@ class _Converter:
         self.warnings: list[str] = []
         self.errors: list[str] = []
         self.version = 2
+        self.strict = False
+        """global_defs vrrp_strict: each instance's strict_mode unless it sets its own."""
         self.garp: dict[str, Any] = {}
         self.track_files: dict[str, Node] = {}
         self.track_processes: dict[str, Node] = {}
@@ -425,6 +427,11 @@ class _Converter:
         self.grouped: dict[str, Node] = {}
         """Instance name -> the vrrp_sync_group it belongs to."""
         self.origins: dict[str, str] = {}
+        self.defined: dict[tuple[str, str], int] = {}
+        """(track keyword, name) -> where its definition is among the top-level blocks:
+        Keepalived looks a tracked name up while it reads, among those above it."""
+        self.here = 0
+        """The top-level block being converted (its index)."""
 
     def warn(self, node: Node, message: str) -> None:
         self.warnings.append(f"{node.file}:{node.line}: {message}")
@@ -463,7 +470,10 @@ class _Converter:
         for node in nodes:
             if node.keyword == "global_defs":
                 security_set, user_set = self.global_defs(node, document["global"])
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            kind = _DEFINES.get(node.keyword)
+            if kind is not None and node.args:
+                self.defined.setdefault((kind, node.args[0]), index)
             if node.keyword in ("vrrp_track_file", "track_file"):
                 # `track_file NAME {...}`: the current spelling (vrrp_track_file: deprecated)
                 self.track_files[node.args[0] if node.args else ""] = node
@@ -483,16 +493,20 @@ class _Converter:
                               "track_script of it, and so does this file")  # fmt: skip
             elif node.keyword == "vrrp_sync_group" and node.args:
                 group = node.first("group")
+                if _TRACKING_WEIGHT & {c.keyword for c in node.children}:
+                    continue  # Keepalived keeps its members' weights, and so does vrrpd
                 for member in group.children if group else []:
                     self.grouped[member.keyword] = node
         instances: dict[str, Any] = {}
         groups: dict[str, Any] = {}
         tracked: set[str] = set()
         self.services = [n.args[0] for n in nodes if n.keyword == "virtual_server" and n.args]
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            self.here = index
             if node.keyword == "vrrp_instance" and node.args:
                 instances[node.args[0]] = self.instance(node, tracked)
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            self.here = index
             if node.keyword == "vrrp_sync_group" and node.args:
                 groups[node.args[0]] = self.sync_group(node, instances, tracked)
             elif node.keyword in _NOT_CARRIED:
@@ -556,7 +570,10 @@ class _Converter:
                 self.garp["refresh"] = self.number(child, float)
             elif key == "vrrp_check_unicast_src":
                 pass  # vrrpd always accepts unicast adverts only from the listed peers
+            elif key in ("vrrp_mcast_group4", "vrrp_mcast_group6") and args:
+                self.multicast_group(child, 6 if key.endswith("6") else 4)
             elif key == "vrrp_strict":
+                self.strict = True
                 self.warn(child, "vrrp_strict not carried over: vrrpd checks what the RFC "
                           "requires without it; filter traffic to the VIPs with nftables")  # fmt: skip
             elif key == "max_auto_priority":
@@ -564,9 +581,10 @@ class _Converter:
                           "scheduling priority (realtime); vrrpd is one asyncio process, give it "
                           "CPUSchedulingPolicy= in a systemd drop-in if the host is that busy")  # fmt: skip
             elif key == "default_interface":
-                self.warn(child, "default_interface not carried over: it is the interface "
-                          "Keepalived uses for instances without one (and for static "
-                          "addresses); every converted instance names its interface")  # fmt: skip
+                self.warn(child, "default_interface not carried over: Keepalived uses it "
+                          "only for static_ipaddress lines without dev (an instance without "
+                          "interface gets none from it: 'Unknown interface!'); every converted "
+                          "instance names its interface")  # fmt: skip
             elif key.startswith(("vrrp_garp_", "vrrp_gna_", "vrrp_min_garp", "vrrp_lower_prio")):
                 self.warn(child, f"global_defs {key} not carried over: gratuitous ARP / "
                           "unsolicited NA timing beyond what vrrpd sends (garp: delay, repeat "
@@ -603,7 +621,7 @@ class _Converter:
                               "where Keepalived resolved it when it started; give the full path "
                               "so check-config can check the file")  # fmt: skip
             elif key in ("interval", "timeout") and args:
-                out[key] = self.number(child, float)
+                out[key] = self.whole_seconds(child, self.number(child, float), node.args[0])
             elif key == "weight" and args:
                 weight = self.clamped(child, self.number(child), node.args[0]) or 0
                 reverse = args[1:2] == ["reverse"]
@@ -621,6 +639,19 @@ class _Converter:
         self._script_weights[node.args[0]] = (weight, reverse)
         return out
 
+    def whole_seconds(self, node: Node, value: float | None, name: str) -> float | None:
+        """A vrrp_script interval or timeout as Keepalived 2.2.7 reads it (vrrp_parser.c,
+        read_unsigned_strvec): whole seconds, the fraction cut off with a warning of its
+        own ("invalid number"), and 0 made 1: ``interval 0.5`` checks every second,
+        ``interval 2.5`` every 2."""
+        if value is None or (value == int(value) and value >= 1):
+            return value
+        whole = max(1, int(value))
+        self.warn(node, f"vrrp_script {name} {node.keyword} {node.args[0]}: Keepalived reads "
+                  f"whole seconds only (it cuts the fraction off, and makes 0 1) and uses "
+                  f"{whole}, and so does this file")  # fmt: skip
+        return float(whole)
+
     def instance(self, node: Node, tracked: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         name = node.args[0]
@@ -634,6 +665,7 @@ class _Converter:
         group = self.grouped.get(name)
         master: Node | None = None
         auth_node: Node | None = None
+        strict: bool | None = None
         here = f"instances.{name}"
         self.origins[here] = node.at(-1)
         for child in node.children:
@@ -664,10 +696,14 @@ class _Converter:
                     self.warn(child, "state MASTER not carried over: vrrpd starts every instance as "
                               "BACKUP and elects; the highest priority becomes MASTER")  # fmt: skip
             elif key == "authentication":
-                auth_node = child
-                auth = self.authentication(child)
-                if auth is not None:
-                    out["authentication"] = auth
+                auth_node = child  # read once the version and strict mode are known
+            elif key == "strict_mode":
+                strict = _true_false(args[0]) if args else True
+                if strict is None:
+                    self.warn(child, f"strict_mode {arg}: Keepalived says it is invalid and "
+                              "keeps vrrp_strict's setting, and so does this file")  # fmt: skip
+            elif key == "mcast_dst_ip" and args:
+                self.multicast_group(child, 6 if ":" in arg else 4)
             elif key == "virtual_ipaddress":
                 for c in child.children:
                     vip = self.vip(c)
@@ -676,7 +712,9 @@ class _Converter:
                         vip_nodes.append(c)
             elif key == "virtual_ipaddress_excluded":
                 excluded += [v for c in child.children if (v := self.vip(c)) is not None]
-            elif key == "unicast_src_ip":
+            elif key in ("unicast_src_ip", "mcast_src_ip"):
+                # one handler in Keepalived (vrrp_srcip_handler): the adverts' source,
+                # multicast or unicast, which also breaks ties between equal priorities
                 out["unicast_source"] = self.host_address(child, arg)
             elif key == "unicast_peer":
                 out["unicast_peers"] = [self.host_address(c, c.keyword) for c in child.children]
@@ -704,6 +742,15 @@ class _Converter:
                 self.warn(child, f"vrrp_instance {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
         garp = {k: v for k, v in garp.items() if v is not None}
+        own = out.get("unicast_source")
+        if own is not None and own in out.get("unicast_peers", ()):
+            # one peer list for every node (OpenShift's, kolla's templates): Keepalived
+            # sends itself an advert it ignores; vrrpd would count each as another router
+            # using its address (own_address_packets) and say so
+            out["unicast_peers"] = [p for p in out["unicast_peers"] if p != own]
+            self.warn(node, f"unicast_peer {own} is {name}'s own unicast_src_ip (one list for "
+                      "every node): left out of unicast_peers, where vrrpd would report its "
+                      "own adverts as another router using its address")  # fmt: skip
         all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
         kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
@@ -717,8 +764,34 @@ class _Converter:
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
         out["version"] = 3 if family6 else (version or self.version)
-        self.version_limits(node, out, auth_node)
+        strict = self.strict if strict is None else strict
+        if family6 and version == 2:
+            # vrrp.c: an IPv6 instance becomes VRRPv3 only without a version of its own,
+            # or in strict mode; `version 2` read before anything gives the instance its
+            # family keeps it on VRRPv2 over IPv6 (read after, it is ignored)
+            if strict or not _version_before_family(node):
+                why = (
+                    "strict mode makes it"
+                    if strict
+                    else "it comes after the instance's "
+                    "family is known: Keepalived ignores it ('conflicts'), the instance is"
+                )
+                self.warn(node, f"version 2 in IPv6 instance {name}: {why} VRRPv3, and so is "
+                          "this file's")  # fmt: skip
+            else:
+                self.refuse(node, f"version 2 in IPv6 instance {name}: Keepalived speaks "
+                            "VRRPv2 over IPv6 there, which vrrpd does not (IPv6 is VRRPv3 "
+                            "only): a vrrpd node and the Keepalived nodes would not hear each "
+                            "other and both would be MASTER. Move every Keepalived node of "
+                            "this instance to version 3 first, then migrate")  # fmt: skip
+        if auth_node is not None:
+            auth = self.authentication(auth_node, name, out["version"], strict, family6)
+            if auth is not None:
+                out["authentication"] = auth
+        self.version_limits(node, out)
         self.initial_state(node, out, master)
+        if strict:
+            self.strict_limits(node, out)
         out.setdefault("advert_interval", 1)
         if out["priority"] < 255:
             # The node joins Keepalived peers during a migration, and a backup cannot
@@ -760,10 +833,9 @@ class _Converter:
                       "prefix or range), and so does this file")  # fmt: skip
         return cut
 
-    def version_limits(self, node: Node, out: dict[str, Any], auth_node: Node | None) -> None:
-        """What Keepalived makes of an instance's values for its VRRP version (vrrp.c):
-        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s); a
-        VRRPv3 instance has no authentication."""
+    def version_limits(self, node: Node, out: dict[str, Any]) -> None:
+        """What Keepalived makes of an instance's interval for its VRRP version (vrrp.c):
+        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s)."""
         name = node.args[0]
         interval = out.get("advert_interval")
         if out["version"] == 2 and isinstance(interval, int | float):
@@ -772,10 +844,42 @@ class _Converter:
                 out["advert_interval"] = whole
                 self.warn(node, f"advert_int {interval:g} in VRRPv2 instance {name}: Keepalived "
                           f"sends whole seconds, {whole}, and so does this file")  # fmt: skip
-        if out["version"] == 3 and "authentication" in out:
-            del out["authentication"]
-            self.warn(auth_node or node, f"authentication in VRRPv3 instance {name}: Keepalived "
-                      "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
+
+    def strict_limits(self, node: Node, out: dict[str, Any]) -> None:
+        """What Keepalived 2.2.7's strict mode (vrrp_strict, or the instance's
+        strict_mode) clears once the instance is read (vrrp.c): its preempt_delay; it
+        refuses the whole file for a unicast instance."""
+        name = node.args[0]
+        if out.get("preempt_delay"):
+            del out["preempt_delay"]
+            self.warn(node, f"preempt_delay in strict mode (vrrp_strict): Keepalived resets it "
+                      f"for {name} (incompatible with strict mode), and so does this file")  # fmt: skip
+        if out.get("unicast_peers"):
+            self.warn(node, f"unicast_peer in strict mode (vrrp_strict): Keepalived refuses "
+                      f"{name} ('Unicast peers are not supported in strict mode') and runs no "
+                      "VRRP at all with this file; the converted file runs it in unicast")  # fmt: skip
+
+    def multicast_group(self, node: Node, family: int) -> None:
+        """Another VRRP multicast group than the RFC's (vrrp_mcast_group4/6, mcast_dst_ip):
+        Keepalived sends there and listens there, vrrpd always uses 224.0.0.18 and
+        ff02::12; neither side would hear the other, both MASTER: refused as AH is. A
+        value that is no multicast address of the family Keepalived skips (the RFC's)."""
+        default = "224.0.0.18" if family == 4 else "ff02::12"
+        text = node.args[0]
+        try:
+            group = ip_address(text)
+        except ValueError:
+            group = None
+        if group is None or group.version != family or not group.is_multicast:
+            self.warn(node, f"{node.keyword} {text}: not an IPv{family} multicast address; "
+                      f"Keepalived skips it and uses {default}, and so does vrrpd")  # fmt: skip
+            return
+        if group != ip_address(default):
+            self.refuse(node, f"{node.keyword} {text}: Keepalived sends and listens on that "
+                        f"group, vrrpd only on the RFC's {default}: a vrrpd node and this "
+                        "cluster's Keepalived nodes would not hear each other and both would be "
+                        f"MASTER. Move every Keepalived node to {default} (remove the line) "
+                        "first, then migrate")  # fmt: skip
 
     def clamped(
         self, node: Node, weight: int | None, name: str = "", limit: int = 253
@@ -835,10 +939,33 @@ class _Converter:
                           "advertising it goes in excluded_addresses")  # fmt: skip
         return kept
 
-    def authentication(self, node: Node) -> dict[str, str] | None:
-        kind = (node.value("auth_type") or "").upper()
+    def authentication(
+        self, node: Node, name: str, version: int, strict: bool, family6: bool
+    ) -> dict[str, str] | None:
+        """The authentication Keepalived 2.2.7 really sends (vrrp_parser.c, vrrp.c):
+        auth_type compared case-sensitively (``pass`` is an unknown type: none), none in
+        strict mode nor in VRRPv3 nor without a password, AH ignored over IPv6."""
+        kind = node.value("auth_type") or ""
         password = node.value("auth_pass") or ""
-        if kind == "AH":
+        if kind and kind not in ("PASS", "AH"):
+            self.warn(node, f"auth_type {kind}: Keepalived knows PASS and AH, in capitals only; "
+                          "it says 'unknown authentication type' and sends no authentication, "
+                          "and so does this file")  # fmt: skip
+            return None
+        if kind and strict:
+            self.warn(node, f"authentication in strict mode (vrrp_strict) instance {name}: "
+                      "Keepalived ignores it ('Strict mode does not support authentication') "
+                      "and sends none, and so does this file")  # fmt: skip
+            return None
+        if kind and version == 3:
+            self.warn(node, f"authentication in VRRPv3 instance {name}: Keepalived "
+                      "ignores it (VRRPv3 has none), and so does this file")  # fmt: skip
+            return None
+        if kind == "AH" and password and family6:
+            self.warn(node, f"auth_type AH in IPv6 instance {name}: Keepalived ignores it "
+                      "(AH is IPv4 only here) and sends none, and so does this file")  # fmt: skip
+            return None
+        if kind == "AH" and password:
             self.refuse(node, "auth_type AH: Keepalived sends these adverts as IPsec AH (IP "
                         "protocol 51) wrapping VRRPv2, which vrrpd can neither read nor send: "
                         "a vrrpd node and this cluster's Keepalived nodes would not see each "
@@ -893,6 +1020,14 @@ class _Converter:
         track_interface a plain one (FAULT when down); the converted file does the same."""
         key = node.keyword
         for child in node.children:
+            at = self.defined.get((key, child.keyword), -1)
+            if key != "track_interface" and not 0 <= at < self.here:
+                later = " (it is defined further down)" if at > self.here else ""
+                self.warn(child, f"{key} {child.keyword}: nothing of that name is defined "
+                          f"above this line{later}; Keepalived looks it up as it reads, says "
+                          "'not found, ignoring...' and runs without it, and so does this "
+                          "file")  # fmt: skip
+                continue
             if key == "track_script" and child.keyword in self.commandless:
                 continue  # warned at the vrrp_script
             entry = self.tracker(key, child)
@@ -1001,9 +1136,28 @@ class _Converter:
                         self.trackers(child, extra, tracked, None)
                         for list_key, entries in extra.items():
                             instances[member].setdefault(list_key, []).extend(entries)
-            elif child.keyword not in ("group", *_NOTIFY_KEYS):
+            elif child.keyword not in ("group", *_NOTIFY_KEYS, *_TRACKING_WEIGHT):
                 self.warn(child, f"vrrp_sync_group {child.keyword} not carried over")
         return out
+
+
+def _version_before_family(node: Node) -> bool:
+    """Whether the instance's ``version`` line comes before the first line that gives
+    it an address family (a VIP, native_ipv6, a source address), as Keepalived reads."""
+    for child in node.children:
+        if child.keyword in ("version", "vrrp_version"):
+            return True
+        if child.keyword in ("native_ipv6", "unicast_src_ip", "mcast_src_ip", "mcast_dst_ip"):
+            return False
+        if child.keyword == "virtual_ipaddress" and child.children:
+            return False
+    return False
+
+
+def _true_false(text: str) -> bool | None:
+    """Keepalived's check_true_false: on/true/yes, off/false/no; anything else: None."""
+    return {"on": True, "true": True, "yes": True, "off": False, "false": False,
+            "no": False}.get(text.lower())  # fmt: skip
 
 
 def _command_words(text: str) -> list[str]:
@@ -1026,6 +1180,18 @@ _YAML_KEYS = {
     "garp_master_repeat": "garp.repeat",
 }  # fmt: skip
 """Keepalived's instance keywords -> the converted keys (for check-config's positions)."""
+
+_DEFINES = {
+    "vrrp_script": "track_script",
+    "vrrp_track_file": "track_file",
+    "track_file": "track_file",
+    "vrrp_track_process": "track_process",
+}
+"""Top-level definitions and the instance block that tracks them by name."""
+
+_TRACKING_WEIGHT = {"sync_group_tracking_weight", "global_tracking"}
+"""A sync group's keywords that make Keepalived apply its members' weighted trackers
+(vrrp.c): vrrpd always applies them, so the members keep them."""
 
 _TRACK_KEYS = {
     "track_script": "track_scripts",
