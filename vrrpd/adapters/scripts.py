@@ -288,6 +288,20 @@ class _Output(asyncio.Protocol):
     def __init__(self, done: asyncio.Future[None]) -> None:
         self.kept = bytearray()
         self.done = done
+        self.transport: asyncio.BaseTransport | None = None
+        self.closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        if self.closing:
+            transport.close()
+
+    def close(self) -> None:
+        """Close the pipe, now or as soon as the transport exists (a run can time out or
+        be cancelled while connect_read_pipe is still connecting)."""
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if len(self.kept) < OUTPUT_LIMIT:
@@ -306,7 +320,7 @@ class _Run:
     def __init__(self, loop: asyncio.AbstractEventLoop, process: subprocess.Popen[bytes]) -> None:
         self.loop = loop
         self.process = process
-        self.pipe: asyncio.BaseTransport | None = None
+        self.connecting = False
         self.eof: asyncio.Future[None] = loop.create_future()
         self.output = _Output(self.eof)
         self._exit: asyncio.Future[int] | None = None
@@ -314,14 +328,17 @@ class _Run:
     async def finish(self) -> bytes:
         """The first OUTPUT_LIMIT bytes of the output, once it ended and the run exited."""
         assert self.process.stdout is not None
-        self.pipe, _ = await self.loop.connect_read_pipe(lambda: self.output, self.process.stdout)
+        self.connecting = True
+        await self.loop.connect_read_pipe(lambda: self.output, self.process.stdout)
         await self.eof
         await asyncio.shield(self.exited())
         return bytes(self.output.kept)
 
     def close_output(self) -> None:
-        if self.pipe is not None:
-            self.pipe.close()
+        """Close the output pipe: through its transport once one was asked for (the
+        transport owns the file then), else the file itself."""
+        if self.connecting:
+            self.output.close()
         elif self.process.stdout is not None:
             self.process.stdout.close()
 
