@@ -177,3 +177,33 @@ def test_a_command_that_cannot_start_says_why() -> None:
     outcome = asyncio.run(scripts.run("/nonexistent/check", timeout=5))
     assert outcome.exit_code is None
     assert outcome.error == "cannot start: No such file or directory"
+
+
+def test_a_run_that_could_not_be_killed_is_still_reaped_when_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without CAP_KILL over the script user's processes the timeout cannot kill the run;
+    it must still be reaped when it ends (asyncio's child watcher did that before runs
+    were started off the loop), or every such run leaves a zombie."""
+    started: list[subprocess.Popen[bytes]] = []
+    real = scripts._start
+
+    def recording(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        process = real(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(scripts, "_start", recording)
+    monkeypatch.setattr(scripts, "_kill_group", lambda pid: "could not be killed: (test)")
+
+    async def scenario() -> scripts.Outcome:
+        outcome = await scripts.run("/bin/sleep 0.3", timeout=0.05)
+        deadline = time.monotonic() + 5
+        while started[0].returncode is None:
+            assert time.monotonic() < deadline, "the run was never reaped"
+            await asyncio.sleep(0.05)
+        return outcome
+
+    outcome = asyncio.run(scenario())
+    assert outcome.timed_out
+    assert started[0].returncode == 0

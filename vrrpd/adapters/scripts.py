@@ -206,6 +206,7 @@ async def run(
             await run.reap()
         else:
             run.close_output()
+            run.exited()  # reaped whenever it ends
         return Outcome(
             None,
             loop.time() - start,
@@ -220,6 +221,7 @@ async def run(
             await run.reap()
         else:
             run.close_output()
+            run.exited()  # reaped whenever it ends
         raise
     return Outcome(process.returncode, loop.time() - start, escape_output(output))
 
@@ -272,8 +274,8 @@ def _abandon(spawn: asyncio.Future[subprocess.Popen[bytes]]) -> None:
     process = spawn.result()
     run = _Run(asyncio.get_running_loop(), process)
     run.close_output()
-    if not _kill_group(process.pid):
-        run.exited()
+    _kill_group(process.pid)
+    run.exited()  # reaped when it ends, killed or not
 
 
 _running: set[subprocess.Popen[bytes]] = set()
