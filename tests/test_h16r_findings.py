@@ -489,15 +489,12 @@ def test_a_hook_still_printing_at_its_timeout_does_not_stop_the_queue() -> None:
     assert ran == ["/usr/bin/yes", "/bin/true"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h16r finding 11: each check is forked on the event loop with a preexec_fn "
-    "(PR_SET_PDEATHSIG), which rules out vfork and makes Popen wait for the child's "
-    "Python code and exec: about 10 ms of the loop per start, 0.31 s for 32 checks due "
-    "together, past a 0.1 s advert's master-down interval. Fix: start runs off the loop "
-    "(a pidfd for the exit) or drop the preexec_fn (setpriv --pdeathsig); not done here.",
-)
 def test_checks_due_together_do_not_stall_the_loop() -> None:
+    """h16r finding 11: each run was forked on the event loop with a preexec_fn
+    (PR_SET_PDEATHSIG), which rules out vfork and makes Popen wait for the child's Python
+    code and exec: about 10 ms of the loop per start, 0.31 s for 32 checks due together,
+    past a 0.1 s advert's master-down interval."""
+
     async def scenario() -> float:
         loop = asyncio.get_running_loop()
         gaps: list[float] = []

@@ -125,3 +125,85 @@ def test_the_hook_queue_is_bounded_dropping_the_oldest_pending() -> None:
     assert count <= scripts.MAX_PENDING_HOOKS + 1
     assert dropped >= 49
     assert done[-1] == scripts.MAX_PENDING_HOOKS + 50  # the newest state always runs
+
+
+def test_a_run_cancelled_while_it_is_being_started_is_killed_and_reaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs are started in a thread (off the event loop): a check or hook cancelled in
+    that moment (a reload, a stop) must not leave its command running, nor a zombie."""
+    started: list[subprocess.Popen[bytes]] = []
+    real = scripts._start
+
+    def slow_start(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        time.sleep(0.2)  # still starting when the caller is cancelled
+        process = real(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(scripts, "_start", slow_start)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(scripts.run("/bin/sleep 60", timeout=120))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        deadline = time.monotonic() + 5
+        while not (started and started[0].returncode is not None):
+            assert time.monotonic() < deadline, "the run was left running"
+            await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert started[0].returncode == -signal.SIGKILL
+
+
+def test_runs_outlive_the_threads_of_the_loop_default_executor() -> None:
+    """PR_SET_PDEATHSIG fires when the *thread* that forked the child ends: runs started
+    from the loop's default executor would be killed when asyncio shuts it down."""
+
+    async def scenario() -> scripts.Outcome:
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(scripts.run("/bin/sh -c 'sleep 0.5; echo alive'", timeout=5))
+        await asyncio.sleep(0.2)
+        await loop.shutdown_default_executor()
+        return await task
+
+    outcome = asyncio.run(scenario())
+    assert (outcome.exit_code, outcome.output) == (0, "alive")
+
+
+def test_a_command_that_cannot_start_says_why() -> None:
+    outcome = asyncio.run(scripts.run("/nonexistent/check", timeout=5))
+    assert outcome.exit_code is None
+    assert outcome.error == "cannot start: No such file or directory"
+
+
+def test_a_run_that_could_not_be_killed_is_still_reaped_when_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without CAP_KILL over the script user's processes the timeout cannot kill the run;
+    it must still be reaped when it ends (asyncio's child watcher did that before runs
+    were started off the loop), or every such run leaves a zombie."""
+    started: list[subprocess.Popen[bytes]] = []
+    real = scripts._start
+
+    def recording(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        process = real(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(scripts, "_start", recording)
+    monkeypatch.setattr(scripts, "_kill_group", lambda pid: "could not be killed: (test)")
+
+    async def scenario() -> scripts.Outcome:
+        outcome = await scripts.run("/bin/sleep 0.3", timeout=0.05)
+        deadline = time.monotonic() + 5
+        while started[0].returncode is None:
+            assert time.monotonic() < deadline, "the run was never reaped"
+            await asyncio.sleep(0.05)
+        return outcome
+
+    outcome = asyncio.run(scenario())
+    assert outcome.timed_out
+    assert started[0].returncode == 0
