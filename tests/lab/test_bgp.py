@@ -133,6 +133,9 @@ def test_the_service_on_the_vip_is_served_by_the_master_through_the_fabric(
     """The payment entry point as a client sees it: HTTP to the VIP, across the
     router, answered by lb1; after ``maintenance on``, by lb2."""
     lab = fabric.lab
+    # the HTTP servers start with the fabric: wait for them to listen (a fresh machine
+    # was slower than the first GET), not for the answer to change
+    wait_for(lambda: lab.fetch() is not None, timeout=10, what="the service on the VIP")
     assert lab.fetch() == "lb1"
     fabric.ctl("lb1", "maintenance", "on")
     wait_for(lambda: lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
