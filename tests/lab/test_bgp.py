@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vrrpd.lab import Lab, Process, outage, wait_for
+from vrrpd.lab import Lab, Process, outage, replies, wait_for
 from vrrpd.lab.bgp import (
     LINKS,
     VIP,
@@ -25,7 +25,6 @@ from vrrpd.lab.bgp import (
     lost,
     path_changes,
     probe,
-    replies,
     route_monitor,
     vrrpd_config,
 )

@@ -375,9 +375,18 @@ _REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
 router sends while it has no route (counting it split an outage into short silences)."""
 
 
+def answered(probe: Process) -> list[tuple[float, int]]:
+    """(wall clock, icmp_seq) of every echo reply a ``ping -D`` probe printed."""
+    return [
+        (float(m.group(1)), int(m.group(2)))
+        for line in probe.output().splitlines()
+        if (m := _REPLY.match(line))
+    ]
+
+
 def replies(probe: Process) -> list[float]:
     """Wall-clock times of the replies a ``ping -D`` probe printed."""
-    return [float(m.group(1)) for line in probe.output().splitlines() if (m := _REPLY.match(line))]
+    return [at for at, _ in answered(probe)]
 
 
 def lost_outage(probe: Process) -> float:
@@ -386,11 +395,7 @@ def lost_outage(probe: Process) -> float:
     A silence without a lost probe is the client's own: on two busy cores ping was not
     scheduled and sent nothing, which measured a planned handover at 25 ms although
     every probe was answered by the same MAC. What the client lost is what counts."""
-    seen = [
-        (float(m.group(1)), int(m.group(2)))
-        for line in probe.output().splitlines()
-        if (m := _REPLY.match(line))
-    ]
+    seen = answered(probe)
     return max(
         (tb - ta for (ta, sa), (tb, sb) in pairwise(seen) if (sb - sa) % 65536 > 1),
         default=0.0,

@@ -21,7 +21,6 @@ own ``vrrpd`` daemon is never started.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import signal
 import subprocess
@@ -31,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from vrrpd.lab import Lab, LabError, Node, Process, run, wait_for
+from vrrpd.lab import Lab, LabError, Node, Process, answered, run, wait_for
 
 FRR = Path("/usr/lib/frr")
 VIP = "203.0.113.10"
@@ -358,26 +357,6 @@ def vrrpd_config(
 def probe(lab: BgpLab) -> Process:
     """The client pings the VIP every 2 ms, each reply time-stamped (``ping -D``)."""
     return lab.start("cl", ["ping", "-D", "-n", "-i", "0.002", "-W", "1", VIP], label="probe")
-
-
-_ECHO = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
-"""An echo reply of ``ping -D``. Not ``From R icmp_seq=N Destination Net Unreachable``:
-the router answers that while it has no route for the VIP, and counting it as a reply
-would split a routing outage into shorter silences."""
-
-
-def answered(client: Process) -> list[tuple[float, int]]:
-    """(wall clock, icmp_seq) of every echo reply the probe printed."""
-    return [
-        (float(m.group(1)), int(m.group(2)))
-        for line in client.output().splitlines()
-        if (m := _ECHO.match(line))
-    ]
-
-
-def replies(client: Process) -> list[float]:
-    """Wall-clock times of the echo replies (``vrrpd.lab.replies`` minus the errors)."""
-    return [at for at, _ in answered(client)]
 
 
 def lost(client: Process, start: float) -> int:

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vrrpd.lab import Process, outage, wait_for
+from vrrpd.lab import Process, outage, replies, wait_for
 from vrrpd.lab.bgp import (
     LINKS,
     VIP,
@@ -33,7 +33,6 @@ from vrrpd.lab.bgp import (
     lost,
     path_changes,
     probe,
-    replies,
     route_monitor,
     unreachable,
     vrrpd_config,
