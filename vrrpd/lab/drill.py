@@ -20,10 +20,9 @@ from typing import Any
 
 import yaml
 
-from vrrpd.lab import Lab, Process, outage, replies, wait_for
+from vrrpd.lab import Lab, Process, outage, peers, replies, wait_for
 from vrrpd.lab.peers import Peer, start_vrrpd
 
-NOTIFY = Path(__file__).resolve().parent.parent.parent / "scripts" / "notify_log.sh"
 PROBE = 0.005
 
 
@@ -39,6 +38,7 @@ def lab_config(document: dict[str, Any], node: str, workdir: Path) -> tuple[str,
         script_security=False,
     )
     glob_.pop("metrics_listen", None)
+    notify = peers.scripts_dir() / "notify_log.sh"  # the checkout's or the package's
     for name, script in (document.get("scripts") or {}).items():
         script["command"] = f"test ! -e {workdir}/{node}-{name}.down"
         notes.append(f"{node}: check {name} is a stand-in (fails only when a drill says so)")
@@ -52,11 +52,11 @@ def lab_config(document: dict[str, Any], node: str, workdir: Path) -> tuple[str,
             if isinstance(vip, dict):
                 vip.pop("dev", None)
         if inst.get("notify"):
-            inst["notify"] = {key: str(NOTIFY) for key in inst["notify"]}
+            inst["notify"] = {key: str(notify) for key in inst["notify"]}
             notes.append(f"{node}: {name}'s notify hooks are recorded, not run")
     for group in (document.get("sync_groups") or {}).values():
         if group.get("notify"):
-            group["notify"] = {key: str(NOTIFY) for key in group["notify"]}
+            group["notify"] = {key: str(notify) for key in group["notify"]}
     return yaml.safe_dump(document, sort_keys=False), notes
 
 
