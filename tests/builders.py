@@ -41,10 +41,18 @@ def config(
 
 
 def checked(
-    priority: int, *, weight: int = -50, rise: int = 1, fall: int = 1, **kwargs: object
+    priority: int,
+    *,
+    weight: int = -50,
+    rise: int = 1,
+    fall: int = 1,
+    check_interval: float = 1.0,
+    **kwargs: object,
 ) -> Config:
     """One instance tracking one check ``chk``."""
-    check = CheckConfig("chk", "/bin/true", interval=1.0, weight=weight, rise=rise, fall=fall)
+    check = CheckConfig(
+        "chk", "/bin/true", interval=check_interval, weight=weight, rise=rise, fall=fall
+    )
     return config(
         instance(priority=priority, track_scripts=(TrackScript("chk"),), **kwargs), scripts=(check,)
     )

@@ -26,7 +26,7 @@ def test_simulate_prints_the_failover_timeline() -> None:
         for line in out.splitlines()
         if line.startswith("  ") and "s  " not in line[:12]
     }
-    assert rows["master crash (lb1 killed silently)"] == ["3.023", "s"]
+    assert rows["master crash (lb1 killed silently)"] == ["3.033", "s"]
     assert rows["graceful stop of lb1 (priority 0)"] == ["0.609", "s"]
 
 

@@ -139,12 +139,14 @@ def test_a_backup_whose_check_fails_gives_the_better_backup_its_head_start() -> 
     two handovers). Keepalived shifts the timer by the change in Master_Down_Interval."""
     h = Harness(checked(150, weight=-50))
     [run] = [a for a in h.actions if isinstance(a, RunCheck)]
+    h.feed(CheckFinished(run.name, True, 0, 0.01), at=0.01)  # the start waits for it
     h.receive(200, at=1.0)
     assert h.node.next_deadline() == pytest.approx(1.0 + MDI_150)
     h.feed(CheckFinished(run.name, False, 1, 0.01), at=1.2)
     assert h.router.priority == 100
     assert h.router.master_down_at == pytest.approx(1.0 + MDI_100)
-    h.feed(CheckFinished(run.name, True, 0, 0.01), at=1.4)
+    h.advance(2.05)  # the next run starts at 2.0
+    h.feed(CheckFinished(run.name, True, 0, 0.01), at=2.1)
     assert h.router.priority == 150
     assert h.router.master_down_at == pytest.approx(1.0 + MDI_150)
 
@@ -473,8 +475,12 @@ def test_failing_check_lowers_priority_and_master_says_so_at_once() -> None:
 def test_positive_weight_added_while_up() -> None:
     h = Harness(checked(100, weight=20, rise=2))
     _run_checks(h, 0.5, ok=True)
-    assert h.router.priority == 100  # one success: still INIT
-    _run_checks(h, 1.5, ok=True)
+    assert h.router.priority == 120  # the first result decides (Keepalived's start)
+    _run_checks(h, 1.5, ok=False)
+    assert h.router.priority == 100  # fall 1
+    _run_checks(h, 2.5, ok=True)
+    assert h.router.priority == 100  # one success of rise 2
+    _run_checks(h, 3.5, ok=True)
     assert h.router.priority == 120
 
 

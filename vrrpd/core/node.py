@@ -147,6 +147,9 @@ class Node:
         self._watchers: dict[tuple[TrackerKind, str], list[tuple[VirtualRouter, Tracker]]] = {}
         """(kind, name) -> every instance tracking it, with its tracker."""
         self._running = False
+        self._held: set[str] = set()
+        """Routers whose start waits for the first result of a check they track."""
+        self._tracked_checks: dict[str, tuple[str, ...]] = {}
         self._checksum_errors = self._version_errors = self._vrid_errors = self._packets = 0
         self._invalid = 0
         # Deadlines: a heap of (time, seq, kind, name) with lazy deletion; ``_armed`` holds
@@ -282,6 +285,41 @@ class Node:
             check.start(now)
         actions: list[Action] = []
         for router in self.routers.values():
+            actions += self._start(router, now)
+        return actions
+
+    def _start(self, router: VirtualRouter, now: float) -> list[Action]:
+        """Start ``router`` unless a check it (or its sync group) tracks has not answered.
+
+        A check counts for nothing before its first result, so an agent restarted beside
+        a working master while its own service is down would preempt with its full
+        priority (vrrpd preempts within Skew_Time, long before a second check run) and
+        serve a dead service until the check's fall. Keepalived holds an instance in
+        FAULT (init), without hooks, until its weight-0 scripts answered; here every
+        tracked check counts, weighted ones too, because fast preemption would otherwise
+        beat them. The hold is bounded: each run ends by its timeout (failed then)."""
+        self._held.add(router.name)
+        return self._release(now)
+
+    def _release(self, now: float) -> list[Action]:
+        """Start each held router whose group's tracked checks have all answered."""
+        actions: list[Action] = []
+        for name in sorted(self._held):
+            router = self.routers.get(name)
+            if router is None:
+                self._held.discard(name)
+                continue
+            group = self._group_of.get(name)
+            members = group.instances if group is not None else (name,)
+            if any(
+                self.checks[c].status is TrackerStatus.INIT
+                for m in members
+                for c in self._tracked_checks.get(m, ())
+                if c in self.checks
+            ):
+                continue
+            self._held.discard(name)
+            self._touch(router)
             actions += router.startup(now)
         return actions
 
@@ -289,6 +327,7 @@ class Node:
         if not self._running:
             return []
         self._running = False
+        self._held.clear()
         for check in self.checks.values():
             check.stop()
         actions: list[Action] = []
@@ -352,6 +391,7 @@ class Node:
                 if self._running:
                     check.start(now)
         old_routers, self.routers = self.routers, {}
+        starting: list[VirtualRouter] = []
         weights = {c.name: c.weight for c in config.scripts}
         watchers: dict[tuple[TrackerKind, str], list[tuple[VirtualRouter, Tracker]]] = {}
         for inst in config.instances:
@@ -386,7 +426,7 @@ class Node:
                     continue  # files and processes: their next reading (the poller restarts)
                 actions += router.set_contribution(tracker.key, tracker.judge(seen), now)
             if self._running and not soft:
-                actions += router.startup(now)
+                starting.append(router)
         self.config = config
         self._watchers = watchers
         self._by_key = {
@@ -394,6 +434,11 @@ class Node:
         }
         self._group_of = {m: g for g in config.sync_groups for m in g.instances}
         self._group_state = {g.name: State.INIT for g in config.sync_groups}
+        self._tracked_checks = {
+            i.name: tuple(t.name for t in i.track_scripts) for i in config.instances
+        }
+        for router in starting:
+            actions += self._start(router, now)
         return actions
 
     def _reconfigure(self, config: Config, now: float) -> list[Action]:
@@ -446,7 +491,8 @@ class Node:
         )
         if not changed:
             return []
-        return self._observe(TrackerKind.CHECK, event.name, check.status, now)
+        actions = self._observe(TrackerKind.CHECK, event.name, check.status, now)
+        return actions + self._release(now) if self._held else actions
 
     def _fire(self, now: float) -> list[Action]:
         """Run every deadline due at ``now``; handlers always re-arm strictly later."""

@@ -228,7 +228,11 @@ class CheckTracker:
         if active:
             self.next_run = max(self._started_at + self.config.interval, now)
         old = self.status
-        if self._successes >= self.config.rise:
+        if old is TrackerStatus.INIT:
+            # The first result decides (Keepalived: "one success is enough", one failure
+            # fails): a restarted node must not wait rise or fall runs to know.
+            self.status = TrackerStatus.UP if success else TrackerStatus.DOWN
+        elif self._successes >= self.config.rise:
             self.status = TrackerStatus.UP
         elif self._failures >= self.config.fall:
             self.status = TrackerStatus.DOWN
