@@ -148,3 +148,17 @@ def test_groups_named_differently_on_each_node_are_one_group(tmp_path: Path) -> 
     code, lines = _cluster(files)
     assert code == 1
     assert any("ERROR: sync group g on lb1, web on lb2:" in line for line in lines), lines
+
+
+def test_a_fault_in_one_member_takes_the_whole_group_over(tmp_path: Path) -> None:
+    """A weight-0 check on a alone: when it fails on lb1, a is FAULT there and so is the
+    whole group (b too), so both members go to lb2 together: no split."""
+    files = _pair(tmp_path, {"lb1": (120, 120), "lb2": (110, 110)}, (True, False))
+    for path in files:
+        text = Path(path).read_text()
+        Path(path).write_text(text.replace(TRACK, "    track_scripts: [{name: chk, weight: 0}]\n"))
+    code, lines = _cluster(files)
+    assert code == 0, lines
+    assert not any("sync group" in line for line in lines), lines
+    out = CliRunner().invoke(main, ["simulate", *files]).output
+    assert "never settled" not in out

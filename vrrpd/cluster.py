@@ -369,6 +369,7 @@ def _sync_groups(nodes: Sequence[tuple[str, Config]]) -> list[Finding]:
                 for inst in configs[node].instances
                 if (inst.vrid, str(inst.family)) in keys
                 for t in trackers(inst, {c.name: c.weight for c in configs[node].scripts})
+                if t.kind is not TrackerKind.FILE  # its integer, not up or down
             }
             failures += [(node, key) for key in sorted(tracked)] + [(node, None)]
         for failure in failures:
@@ -387,18 +388,20 @@ def _split(
     failure: Failure | None,
 ) -> Finding | None:
     """The finding when ``failure`` makes the group's members elect different masters."""
-    faulted = set()
+    faulted: set[tuple[str, Key]] = set()
     priorities: dict[Key, dict[str, int]] = {}
     for key in keys:
         for node, inst in by_key.get(key, []):
             priority = _priority(inst, configs[node], failure, node)
             if priority is None:
-                faulted.add(node)  # FAULT in one member is FAULT in the node's group
+                # FAULT in one member is FAULT in the node's whole group
+                grouped = groups[node][1] if key in groups.get(node, ("", []))[1] else [key]
+                faulted.update((node, k) for k in grouped)
             else:
                 priorities.setdefault(key, {})[node] = priority
     winners: dict[Key, set[str]] = {}
     for key in keys:
-        alive = {n: p for n, p in priorities.get(key, {}).items() if n not in faulted}
+        alive = {n: p for n, p in priorities.get(key, {}).items() if (n, key) not in faulted}
         if not alive:
             continue
         top = max(alive.values())
@@ -420,7 +423,7 @@ def _split(
     parts = []
     for key, won in winners.items():
         shown = ", ".join(f"{n} {p}" for n, p in sorted(priorities[key].items())
-                          if n not in faulted)  # fmt: skip
+                          if (n, key) not in faulted)  # fmt: skip
         parts.append(f"{member_names[key]} (VRID {key[0]}: {shown}) -> {'/'.join(sorted(won))}")
     preempting = any(
         inst.preempt for key, won in winners.items() for n, inst in by_key[key] if n in won
@@ -430,13 +433,13 @@ def _split(
         f"each node's group follows the member it wins and drags the others along: the "
         f"VIPs flap between {' and '.join(nodes)} every Skew_Time or so"
         if preempting
-        else "preempt: false keeps the group where it is until a restart or a crash, then "
-        "its members pull apart"
+        else "with preempt: false no backup takes a member over, so the group stays where "
+        "it is and this failure moves nothing"
     )
     return Finding(
         preempting,
         f"{label}: its members elect different masters {_describe(failure)}: "
-        f"{'; '.join(parts)}; {consequence}. {_remedy(keys, by_key, configs, member_names)}",
+        f"{'; '.join(parts)}; {consequence}. {_remedy(keys, by_key, configs)}",
     )
 
 
@@ -444,26 +447,28 @@ def _remedy(
     keys: list[Key],
     by_key: Mapping[Key, list[tuple[str, InstanceConfig]]],
     configs: Mapping[str, Config],
-    names: Mapping[Key, str],
 ) -> str:
-    """What to change: the trackers some members have and others lack (on each node),
-    else the priorities that rank the nodes differently."""
+    """What to change: the trackers some members have and others lack (on each node, by
+    the names that node's file gives them), else the priorities that rank the nodes
+    differently."""
     unlike = []
     for node in sorted({n for k in keys for n, _ in by_key.get(k, [])}):
         weights = {c.name: c.weight for c in configs[node].scripts}
         tracked = {
-            names[k]: {(t.key, -t.weight if t.reverse else t.weight) for t in trackers(i, weights)}
+            i.name: {(t.key, t.weight, t.reverse) for t in trackers(i, weights)}
             for k in keys
             for n, i in by_key.get(k, [])
             if n == node
         }
         common = set.intersection(*tracked.values()) if tracked else set()
         for member, own in sorted(tracked.items()):
-            for key, weight in sorted(own - common):
+            for key, weight, reverse in sorted(own - common):
                 kind, _, what = key.partition(":")
-                others = ", ".join(sorted(m for m, o in tracked.items() if (key, weight) not in o))
-                unlike.append(f"on {node}, {member} tracks {kind} {what} (weight {weight:+d}) "
-                              f"and {others} not")  # fmt: skip
+                others = ", ".join(
+                    sorted(m for m, o in tracked.items() if (key, weight, reverse) not in o)
+                )
+                unlike.append(f"on {node}, {member} tracks {kind} {what} (weight {weight:+d}"
+                              f"{' reverse' if reverse else ''}) and {others} not")  # fmt: skip
     if unlike:
         return f"Give every member the same trackers with the same weights ({'; '.join(unlike)})"
     return (
