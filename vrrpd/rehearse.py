@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from operator import methodcaller
 
 from vrrpd.core.config import Config
-from vrrpd.sim import Lan, _replay, outages
+from vrrpd.sim import Lan, outages
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,13 @@ def _changes(
 ) -> tuple[frozenset[str], list[tuple[float, frozenset[str]]]]:
     """Who held ``vip`` at ``start``, then when its holders changed within (start, end]
     and to whom: the set after every event of one instant."""
-    events = [e for e in lan.vip_log if str(e[2]) == vip]
-    held = frozenset(e[1] for e in _replay(e for e in events if e[0] <= start))
-    first = held
+    events = sorted((e for e in lan.vip_log if str(e[2]) == vip), key=lambda e: e[0])
+    current: set[str] = set()
+    for _, host, _, added in (e for e in events if e[0] <= start):
+        (current.add if added else current.discard)(host)
+    held = first = frozenset(current)
     changes: list[tuple[float, frozenset[str]]] = []
-    current = set(held)
-    window = sorted((e for e in events if start < e[0] <= end), key=lambda e: e[0])
+    window = [e for e in events if start < e[0] <= end]
     for index, (t, host, _, added) in enumerate(window):
         if added:
             current.add(host)
