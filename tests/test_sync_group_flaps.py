@@ -162,3 +162,35 @@ def test_a_fault_in_one_member_takes_the_whole_group_over(tmp_path: Path) -> Non
     assert not any("sync group" in line for line in lines), lines
     out = CliRunner().invoke(main, ["simulate", *files]).output
     assert "never settled" not in out
+
+
+def _moves(
+    *holders: str, every: float = 0.5, start: float = 10.0
+) -> list[tuple[float, frozenset[str]]]:
+    return [(start + i * every, frozenset(h.split(","))) for i, h in enumerate(holders)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "end", "flaps"),
+    [
+        (_moves("a,b", "b"), 20.0, False),  # one takeover: a crash, a failing check
+        (_moves("a,b", "b", "a,b", "a"), 11.6, False),  # back once: two takeovers
+        (_moves("a,b", "b", "a,b", "a", "a,b", "b"), 20.0, False),  # settled long before the end
+        (_moves("a,b", "b", "a,b", "a", "a,b", "b"), 12.6, True),  # back and forth to the end
+        (_moves("a,c", "c", "c,b", "b"), 11.6, False),  # a, c, b: never back to one it left
+    ],
+    ids=["moved", "back-once", "settled", "flapping", "onward"],
+)
+def test_what_counts_as_a_flap(
+    changes: list[tuple[float, frozenset[str]]], end: float, flaps: bool
+) -> None:
+    """A drill flaps when its holders go back to a node they left and keep changing to
+    its end (the last takeover within two of their periods of it)."""
+    from vrrpd.rehearse import _flap
+
+    flap = _flap(frozenset({"a"}), changes, end)
+    assert (flap is not None) == flaps
+    if flap is not None:
+        assert flap.takeovers == 3
+        assert flap.holders == ("a", "b")
+        assert flap.period == pytest.approx(1.0)
