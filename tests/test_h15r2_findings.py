@@ -300,36 +300,47 @@ def _sync_pair(tmp_path: Path) -> list[str]:
     return files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r2 finding 11: simulate's drill table says the VIPs are held by node2 with "
-    "0.000 s outage while its timeline shows them flapping between the nodes every 0.53 s "
-    "(sync group members ranked differently); the fix is in vrrpd/rehearse.py",
-)
 def test_finding_11_simulate_names_a_flapping_sync_group(tmp_path: Path) -> None:
+    """simulate's table said node2 held the VIPs during the check drill with a 0.000 s
+    outage: a snapshot of its last instant, while its own timeline showed the sync
+    group going back and forth every 0.53 s from the check's fall to the drill's end."""
     from click.testing import CliRunner
 
     from vrrpd.cli import main
 
     result = CliRunner().invoke(main, ["simulate", *_sync_pair(tmp_path)])
-    row = next(line for line in result.output.splitlines() if "check chk fails" in line)
-    assert "flap" in row.lower() or "node1" in row, row
+    lines = result.output.splitlines()
+    row = next(line for line in lines if line.startswith("  check chk fails"))
+    assert row.split()[5:8] == ["flaps", "node1/node2", "node2"], row
+    takeovers = int(row.split(", ")[1].split()[0])
+    # the timeline's own count: each takeover is one `a` becoming MASTER somewhere
+    # between the fault (125 s) and its undoing (150 s)
+    times = [float(line.split()[0][:-1]) for line in lines if "a: BACKUP → MASTER" in line]
+    assert takeovers == len([t for t in times if 125.0 < t <= 150.0]) >= 10
+    assert f"{takeovers} takeovers from " in result.output
+    assert "one every 0.53 s, holders alternate node1/node2" in result.output
+    # the drills that settle keep their plain rows
+    crash = next(line for line in lines if line.startswith("  node1 crashes"))
+    assert crash.split()[5:] == ["node2", "node2", "0.000", "s"], crash
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r2 finding 12: the cluster check predicts each VRID alone ('hands over to "
-    "node1') and misses that a sync group whose members' masters differ under a failure "
-    "flaps; needs a per-group prediction in vrrpd/cluster.py",
-)
 def test_finding_12_cluster_check_names_a_sync_group_that_flaps(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from vrrpd.cli import main
 
+    """The cluster check predicted each VRID alone ("hands over to node1") and exited 0:
+    the group's members elect different masters once chk fails on node2, and the group
+    flaps (what simulate shows). Now an error naming the group, its members and nodes,
+    and the tracker only one member has."""
     result = CliRunner().invoke(main, ["check-config", *_sync_pair(tmp_path)])
-    lines = result.output.splitlines()
-    assert any("ERROR" in line and "sync group g" in line for line in lines), result.output
+    assert result.exit_code == 1, result.output
+    (line,) = [line for line in result.output.splitlines() if "sync group g" in line]
+    assert line.startswith("cluster: ERROR: sync group g: its members elect different "
+                           "masters when check chk fails on node2: "), line  # fmt: skip
+    assert "a (VRID 7: node1 120, node2 100) -> node1" in line
+    assert "b (VRID 8: node1 110, node2 120) -> node2" in line
+    assert "on node2, a tracks check chk (weight +20) and b not" in line
 
 
 def test_finding_13_the_node_itself_in_its_unicast_peers_is_left_out(tmp_path: Path) -> None:

@@ -4,8 +4,11 @@ Each file can be valid and the cluster still broken: one node on VRRPv2 and the
 other on v3 (both MASTER), intervals that differ (v2 drops the adverts), VIP lists
 or passwords that differ, two address owners, or checks whose weights can never move
 mastership. Equal priorities are legal (some installers give every node the same
-one): the higher primary address wins, and the check says so. Pure, but for
-``missing_programs``: configurations in, sentences out.
+one): the higher primary address wins, and the check says so. Each VRID is predicted
+alone, then each sync group as a whole: members that would elect different masters
+(under no failure, or one the check considers) drag each other back and forth, and
+the group's VIPs flap between the nodes. Pure, but for ``missing_programs``:
+configurations in, sentences out.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from dataclasses import dataclass
 
 from vrrpd.core.config import Config, InstanceConfig
 from vrrpd.core.constants import PRIORITY_MIN, PRIORITY_OWNER, IPAddress
+from vrrpd.core.tracking import (
+    Observation,
+    Tracker,
+    TrackerKind,
+    TrackerStatus,
+    effective_priority,
+    trackers,
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def check(
                 findings.append(Finding(False, f"{where}: {', '.join(same)} share priority "
                                                f"{priority}: legal; {_tie(same, addresses)}"))  # fmt: skip
         findings += _failures(where, members, configs, addresses)
-    return findings
+    return findings + _sync_groups(nodes)
 
 
 def _unicast_reach(
@@ -267,3 +278,200 @@ def missing_programs(config: Config) -> list[str]:
             "(Keepalived disables such a check instead)"
         )
     return out
+
+
+Key = tuple[int, str]
+"""An instance as the cluster knows it: (VRID, family)."""
+
+Failure = tuple[str, str | None]
+"""A failure the prediction considers: (node, tracker key), None for every weighted one."""
+
+
+def _seen(tracker: Tracker, down: bool) -> Observation:
+    """What a tracker reports: up, or down (a check failing, a link lost, no process); a
+    file's integer is not known here, and counts 0 either way."""
+    if tracker.kind is TrackerKind.CHECK:
+        return TrackerStatus.DOWN if down else TrackerStatus.UP
+    if tracker.kind is TrackerKind.INTERFACE:
+        return not down
+    if tracker.kind is TrackerKind.FILE:
+        return 0
+    return 0 if down else tracker.quorum
+
+
+def _priority(
+    inst: InstanceConfig, config: Config, failure: Failure | None, node: str
+) -> int | None:
+    """``inst``'s effective priority on ``node`` under ``failure`` (None: FAULT)."""
+    weights = {c.name: c.weight for c in config.scripts}
+    contributions = []
+    for tracker in trackers(inst, weights):
+        down = (
+            failure is not None
+            and failure[0] == node
+            and (failure[1] == tracker.key if failure[1] else tracker.weight != 0)
+        )
+        contributions.append(tracker.judge(_seen(tracker, down)))
+    if any(c.fault for c in contributions):
+        return None
+    return effective_priority(inst.priority, contributions)
+
+
+def _groups(nodes: Sequence[tuple[str, Config]]) -> list[dict[str, tuple[str, list[Key]]]]:
+    """The sync groups of the cluster: each node's group (name, member keys), joined
+    across nodes by the members they share (the names may differ between files)."""
+    found: list[tuple[str, str, set[Key]]] = []
+    for node, config in nodes:
+        keys = {i.name: (i.vrid, str(i.family)) for i in config.instances}
+        for group in config.sync_groups:
+            members = {keys[m] for m in group.instances if m in keys}
+            if len(members) > 1:
+                found.append((node, group.name, members))
+    joined: list[tuple[set[Key], dict[str, tuple[str, list[Key]]]]] = []
+    for node, name, members in found:
+        touching = [j for j in joined if j[0] & members]
+        merged_keys, merged = set(members), {node: (name, sorted(members))}
+        for j in touching:
+            merged_keys |= j[0]
+            merged = {**j[1], **merged}
+            joined.remove(j)
+        joined.append((merged_keys, merged))
+    return [groups for _, groups in joined]
+
+
+def _describe(failure: Failure | None) -> str:
+    if failure is None:
+        return "with every tracker up"
+    node, key = failure
+    if key is None:
+        return f"when every weighted tracker fails on {node}"
+    kind, _, name = key.partition(":")
+    return f"when {kind} {name} fails on {node}"
+
+
+def _sync_groups(nodes: Sequence[tuple[str, Config]]) -> list[Finding]:
+    """Each sync group's members elected together, under no failure and under each one
+    the check considers (one tracker failing on one node; every weighted tracker failing
+    on one node). A group whose members would elect masters on different nodes never
+    settles: the node that wins one member drags the group to MASTER, the other node wins
+    another member back and drags it away again, every Skew_Time or so. Members whose
+    winners tie on an unknown address are not called different."""
+    configs = dict(nodes)
+    by_key = _members(nodes)
+    findings = []
+    for groups in _groups(nodes):
+        keys = sorted({k for _, members in groups.values() for k in members})
+        involved = sorted({n for k in keys for n, _ in by_key.get(k, [])})
+        failures: list[Failure | None] = [None]
+        for node in involved:
+            tracked = {
+                t.key
+                for inst in configs[node].instances
+                if (inst.vrid, str(inst.family)) in keys
+                for t in trackers(inst, {c.name: c.weight for c in configs[node].scripts})
+                if t.kind is not TrackerKind.FILE  # its integer, not up or down
+            }
+            failures += [(node, key) for key in sorted(tracked)] + [(node, None)]
+        for failure in failures:
+            finding = _split(groups, keys, by_key, configs, failure)
+            if finding is not None:
+                findings.append(finding)
+                break  # one per group: the first failure that splits it
+    return findings
+
+
+def _split(
+    groups: Mapping[str, tuple[str, list[Key]]],
+    keys: list[Key],
+    by_key: Mapping[Key, list[tuple[str, InstanceConfig]]],
+    configs: Mapping[str, Config],
+    failure: Failure | None,
+) -> Finding | None:
+    """The finding when ``failure`` makes the group's members elect different masters."""
+    faulted: set[tuple[str, Key]] = set()
+    priorities: dict[Key, dict[str, int]] = {}
+    for key in keys:
+        for node, inst in by_key.get(key, []):
+            priority = _priority(inst, configs[node], failure, node)
+            if priority is None:
+                # FAULT in one member is FAULT in the node's whole group
+                grouped = groups[node][1] if key in groups.get(node, ("", []))[1] else [key]
+                faulted.update((node, k) for k in grouped)
+            else:
+                priorities.setdefault(key, {})[node] = priority
+    winners: dict[Key, set[str]] = {}
+    for key in keys:
+        alive = {n: p for n, p in priorities.get(key, {}).items() if (n, key) not in faulted}
+        if not alive:
+            continue
+        top = max(alive.values())
+        tied = {n for n, p in alive.items() if p == top}
+        addresses = _addresses(by_key[key])
+        if len(tied) > 1 and all(n in addresses for n in tied):
+            tied = {max(tied, key=lambda n: int(addresses[n]))}
+        winners[key] = tied
+    distinct = {frozenset(w) for w in winners.values()}
+    if not any(not (a & b) for a in distinct for b in distinct):
+        return None
+    names = {name for name, _ in groups.values()}
+    label = (
+        f"sync group {names.pop()}"
+        if len(names) == 1
+        else "sync group " + ", ".join(f"{name} on {node}" for node, (name, _) in groups.items())
+    )
+    member_names = {k: i.name for k in keys for _, i in by_key.get(k, [])[:1]}
+    parts = []
+    for key, won in winners.items():
+        shown = ", ".join(f"{n} {p}" for n, p in sorted(priorities[key].items())
+                          if (n, key) not in faulted)  # fmt: skip
+        parts.append(f"{member_names[key]} (VRID {key[0]}: {shown}) -> {'/'.join(sorted(won))}")
+    preempting = any(
+        inst.preempt for key, won in winners.items() for n, inst in by_key[key] if n in won
+    )
+    nodes = sorted({n for won in winners.values() for n in won})
+    consequence = (
+        f"each node's group follows the member it wins and drags the others along: the "
+        f"VIPs flap between {' and '.join(nodes)} every Skew_Time or so"
+        if preempting
+        else "with preempt: false no backup takes a member over, so the group stays where "
+        "it is and this failure moves nothing"
+    )
+    return Finding(
+        preempting,
+        f"{label}: its members elect different masters {_describe(failure)}: "
+        f"{'; '.join(parts)}; {consequence}. {_remedy(keys, by_key, configs)}",
+    )
+
+
+def _remedy(
+    keys: list[Key],
+    by_key: Mapping[Key, list[tuple[str, InstanceConfig]]],
+    configs: Mapping[str, Config],
+) -> str:
+    """What to change: the trackers some members have and others lack (on each node, by
+    the names that node's file gives them), else the priorities that rank the nodes
+    differently."""
+    unlike = []
+    for node in sorted({n for k in keys for n, _ in by_key.get(k, [])}):
+        weights = {c.name: c.weight for c in configs[node].scripts}
+        tracked = {
+            i.name: {(t.key, t.weight, t.reverse) for t in trackers(i, weights)}
+            for k in keys
+            for n, i in by_key.get(k, [])
+            if n == node
+        }
+        common = set.intersection(*tracked.values()) if tracked else set()
+        for member, own in sorted(tracked.items()):
+            for key, weight, reverse in sorted(own - common):
+                kind, _, what = key.partition(":")
+                others = ", ".join(
+                    sorted(m for m, o in tracked.items() if (key, weight, reverse) not in o)
+                )
+                unlike.append(f"on {node}, {member} tracks {kind} {what} (weight {weight:+d}"
+                              f"{' reverse' if reverse else ''}) and {others} not")  # fmt: skip
+    if unlike:
+        return f"Give every member the same trackers with the same weights ({'; '.join(unlike)})"
+    return (
+        "Give every member the same priority on each node (its trackers already match), "
+        "so that whatever fails moves them together"
+    )

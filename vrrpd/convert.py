@@ -847,17 +847,30 @@ class _Converter:
 
     def strict_limits(self, node: Node, out: dict[str, Any]) -> None:
         """What Keepalived 2.2.7's strict mode (vrrp_strict, or the instance's
-        strict_mode) clears once the instance is read (vrrp.c): its preempt_delay; it
-        refuses the whole file for a unicast instance."""
+        strict_mode) clears once the instance is read (vrrp.c): its preempt_delay.
+
+        Unicast peers it does not refuse, whatever its message says: from 2.2.5 (the
+        instance's "unicast" flag) to 2.3, vrrp_complete_instance tests "strict and unicast"
+        before it sets that flag, so the test never holds and the instance runs in unicast,
+        strict otherwise (2.2.7's SIGUSR1 dump: "Using unicast", "Enforcing strict VRRP
+        compliance"; corpus file 54). Before 2.2.5, and from 2.4.0 (Keepalived's issue
+        2645), the test holds on an interface with multicast and Keepalived refuses the
+        file. The converted file does what the live 2.2.7 node does, and says what the
+        others would."""
         name = node.args[0]
         if out.get("preempt_delay"):
             del out["preempt_delay"]
             self.warn(node, f"preempt_delay in strict mode (vrrp_strict): Keepalived resets it "
                       f"for {name} (incompatible with strict mode), and so does this file")  # fmt: skip
         if out.get("unicast_peers"):
-            self.warn(node, f"unicast_peer in strict mode (vrrp_strict): Keepalived refuses "
-                      f"{name} ('Unicast peers are not supported in strict mode') and runs no "
-                      "VRRP at all with this file; the converted file runs it in unicast")  # fmt: skip
+            where = node.first("unicast_peer") or node
+            self.warn(where, f"unicast_peer in strict mode (vrrp_strict): Keepalived 2.2.5 to "
+                      f"2.3.x (Debian 12's 2.2.7 among them) runs {name} in unicast all the "
+                      "same (its strict-mode test comes before it knows the instance is "
+                      "unicast), and so does this file; Keepalived before 2.2.5 and from "
+                      "2.4.0 refuses this file on an interface with multicast ('Unicast peers "
+                      "are not supported in strict mode') and runs no VRRP at all: there, set "
+                      "strict_mode off in the instance or drop vrrp_strict")  # fmt: skip
 
     def multicast_group(self, node: Node, family: int) -> None:
         """Another VRRP multicast group than the RFC's (vrrp_mcast_group4/6, mcast_dst_ip):

@@ -5,7 +5,10 @@ network): each node crashes and returns, each check of the master fails and
 recovers, the master stops gracefully, and a partition splits every node from the
 others and heals. A timeline names each node (its ``router_id``, or its file's name when
 router_ids clash), and a table gives who holds each instance during and after each
-drill and the worst outage of any VIP. What the simulation cannot know (each node's
+drill and the worst outage of any VIP; a drill whose holders never settle (a sync group
+whose members rank the nodes differently flaps until the fault is undone) says so and
+counts its takeovers, since a snapshot of who holds the VIPs at its end would name a
+node that lost them half a second later. What the simulation cannot know (each node's
 own address, unless ``unicast_source`` names it; what the checks really test) is
 said plainly and replaced by a stand-in.
 """
@@ -116,6 +119,107 @@ def _held(lan: Lan, instances: Mapping[tuple[int, str], tuple[str, str]]) -> str
     return " ".join(f"{name}={holder}" for name, holder in holders)
 
 
+def _changes(
+    lan: Lan, vip: str, start: float, end: float
+) -> tuple[frozenset[str], list[tuple[float, frozenset[str]]]]:
+    """Who held ``vip`` at ``start``, then when its holders changed within (start, end]
+    and to whom: the set after every event of one instant."""
+    events = sorted((e for e in lan.vip_log if str(e[2]) == vip), key=lambda e: e[0])
+    current: set[str] = set()
+    for _, host, _, added in (e for e in events if e[0] <= start):
+        (current.add if added else current.discard)(host)
+    held = first = frozenset(current)
+    changes: list[tuple[float, frozenset[str]]] = []
+    window = [e for e in events if start < e[0] <= end]
+    for index, (t, host, _, added) in enumerate(window):
+        if added:
+            current.add(host)
+        else:
+            current.discard(host)
+        if index + 1 < len(window) and window[index + 1][0] == t:
+            continue  # the rest of this instant first
+        now = frozenset(current)
+        if now != held:
+            changes.append((t, now))
+            held = now
+    return first, changes
+
+
+@dataclass(frozen=True)
+class Flap:
+    """A VIP whose holders kept changing to the end of a half drill."""
+
+    takeovers: int
+    holders: tuple[str, ...]
+    period: float
+    first: float
+
+
+def _flap(
+    held: frozenset[str], changes: Sequence[tuple[float, frozenset[str]]], end: float
+) -> Flap | None:
+    """Holders that went back to a node they had left, and kept changing to ``end``: a
+    settled drill moves the VIPs once (a crash, a check) or splits them (a partition),
+    it never brings them back while the fault lasts. A takeover is a node gaining the
+    VIP (``held``: the holders before ``changes``; the old holder keeps it a moment
+    longer, make-before-break). "To the end": the last takeover no more than two of its
+    own periods before ``end``, so a flap that settles is not one."""
+    takeovers: list[tuple[float, str]] = []
+    before = held
+    for t, now in changes:
+        takeovers += [(t, node) for node in sorted(now - before)]
+        before = now
+    gained = [node for _, node in takeovers]
+    if len(takeovers) < 3 or len(set(gained)) == len(gained):
+        return None
+    period = (takeovers[-1][0] - takeovers[0][0]) / (len(takeovers) - 1)
+    if end - takeovers[-1][0] > 2 * period:
+        return None
+    names = sorted(set(gained) | held)
+    return Flap(len(takeovers), tuple(names), period, takeovers[0][0])
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A half drill (or the election) whose holders never settled."""
+
+    cell: str
+    """The table's cell: ``flaps node1/node2`` (which instances, if not all)."""
+    takeovers: int
+    """The most takeovers of any one VIP: each moves it, so each is an outage for the
+    connections the old holder served, even when no instant finds the VIP unheld."""
+    detail: str
+
+
+def _unsettled(
+    lan: Lan, instances: Mapping[tuple[int, str], tuple[str, str]], start: float, end: float
+) -> Unsettled | None:
+    flapping = {
+        name: flap
+        for name, vip in instances.values()
+        if (flap := _flap(*_changes(lan, vip, start, end), end)) is not None
+    }
+    if not flapping:
+        return None
+    worst = max(flapping.values(), key=lambda f: f.takeovers)
+    names = "/".join(sorted({n for f in flapping.values() for n in f.holders}))
+    which = "" if len(flapping) == len(instances) else f" ({','.join(flapping)})"
+    first = min(f.first for f in flapping.values())
+    detail = (
+        f"{worst.takeovers} takeovers{which} from {first:.3f} s to {end:g} s, one every "
+        f"{worst.period:.2f} s, holders alternate {names}"
+    )
+    return Unsettled(f"flaps{which} {names}", worst.takeovers, detail)
+
+
+_WHY_FLAPS = (
+    "  each takeover moves the VIPs, and the connections the old holder served are lost. "
+    "A sync group whose members rank the nodes differently (a weight or tracker on some "
+    "members only) does this: `vrrpd check-config` names the group; give its members the "
+    "same weights and trackers."
+)
+
+
 def run(nodes: Sequence[tuple[str, Config]]) -> list[str]:
     """The drills for ``nodes`` (name, config): the notes, the timeline and the table."""
     lan = Lan()
@@ -138,24 +242,39 @@ def run(nodes: Sequence[tuple[str, Config]]) -> list[str]:
                  "(the slowest check's fall or rise, then an election)")  # fmt: skip
     lan.start(*[n for n, _ in nodes])
     lan.run_until(hold)
-    elected = _held(lan, instances)
+    footnotes: list[str] = []
+    election = _unsettled(lan, instances, 0.0, hold)
+    if election is not None:
+        footnotes.append(f"  the election: {election.detail}")
+    elected = election.cell if election else _held(lan, instances)
     masters = {
         n: {key for key, (_, vip) in instances.items() if n in lan.holders(vip)} for n, _ in nodes
     }
     masters = {n: held for n, held in masters.items() if held}
-    rows: list[tuple[str, str, str, float]] = []
+    rows: list[tuple[str, str, str, str]] = []
     t = hold
     for drill in _drills(nodes, masters or {nodes[0][0]: set(instances)}):
         start = t
         drill.act(lan)
         lan.run_until(t + hold)
-        during = _held(lan, instances)
+        during = _unsettled(lan, instances, start, t + hold)
+        held_during = _held(lan, instances)
         if drill.undo is not None:
             drill.undo(lan)
         lan.run_until(t + 2 * hold)
+        after = _unsettled(lan, instances, t + hold, t + 2 * hold)
         t += 2 * hold
         worst = max(sum(b - a for a, b in outages(lan, vip, start, t - 1e-9)) for vip in vips)
-        rows.append((drill.title, during, _held(lan, instances), worst))
+        outage = f"{worst:.3f} s"
+        flaps = [u for u in (during, after) if u is not None]
+        if flaps:
+            outage += f", {sum(u.takeovers for u in flaps)} takeovers"
+        if during is not None:
+            footnotes.append(f"  {drill.title}: while it lasts, {during.detail}")
+        if after is not None:
+            footnotes.append(f"  {drill.title}: once it is undone, {after.detail}")
+        rows.append((drill.title, during.cell if during else held_during,
+                     after.cell if after else _held(lan, instances), outage))  # fmt: skip
     lines = [f"vrrpd simulate: {len(nodes)} nodes from their own files, on the simulated LAN "
              "(virtual time, exact)", *[f"  note: {n}" for n in notes], "", "timeline:"]  # fmt: skip
     width = max(8, *(len(n) for n, _ in nodes))
@@ -164,7 +283,10 @@ def run(nodes: Sequence[tuple[str, Config]]) -> list[str]:
     lines += ["", f"master after the election: {elected}; VIPs: {', '.join(vips)}",
               f"  {'drill':44} {'held during':{held}} {'then held by':{held}} worst VIP outage"]  # fmt: skip
     lines += [
-        f"  {title:44} {during:{held}} {after:{held}} {outage:.3f} s"
+        f"  {title:44} {during:{held}} {after:{held}} {outage}"
         for title, during, after, outage in rows
     ]
+    if footnotes:
+        lines += ["", "never settled (the holders kept changing to the end):", *footnotes,
+                  _WHY_FLAPS]  # fmt: skip
     return lines
