@@ -95,3 +95,89 @@ def test_the_suppressed_line_is_written_when_the_window_turns(
         asyncio.run(main())
     text = [r.getMessage() for r in caplog.records]
     assert any(line.startswith("suppressed 40 more lines") for line in text), text
+
+
+def _suppressed_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [r.getMessage() for r in caplog.records]
+    return [line for line in lines if line.startswith("suppressed ")]
+
+
+def test_a_flood_that_stops_still_gets_its_suppressed_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before, the count was written with the next dropped advert only: a flood that
+    stopped left its count unreported for good."""
+
+    async def main() -> None:
+        executor = _executor()
+        executor.drops.interval = 0.2  # the window, shortened for the test
+        for i in range(60):  # 20 lines, 40 over the budget; then nothing more
+            executor.run_now(
+                act.PacketDropped(f"i{i}", "eth0", IPv4Address("198.51.100.1"), "TTL", "")
+            )
+        await asyncio.sleep(0.5)
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    assert _suppressed_lines(caplog) == [
+        "suppressed 40 more lines about dropped adverts (at most 20 per 0.2s)"
+    ]
+
+
+def test_lines_held_back_for_one_reason_are_reported_when_the_flood_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One instance and reason: one line, then 99 held back as "+N more" of its next line,
+    which never comes once the flood stopped."""
+
+    async def main() -> None:
+        executor = _executor()
+        executor.drops.interval = 0.2
+        _one_reason(executor, 100)
+        await asyncio.sleep(0.5)
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    assert _suppressed_lines(caplog) == [
+        "suppressed 99 more lines about dropped adverts (at most 20 per 0.2s)"
+    ]
+
+
+def _one_reason(executor: Executor, count: int, instance: str = "web") -> None:
+    for i in range(count):
+        src = IPv4Address(0xC6336400 + i)
+        executor.run_now(act.PacketDropped(instance, "eth0", src, "bad checksum", ""))
+
+
+def test_the_report_timer_fires_once_per_window_not_in_a_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Keys are kept least recently used first, not by time: a key due sits behind one
+    that is not. The timer must not fire again and again until the second is due."""
+    fired = 0
+
+    async def main() -> None:
+        nonlocal fired
+        executor = _executor()
+        executor.drops.interval = 0.2
+        report = executor._report_drops
+
+        def counting() -> None:
+            nonlocal fired
+            fired += 1
+            report()
+
+        executor._report_drops = counting  # type: ignore[method-assign]
+        _one_reason(executor, 1, "a")  # a's line
+        await asyncio.sleep(0.15)
+        _one_reason(executor, 1, "a")  # held: the timer is armed for a's window
+        await asyncio.sleep(0.01)
+        _one_reason(executor, 1, "b")  # b's line: b after a in the table
+        await asyncio.sleep(0.01)
+        _one_reason(executor, 1, "a")  # held again: a moves last, behind b, yet due first
+        await asyncio.sleep(0.6)
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    assert sum(int(line.split()[1]) for line in _suppressed_lines(caplog)) == 2
+    assert fired <= 4
