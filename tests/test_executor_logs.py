@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -95,3 +96,96 @@ def test_the_suppressed_line_is_written_when_the_window_turns(
         asyncio.run(main())
     text = [r.getMessage() for r in caplog.records]
     assert any(line.startswith("suppressed 40 more lines") for line in text), text
+
+
+def _accounted(caplog: pytest.LogCaptureFixture) -> int:
+    """Dropped adverts the log tells of: each line, its "+N more", and "suppressed N"
+    (so a test holds whenever a slow machine turns the window mid-flood)."""
+    total = 0
+    for record in caplog.records:
+        line = record.getMessage()
+        if " dropped advert from " in line:
+            more = re.search(r"\(\+(\d+) more\)$", line)
+            total += 1 + (int(more.group(1)) if more else 0)
+        elif line.startswith("suppressed "):
+            total += int(line.split()[1])
+    return total
+
+
+def test_a_flood_that_stops_still_gets_its_suppressed_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before, the count was written with the next dropped advert only: a flood that
+    stopped left its count unreported for good."""
+
+    async def main() -> None:
+        executor = _executor()
+        executor.drops.interval = 0.2  # the window, shortened for the test
+        for i in range(60):  # 20 lines, 40 over the budget; then nothing more
+            executor.run_now(
+                act.PacketDropped(f"i{i}", "eth0", IPv4Address("198.51.100.1"), "TTL", "")
+            )
+        await asyncio.sleep(0.5)
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    assert _accounted(caplog) == 60  # 20 lines and "suppressed 40" (20 before the fix)
+    assert caplog.records[-1].getMessage().startswith("suppressed ")
+
+
+def test_lines_held_back_for_one_reason_are_reported_when_the_flood_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One instance and reason: one line, then 99 held back as "+N more" of its next line,
+    which never comes once the flood stopped."""
+
+    async def main() -> None:
+        executor = _executor()
+        executor.drops.interval = 0.2
+        _one_reason(executor, 100)
+        await asyncio.sleep(0.5)
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    assert _accounted(caplog) == 100  # a line and "suppressed 99" (1 before the fix)
+    assert caplog.records[-1].getMessage().startswith("suppressed ")
+
+
+def _one_reason(executor: Executor, count: int, instance: str = "web") -> None:
+    for i in range(count):
+        src = IPv4Address(0xC6336400 + i)
+        executor.run_now(act.PacketDropped(instance, "eth0", src, "bad checksum", ""))
+
+
+def test_the_report_timer_fires_once_per_window_not_in_a_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Keys are kept least recently used first, not by time: a key due sits behind one
+    that is not. The timer must not fire again and again until the second is due."""
+    fired = 0
+
+    async def main() -> None:
+        nonlocal fired
+        executor = _executor()
+        executor.drops.interval = 0.2
+        report = executor._report_drops
+
+        def counting() -> None:
+            nonlocal fired
+            fired += 1
+            report()
+
+        executor._report_drops = counting  # type: ignore[method-assign]
+        _one_reason(executor, 1, "a")  # a's line
+        await asyncio.sleep(0.15)
+        _one_reason(executor, 1, "a")  # held: the timer is armed for a's window
+        await asyncio.sleep(0.01)
+        _one_reason(executor, 1, "b")  # b's line: b after a in the table
+        await asyncio.sleep(0.01)
+        _one_reason(executor, 1, "a")  # held again: a moves last, behind b, yet due first
+        await asyncio.sleep(0.6)
+
+    with caplog.at_level(logging.WARNING, logger="vrrpd"):
+        asyncio.run(main())
+    assert _accounted(caplog) == 4
+    assert fired <= 4

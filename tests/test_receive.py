@@ -94,3 +94,66 @@ def test_the_ttl_drop_says_what_this_instance_accepts() -> None:
     assert "not 255" not in dropped.reason
     assert dropped.reason == "TTL / hop limit too low"
     assert dropped.detail == "TTL 252, at least 253 accepted"
+
+
+def _notices(actions: list[object]) -> list[Notice]:
+    """The receive checks' notices (not the election's, such as a split brain healed)."""
+    ours = ("advertises", "only counted")
+    return [a for a in actions if isinstance(a, Notice) and any(w in a.message for w in ours)]
+
+
+def _spoofed_flood(
+    h: Harness, count: int, start: float, rate: float, first: int = 0
+) -> list[Notice]:
+    """``count`` adverts with a wrong interval, each from a new source; the notices given."""
+    given = []
+    for i in range(count):
+        src = IPv4Address(0xC6336400 + first + i)  # 198.51.100.0 upwards
+        given += _notices(h.receive(50, src=src, interval_cs=200, at=start + i / rate))
+    return given
+
+
+def test_a_new_notice_is_given_a_week_after_a_flood_used_the_table_up() -> None:
+    """Before, the 64 notices were never given back: after one spoofed flood the instance
+    said nothing new for the rest of its life, and a real misconfiguration a week later
+    was only counted."""
+    h = Harness(config(instance(priority=100)))
+    assert len(_spoofed_flood(h, 5_000, start=1.0, rate=1_000.0)) <= MAX_NOTICES + 1
+    week = 7 * 86_400.0
+    real = IPv4Address("192.0.2.77")
+    [notice] = _notices(h.receive(50, src=real, interval_cs=300, at=week))
+    assert str(real) in notice.message
+    assert "every 3s" in notice.message
+    # the cause goes on: given once, not again at each advert
+    assert not _notices(h.receive(50, src=real, interval_cs=300, at=week + 1))
+    assert len(h.router.receiver._noticed) <= MAX_NOTICES
+
+
+def test_a_cause_that_goes_on_is_noticed_once_and_one_that_comes_back_again() -> None:
+    h = Harness(config(instance(priority=100)))
+    real = IPv4Address("192.0.2.77")
+    given = [
+        len(_notices(h.receive(50, src=real, interval_cs=300, at=1.0 + s)))
+        for s in range(0, 7_200, 5)  # two hours, an advert every 5 s
+    ]
+    assert sum(given) == 1
+    assert given[0] == 1
+    back = 1.0 + 7_200 + 3_600  # an hour of silence, then the same cause
+    assert len(_notices(h.receive(50, src=real, interval_cs=300, at=back))) == 1
+
+
+def test_a_flood_that_goes_on_gives_a_bounded_number_of_notices_per_window() -> None:
+    """New spoofed sources for 30 minutes at 20 a second: at most the table's worth of
+    notices per quiet period, and the "only counted" notice once per quiet period."""
+    from vrrpd.core.receive import NOTICE_QUIET, Counters, Receiver
+
+    receiver = Receiver(instance(), Counters())
+    minutes, rate = 30, 20.0
+    given: list[Notice] = []
+    for i in range(int(minutes * 60 * rate)):
+        given += _notices(receiver.notice_once(f"interval:{i}", f"{i} advertises", i / rate))
+    counted = [n for n in given if "only counted" in n.message]
+    windows = int(minutes * 60 // NOTICE_QUIET) + 1
+    assert len(given) - len(counted) <= windows * MAX_NOTICES
+    assert 2 <= len(counted) <= windows  # said again each window, not once for good
+    assert len(receiver._noticed) <= MAX_NOTICES

@@ -81,7 +81,7 @@ def configuration() -> str:
         'with a unit (`"100ms"`, `"2s"`, `"1m"`). Unknown keys are errors. The keys of',
         "`../shared/design/CONFIG.md` are a contract; the ones added since are listed here too",
         "(`global.state_file`, `instances.NAME.accept`, `instances.NAME.v3_ipv4_checksum`,",
-        "`track_processes[].quorum`). Hooks also get `VRRPD_SEQUENCE` (and `VRRPD_GROUP` for",
+        "`track_processes[].quorum`, `track_processes[].user`). Hooks also get `VRRPD_SEQUENCE` (and `VRRPD_GROUP` for",
         "sync groups). Commands added: `vrrpd simulate`.",
     ]
     for path, name in SECTIONS:

@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from vrrpd.config.security import script_problems
+from vrrpd.config.security import process_warnings, script_problems
 from vrrpd.core import config as schema
 from vrrpd.core.config import Config
 
@@ -402,7 +402,7 @@ def loads_checked(text: str, file: str = "<config>") -> tuple[Config, list[Confi
         raise ConfigInvalid(sorted(reader.errors, key=lambda e: (e.mark.line, e.mark.column)))
     warned = [
         ConfigError(_mark_for(reader, w.path), w.path, f"warning: {w.message}")
-        for w in schema.warnings(config)
+        for w in schema.warnings(config) + process_warnings(config)
     ]
     if idle is not None:
         warned.insert(

@@ -22,7 +22,9 @@ run anything. The rule is Keepalived's, made stricter:
 * shell syntax (``&&``, ``;``, ``|``, ``$(...)``, backticks, redirections, globs)
   outside quotes is refused: what ``/bin/sh -c`` would run cannot be checked (inside
   quotes it is an argument, and the command runs without a shell);
-* ``track_files`` paths are judged the same way, since their content moves priority.
+* ``track_files`` paths are judged the same way, since their content moves priority;
+* a ``track_processes`` entry without ``user:`` is a warning: any local user can start a
+  process of that name (its ``user:`` must exist whatever script_security says).
 """
 
 from __future__ import annotations
@@ -214,7 +216,51 @@ def host_problems(config: Config) -> list[Problem]:
             pwd.getpwnam(user)
         except KeyError:
             out.append(Problem(path, f"no user named {user!r} on this host"))
+    for inst in config.instances:
+        for index, track in enumerate(inst.track_processes):
+            if track.user is None:
+                continue
+            path = f"instances.{inst.name}.track_processes[{index}].user"
+            try:
+                uid_of(track.user)
+            except KeyError:
+                out.append(Problem(path, f"no user named {track.user!r} on this host"))
+            except ValueError as error:
+                out.append(Problem(path, str(error)))
     return out
+
+
+UID_MAX = 2**32 - 2
+"""The highest uid the kernel gives a process ((uid_t)-1 means "no change")."""
+
+
+def uid_of(user: str) -> int:
+    """A track_processes ``user``: digits are a uid (a process may run as a uid no account
+    names), anything else a user name looked up (KeyError when there is none)."""
+    if user.isascii() and user.isdigit():
+        uid = int(user)
+        if uid > UID_MAX:
+            raise ValueError(f"a uid is 0..{UID_MAX} (got {user})")
+        return uid
+    return pwd.getpwnam(user).pw_uid
+
+
+def process_warnings(config: Config) -> list[Problem]:
+    """A process tracker any local user can satisfy, said where script_security shows the
+    operator does not trust local users (scripts are judged against them)."""
+    if not config.global_.script_security:
+        return []
+    return [
+        Problem(
+            f"instances.{inst.name}.track_processes[{index}]",
+            f"any local user can start a process named {track.name!r} and keep this tracker "
+            "up after the service died: set user: to the service's user (root for a daemon "
+            "whose master runs as root)",
+        )
+        for inst in config.instances
+        for index, track in enumerate(inst.track_processes)
+        if track.user is None
+    ]
 
 
 def script_problems(config: Config) -> list[Problem]:

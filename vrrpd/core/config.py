@@ -129,6 +129,18 @@ class TrackProcess:
     """Keepalived's ``weight W reverse``: the contribution negated (a weight 10 check
     takes 10 off while it succeeds; a file's value times the weight is subtracted)."""
     quorum: int = 1
+    user: str | None = None
+    """Count only processes whose real uid is this user's: a name (looked up once, when
+    the file is loaded; unknown is an error) or a uid. Default: every user's, as
+    Keepalived does, so any local user can start a process of that name and keep the
+    tracker up after the service died; name the service's user (``root`` for a daemon
+    whose master runs as root) where local users are not trusted."""
+
+    @property
+    def key(self) -> str:
+        """What the poller counts and the instance follows: two instances may track one
+        name for different users."""
+        return self.name if self.user is None else f"{self.name} [user {self.user}]"
 
 
 @dataclass(frozen=True)
@@ -609,7 +621,7 @@ def _tracker_problems(inst: InstanceConfig, path: str) -> list[Problem]:
         ("track_scripts", inst.track_scripts, "name"),
         ("track_interfaces", inst.track_interfaces, "name"),
         ("track_files", inst.track_files, "path"),
-        ("track_processes", inst.track_processes, "name"),
+        ("track_processes", inst.track_processes, "key"),
     )
     for key, tracks, ident in lists:
         seen: set[str] = set()

@@ -85,7 +85,12 @@ MAX_FORMS = 16
 """Peers whose checksum form ``checksum_forms`` keeps (the most recent): a VRID has a
 handful of routers, a flood of spoofed sources must not grow the status reply."""
 MAX_NOTICES = 64
-"""Distinct notices an instance gives; then one saying the rest are only counted."""
+"""Distinct notices an instance remembers; past it new ones are only counted (and one
+notice says so) until remembered ones have been quiet for NOTICE_QUIET."""
+NOTICE_QUIET = 600.0
+"""Seconds a notice's cause must stay unheard before it is forgotten: a cause that comes
+back later (a real misconfiguration a week after a spoofed flood) is given again, one that
+goes on is given once. Also the least time between two "only counted" notices."""
 
 MAX_LOWER_MASTERS = 64
 """Lower-priority masters a master remembers (the most recent): a real split brain has
@@ -170,9 +175,13 @@ class Receiver:
     def __init__(self, config: InstanceConfig, counters: Counters) -> None:
         self.config = config
         self.counters = counters
-        self._noticed: set[str] = set()
-        """Keys of the notices given (at most MAX_NOTICES: never evicted, or a flood of
-        rotating sources would repeat them)."""
+        self._noticed: dict[str, float] = {}
+        """Key of each notice given -> when its cause was last heard, least recently heard
+        first (at most MAX_NOTICES). A key leaves only after NOTICE_QUIET without its cause,
+        never to make room: a flood of rotating sources cannot repeat a notice whose cause
+        goes on, and gives at most MAX_NOTICES notices per NOTICE_QUIET."""
+        self._silenced_at: float | None = None
+        """When the "only counted" notice was last given."""
 
     def drop(self, reason: DropReason, src: IPAddress, detail: str = "") -> list[Action]:
         """Count a refused packet (once) and say so."""
@@ -186,22 +195,34 @@ class Receiver:
             detail = f"{detail}, at least {min_ttl(cfg)} accepted"
         return [PacketDropped(cfg.name, cfg.interface, src, reason.value, detail)]
 
-    def notice_once(self, key: str, message: str) -> list[Action]:
-        if key in self._noticed:
+    def notice_once(self, key: str, message: str, now: float) -> list[Action]:
+        """The notice, unless it was given and its cause heard within NOTICE_QUIET, or the
+        table is full of causes heard within it (then counted only, said once a window)."""
+        noticed = self._noticed
+        heard = noticed.pop(key, None)
+        if heard is not None and now - heard < NOTICE_QUIET:
+            noticed[key] = now  # heard again: still the same cause, and the most recent
             return []
-        if len(self._noticed) >= MAX_NOTICES:
-            if "" in self._noticed:
+        while noticed:  # from the least recently heard: causes quiet for long are forgotten
+            oldest, last = next(iter(noticed.items()))
+            if now - last < NOTICE_QUIET:
+                break
+            del noticed[oldest]
+        if len(noticed) >= MAX_NOTICES:
+            if self._silenced_at is not None and now - self._silenced_at < NOTICE_QUIET:
                 return []
-            self._noticed.add("")
+            self._silenced_at = now
             message = (
-                f"{MAX_NOTICES} notices given; further ones (from other sources) are only counted"
+                f"{MAX_NOTICES} notices given within {NOTICE_QUIET:g}s; further new ones "
+                f"(from other sources) are only counted until older causes have been quiet "
+                f"for {NOTICE_QUIET:g}s"
             )
             return [Notice(self.config.name, message)]
-        self._noticed.add(key)
+        noticed[key] = now
         return [Notice(self.config.name, message)]
 
     def validate(
-        self, decoded: Decoded, cfg: InstanceConfig, *, src: IPAddress, ttl: int
+        self, decoded: Decoded, cfg: InstanceConfig, *, src: IPAddress, ttl: int, now: float
     ) -> list[Action]:
         """RFC 5798 section 7.1, in its order; a refusal is the last action returned."""
         advert = decoded.advert
@@ -218,7 +239,7 @@ class Receiver:
             return self.drop(DropReason.NOT_A_PEER, src, str(src))
         actions: list[Action] = []
         if advert.version == 3 and cfg.family is Family.V4:
-            actions += self._checksum_form(cfg, decoded.checksum_form, src)
+            actions += self._checksum_form(cfg, decoded.checksum_form, src, now)
             if actions and isinstance(actions[-1], PacketDropped):
                 return actions
         if advert.version == 2:
@@ -244,6 +265,7 @@ class Receiver:
                 f"interval:{src}",
                 f"{src} advertises every {advert.interval_cs / 100:g}s, we are configured for "
                 f"{cfg.advert_interval:g}s; following the master's interval",
+                now,
             )
         if frozenset(advert.addresses) != frozenset(v.address.ip for v in cfg.virtual_addresses):
             theirs = " ".join(map(str, advert.addresses))
@@ -251,12 +273,12 @@ class Receiver:
                 return [*actions, *self.drop(DropReason.ADDRESS_LIST, src, theirs)]
             self.counters.address_list_errors += 1  # v3: an error to count, not to drop
             actions += self.notice_once(
-                f"addresses:{src}", f"{src} advertises addresses [{theirs}], ours differ"
+                f"addresses:{src}", f"{src} advertises addresses [{theirs}], ours differ", now
             )
         return actions
 
     def _checksum_form(
-        self, cfg: InstanceConfig, form: ChecksumForm, src: IPAddress
+        self, cfg: InstanceConfig, form: ChecksumForm, src: IPAddress, now: float
     ) -> list[Action]:
         mode = cfg.v3_ipv4_checksum
         forms = self.counters.checksum_forms
@@ -273,10 +295,11 @@ class Receiver:
             return self.notice_once(
                 f"form:{src}",
                 f"{src} uses the {form.value} VRRPv3 checksum; set v3_ipv4_checksum: {hint} (or auto) to accept it",
+                now,
             ) + self.drop(DropReason.CHECKSUM_FORM, src, form.value)
         if mode is ChecksumMode.AUTO:
             return self.notice_once(
-                f"form:{src}:{form.value}", f"{src} uses the {form.value} VRRPv3 checksum"
+                f"form:{src}:{form.value}", f"{src} uses the {form.value} VRRPv3 checksum", now
             )
         return []
 

@@ -146,7 +146,7 @@ def trackers(inst: InstanceConfig, check_weights: Mapping[str, int]) -> tuple[Tr
         ),
         *(Tracker(kinds.FILE, t.path, t.weight, reverse=t.reverse) for t in inst.track_files),
         *(
-            Tracker(kinds.PROCESS, t.name, t.weight or 0, t.quorum, reverse=t.reverse)
+            Tracker(kinds.PROCESS, t.key, t.weight or 0, t.quorum, reverse=t.reverse)
             for t in inst.track_processes
         ),
     )

@@ -518,7 +518,7 @@ class VirtualRouter:
             # this is another router using one of our addresses: a misconfiguration
             # the operator must hear about, and the tie-break would be meaningless.
             return self.drop(DropReason.OWN_ADDRESS, src, f"VRID {advert.vrid}")
-        actions = self.receiver.validate(decoded, self.config, src=src, ttl=ttl)
+        actions = self.receiver.validate(decoded, self.config, src=src, ttl=ttl, now=now)
         if any(isinstance(a, PacketDropped) for a in actions):
             return actions
         self.counters.rcvd_advertisements += 1
@@ -852,9 +852,6 @@ class VirtualRouter:
             )
             for command, generic in self.config.notify.hooks(word)
         ]
-
-    def _notice_once(self, key: str, message: str) -> list[Action]:
-        return self.receiver.notice_once(key, message)
 
     def _update_link_faults(self, now: float = 0.0) -> list[Action]:
         iface = self.config.interface

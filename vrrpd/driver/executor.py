@@ -77,6 +77,9 @@ class Executor:
         self.drops = RateLimit(budget=DROP_LINES)
         """Dropped-packet lines: one per instance and reason, and DROP_LINES in all, per
         10 s (keyed by what the config bounds, never by a source a flood can spoof)."""
+        self._drops_report: asyncio.TimerHandle | None = None
+        """The timer that writes the "suppressed N" line when the window turns, whether
+        or not another advert is dropped then."""
         self.send_errors = 0
         self.fresh: set[str] = set()
         """Instances that became MASTER and have not announced yet."""
@@ -283,18 +286,11 @@ class Executor:
 
     def _dropped(self, action: act.PacketDropped) -> None:
         now = _now()
-        suppressed = self.drops.report(now)
-        if suppressed:
-            log.warning(
-                "suppressed %d more lines about dropped adverts (at most %d per %gs)",
-                suppressed,
-                DROP_LINES,
-                self.drops.interval,
-                extra={"event": "suppressed", "fields": {"count": suppressed}},
-            )
+        self._suppressed(self.drops.report(now))
         key = f"{action.instance or action.interface}:{action.reason}"
         held = self.drops.allow(key, now)
         if held is None:
+            self._arm_drops_report()
             return
         who = self.prefix(action.instance) if action.instance else action.interface
         log.warning(
@@ -311,6 +307,34 @@ class Executor:
                 "fields": {"src": str(action.src), "detail": action.detail, "held_back": held},
             },
         )
+
+    def _suppressed(self, count: int) -> None:
+        if count:
+            log.warning(
+                "suppressed %d more lines about dropped adverts (at most %d per %gs)",
+                count,
+                DROP_LINES,
+                self.drops.interval,
+                extra={"event": "suppressed", "fields": {"count": count}},
+            )
+
+    def _arm_drops_report(self) -> None:
+        """Before, the count was written with the next dropped advert only: after a flood
+        that stopped, never. At most one timer, firing once per window while lines are
+        held back."""
+        if self._drops_report is not None:
+            return  # armed already: nothing to compute per dropped advert of a flood
+        due = self.drops.due()
+        if due is not None:
+            loop = asyncio.get_running_loop()
+            # a little late rather than early: the loop may run a timer up to its clock
+            # resolution before its time, and the window must have turned
+            self._drops_report = loop.call_at(max(due, loop.time()) + 0.01, self._report_drops)
+
+    def _report_drops(self) -> None:
+        self._drops_report = None
+        self._suppressed(self.drops.flush(_now()))
+        self._arm_drops_report()
 
 
 def _now() -> float:

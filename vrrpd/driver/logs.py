@@ -63,6 +63,25 @@ class RateLimit:
         count, self.suppressed, self.forgotten = self.suppressed + self.forgotten, 0, 0
         return count
 
+    def flush(self, now: float) -> int:
+        """``report`` after forgetting the keys whose interval is over: what they held back
+        is due now, even if they are never heard again (a flood that stopped). Every key
+        is looked at (at most ``max_keys``), not only the least recently used end, so
+        that nothing left is due before ``due()``: the caller's timer cannot spin."""
+        for key, when in list(self.last.items()):
+            if now - when >= self.interval:
+                del self.last[key]
+                self.forgotten += self.held.pop(key, 0)
+        return self.report(now)
+
+    def due(self) -> float | None:
+        """When ``flush`` will have something to report (None: nothing is held back), so a
+        caller can write the count when the window turns, not at the next line."""
+        times = [self.last[key] + self.interval for key, count in self.held.items() if count]
+        if self.suppressed or self.forgotten:
+            times.append(self._window + self.interval)
+        return min(times) if times else None
+
     def _prune(self, now: float) -> None:
         """From the least recently used end: keys whose interval is over, then any over the
         cap (constant time per call on average, however many sources a flood spoofs)."""

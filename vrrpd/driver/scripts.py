@@ -89,7 +89,8 @@ class Scripts:
         scripts.load_identities(sorted(users))
         instances = config.instances
         files = sorted({t.path for i in instances for t in i.track_files})
-        processes = sorted({t.name for i in instances for t in i.track_processes})
+        tracked = {t.key: t for i in instances for t in i.track_processes}
+        processes = [tracked[key] for key in sorted(tracked)]  # one count per name and user
         self._poller = (
             self.group.create_task(trackers.poll(files, processes, self.dispatch), name="trackers")
             if files or processes
