@@ -8,12 +8,14 @@ path change is read from ``ip monitor route`` in its namespace.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from vrrpd.lab.bgp import (
     LINKS,
     VIP,
     BgpLab,
+    agent_env,
     lost,
     path_changes,
     probe,
@@ -48,16 +51,23 @@ class Fabric:
         check = f"/bin/sh -c 'test ! -e {self.fail_flag}'" if name == "lb1" else None
         self.configs[name] = vrrpd_config(self.lab, name, priority, check, anycast=anycast)
         argv = [vrrpd_binary(), "run", "-c", str(self.configs[name])]
-        process = self.lab.start(name, argv, label="vrrpd")
+        process = self.lab.start(name, argv, label="vrrpd", env=agent_env(self.lab, name))
         self.agents[name] = process
         return process
 
     def on_lo(self, name: str) -> bool:
         return VIP in self.lab.addresses(name, "lo")
 
-    def ctl(self, name: str, *args: str) -> None:
+    def ctl(self, name: str, *args: str) -> str:
         socket = str(self.configs[name].parent / "vrrpd.sock")
-        self.lab.exec(name, vrrpd_binary(), *args, "--socket", socket, timeout=10)
+        return self.lab.exec(name, vrrpd_binary(), *args, "--socket", socket, timeout=10).stdout
+
+    def frr(self, name: str) -> dict[str, Any]:
+        """What the agent's status says FRR announces for the VIP (``vrrpd.bgp``)."""
+        frr: dict[str, Any] = json.loads(self.ctl(name, "status", "--json"))["instances"]["pay"][
+            "frr"
+        ]
+        return frr
 
 
 @pytest.fixture
@@ -139,6 +149,31 @@ def test_the_service_on_the_vip_is_served_by_the_master_through_the_fabric(
     fabric.ctl("lb1", "maintenance", "on")
     wait_for(lambda: lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
     assert lab.fetch() == "lb2"
+
+
+def test_status_says_frr_advertises_the_vip_with_bfd_up_on_the_master_and_not_after_a_handover(
+    fabric: Fabric,
+) -> None:
+    """``vrrpd status`` asks the node's FRR (vtysh, in a thread, at most every 5 s): per
+    neighbour, whether this node's own route for the VIP is advertised, and BFD."""
+    r1, r2 = LINKS["lb1"][0], LINKS["lb2"][0]
+    up = {"session": "Established", "advertised": True, "bfd": "up"}
+    lb1 = fabric.frr("lb1")
+    assert lb1["error"] is None
+    assert lb1["neighbors"] == {r1: up}
+    assert fabric.frr("lb2")["neighbors"] == {r2: {**up, "advertised": False}}
+    table = fabric.ctl("lb1", "status")
+    assert f"neighbor {r1} Established, BFD up, VIPs advertised" in table
+    fabric.ctl("lb1", "maintenance", "on")
+    wait_for(lambda: fabric.lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
+    wait_for(lambda: not fabric.frr("lb1")["neighbors"][r1]["advertised"], timeout=15,
+             interval=0.5, what="lb1's status: not advertised")  # fmt: skip
+    lb1 = fabric.frr("lb1")
+    print(f"\nlb1 after the handover: {lb1}")
+    assert lb1["neighbors"] == {r1: {**up, "advertised": False}}
+    assert lb1["age"] <= 5 + 3  # REFRESH + TIMEOUT
+    wait_for(lambda: fabric.frr("lb2")["neighbors"] == {r2: up}, timeout=15, interval=0.5,
+             what="lb2's status: advertised")  # fmt: skip
 
 
 def test_graceful_stop_moves_the_route_within_100ms_and_leaves_nothing(fabric: Fabric) -> None:

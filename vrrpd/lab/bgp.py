@@ -296,6 +296,13 @@ class BgpLab(Lab):
             self.wait(process, 5)
 
 
+def agent_env(lab: BgpLab, name: str) -> dict[str, str]:
+    """The agent's environment: its status asks the node's own FRR, whose vty sockets
+    are in the lab's directory (``VRRPD_VTYSH``, docs/bgp.md)."""
+    frr = lab.frr.get(name)
+    return {"VRRPD_VTYSH": f"vtysh --vty_socket {frr.directory}" if frr else "off"}
+
+
 def route_monitor(lab: BgpLab) -> Process:
     """``ip monitor route`` at the router with timestamps: when its best path changed."""
     return lab.start("r", ["ip", "-ts", "monitor", "route"], label="route-monitor")
