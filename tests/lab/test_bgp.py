@@ -8,14 +8,12 @@ path change is read from ``ip monitor route`` in its namespace.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,7 +22,8 @@ from vrrpd.lab.bgp import (
     LINKS,
     VIP,
     BgpLab,
-    agent_env,
+    Fabric,
+    bring_up,
     lost,
     path_changes,
     probe,
@@ -40,53 +39,12 @@ RETURN_PREEMPT_DELAY = 2.0
 """The return drill's ``preempt_delay`` (docs/bgp.md: longer than the check's first answer)."""
 
 
-class Fabric:
-    def __init__(self, lab: BgpLab) -> None:
-        self.lab = lab
-        self.fail_flag = lab.workdir / "lb1-check-fails"
-        self.agents: dict[str, Process] = {}
-        self.configs: dict[str, Path] = {}
-
-    def start_agent(self, name: str, priority: int, *, anycast: bool = False) -> Process:
-        check = f"/bin/sh -c 'test ! -e {self.fail_flag}'" if name == "lb1" else None
-        self.configs[name] = vrrpd_config(self.lab, name, priority, check, anycast=anycast)
-        argv = [vrrpd_binary(), "run", "-c", str(self.configs[name])]
-        process = self.lab.start(name, argv, label="vrrpd", env=agent_env(self.lab, name))
-        self.agents[name] = process
-        return process
-
-    def on_lo(self, name: str) -> bool:
-        return VIP in self.lab.addresses(name, "lo")
-
-    def ctl(self, name: str, *args: str) -> str:
-        socket = str(self.configs[name].parent / "vrrpd.sock")
-        return self.lab.exec(name, vrrpd_binary(), *args, "--socket", socket, timeout=10).stdout
-
-    def frr(self, name: str) -> dict[str, Any]:
-        """What the agent's status says FRR announces for the VIP (``vrrpd.bgp``)."""
-        frr: dict[str, Any] = json.loads(self.ctl(name, "status", "--json"))["instances"]["pay"][
-            "frr"
-        ]
-        return frr
-
-
 @pytest.fixture
 def fabric(request: pytest.FixtureRequest) -> Iterator[Fabric]:
     bfd_ms = getattr(request, "param", 300)
     lab = BgpLab(bfd_ms=bfd_ms, multiplier=3)
     try:
-        for name in ("r", "lb1", "lb2"):
-            lab.start_frr(name)
-        wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
-        for name in ("lb1", "lb2"):
-            lab.start_service(name)
-        fabric = Fabric(lab)
-        fabric.start_agent("lb1", 150)
-        wait_for(lambda: fabric.on_lo("lb1"), timeout=10, what="lb1 MASTER, VIP on lo")
-        fabric.start_agent("lb2", 100)
-        wait_for(lambda: lab.best_path() == LB1, timeout=10, what="the router's route to lb1")
-        wait_for(lab.bfd_up, timeout=30, what="the router's BFD sessions up")
-        time.sleep(1.0)  # lb2 settles as BACKUP
+        fabric = bring_up(lab)
         assert not fabric.on_lo("lb2")
         yield fabric
         report = getattr(request.node, "rep_call", None)
