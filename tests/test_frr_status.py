@@ -13,6 +13,7 @@ tests/data/frr/NAME.out and .err are vtysh's stdout and stderr for
 * unit-without-frrvty / unit-with-frrvty: lb1 MASTER, vtysh run as root with the
   shipped unit's capabilities only (setpriv: no CAP_DAC_OVERRIDE), without and with
   the frrvty group;
+* user-without-frrvty: lb1's FRR alone, vtysh run as nobody (no frrvty group);
 * master-unknown-prefix: the master asked also for 203.0.113.99/32 (not in its table).
 """
 
@@ -83,7 +84,9 @@ def test_bfdd_not_running_leaves_bfd_unknown_and_says_why() -> None:
     assert got["neighbors"] == {R2: {"session": "Idle", "advertised": False, "bfd": None}}
 
 
-@pytest.mark.parametrize("name", ["no-bgpd", "no-frr", "unit-without-frrvty"])
+@pytest.mark.parametrize(
+    "name", ["no-bgpd", "no-frr", "unit-without-frrvty", "user-without-frrvty"]
+)
 def test_no_answer_from_frr_is_unknown_with_the_reason(name: str) -> None:
     got = status(name)
     assert got["neighbors"] == {}
@@ -91,8 +94,8 @@ def test_no_answer_from_frr_is_unknown_with_the_reason(name: str) -> None:
     if name == "no-bgpd":
         assert got["error"] == "vtysh: bgpd is not running"
     else:
-        # the last line, not vtysh's first (a vtysh.conf it may not read), and the hint
-        assert got["error"].startswith("vtysh: Exiting: failed to connect to any daemons.")
+        # not vtysh's asides (a vtysh.conf it may not read; "Hint: ... privileged user")
+        assert got["error"].startswith("vtysh: Exiting: failed to connect to any daemons. (")
         assert "group frrvty" in got["error"]
     table = status_table(_document(got))
     assert f"frr: unknown ({got['error']})" in table

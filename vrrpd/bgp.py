@@ -160,8 +160,10 @@ def read(text: str, prefixes: tuple[str, ...], at: float, *, failed: str = "") -
     (vtysh stops at the first command a daemon did not answer, saying so there: the
     documents before it still count)."""
     documents, rest = _documents(text)
-    # the last line: vtysh warns first of a vtysh.conf it may not read (harmless)
-    said = [line for line in (rest or failed).strip().splitlines() if line.strip()]
+    # vtysh's own asides are no reason: a vtysh.conf it may not read (harmless), and its
+    # hint to run it as root (the agent must not: the frrvty group is the way)
+    said = [line for line in (rest or failed).strip().splitlines()
+            if line.strip() and not line.startswith(("% Can't open configuration", "Hint:"))]  # fmt: skip
     reason = said[-1] if said else "no answer"
     if not documents:
         hint = _ACCESS_HINT if "failed to connect" in reason else ""
