@@ -24,6 +24,7 @@ def test_the_bgp_demo_runs_every_drill_with_its_figures_and_cleans_up() -> None:
     lines: list[str] = []
     assert bgp_demo.run(lines.append) == 0
     out = "\n".join(lines)
+    print(out)  # kept by pytest beside a failure: the drills' figures and the agents' events
     rows = {m.group(1): m.groups()[1:] for m in ROW.finditer(out)}
     handover = "planned handover (vrrpd maintenance on), back (off)"
     check = "lb1's health check fails (the route moves), recovers"
