@@ -210,7 +210,7 @@ def test_asked_at_most_every_refresh_seconds_and_off_the_event_loop(tmp_path: Pa
     assert first is second
     assert instance_status(first, VIP, first.at)["neighbors"][R1]["advertised"] is True
     assert (tmp_path / "runs").read_text().count("run") == 1
-    assert longest < 0.1
+    assert longest < 0.05  # 6-7 ms measured; vtysh run on the loop would be 400 ms
 
 
 def test_frr_missing_off_or_hung_is_an_error_not_an_exception(

@@ -20,6 +20,7 @@ import pytest
 from vrrpd.lab import Lab, Process, outage, replies, wait_for
 from vrrpd.lab.bgp import (
     LINKS,
+    METRICS,
     VIP,
     BgpLab,
     Fabric,
@@ -122,6 +123,10 @@ def test_status_says_frr_advertises_the_vip_with_bfd_up_on_the_master_and_not_af
     assert fabric.frr("lb2")["neighbors"] == {r2: {**up, "advertised": False}}
     table = fabric.ctl("lb1", "status")
     assert f"neighbor {r1} Established, BFD up, VIPs advertised" in table
+    metrics = fabric.lab.exec("lb1", "curl", "-sf", f"http://{METRICS}/metrics").stdout
+    labels = f'vrrp_instance="pay",interface="eth0",vrid="60",family="ipv4",neighbor="{r1}"'
+    assert f"vrrpd_bgp_vip_advertised{{{labels}}} 1" in metrics.splitlines()
+    assert f"vrrpd_bfd_session_up{{{labels}}} 1" in metrics.splitlines()
     fabric.ctl("lb1", "maintenance", "on")
     wait_for(lambda: fabric.lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
     wait_for(lambda: not fabric.frr("lb1")["neighbors"][r1]["advertised"], timeout=15,

@@ -39,6 +39,8 @@ ROUTER_AS = 64496
 LINKS = {"lb1": ("198.51.100.1", "198.51.100.2"), "lb2": ("198.51.100.5", "198.51.100.6")}
 CLIENT = ("198.51.100.9", "198.51.100.10")
 ASN = {"lb1": 64497, "lb2": 64498}
+METRICS = "127.0.0.1:9650"
+"""Each agent's Prometheus endpoint, inside its node's namespace."""
 
 
 def require_frr() -> None:
@@ -408,6 +410,7 @@ def vrrpd_config(
     delay = f"    preempt_delay: {preempt_delay:g}\n" if preempt_delay else ""
     text = (
         f"global:\n  router_id: {name}\n  control_socket: {work}/vrrpd.sock\n"
+        f"  metrics_listen: {METRICS}\n"
         f"  state_file: {work}/state.json\n  script_security: false\n  script_user: root\n"
         + scripts
         + "instances:\n  pay:\n    interface: eth0\n    vrid: 60\n"
