@@ -232,3 +232,19 @@ def test_frr_missing_off_or_hung_is_an_error_not_an_exception(
     none = FrrStatus(lambda: {}, _fake_vtysh(tmp_path, "master"))
     assert asyncio.run(none.fresh()) is None  # no announce: bgp instance: never asked
     assert not (tmp_path / "runs").exists()
+
+
+def test_asked_again_once_the_answer_is_older_than_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frr = FrrStatus(lambda: {"pay": VIP}, _fake_vtysh(tmp_path, "master"))
+
+    async def twice() -> tuple[FrrView | None, FrrView | None]:
+        return await frr.fresh(), await frr.fresh()
+
+    monkeypatch.setattr("vrrpd.bgp.REFRESH", 0.0)
+    first, second = asyncio.run(twice())
+    assert first is not None
+    assert second is not None
+    assert second.at > first.at
+    assert (tmp_path / "runs").read_text().count("run") == 2
