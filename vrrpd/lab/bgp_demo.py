@@ -95,7 +95,11 @@ class BgpDemo(Demo):
         return ", ".join(moves) or "no change"
 
 
-def run(out: Callable[[str], None] = print) -> int:
+def run(
+    out: Callable[[str], None] = print, *, inspect: Callable[[BgpDemo], None] | None = None
+) -> int:
+    """``inspect``: called with the demo once it is over, before the lab is removed (the
+    test reads the client's results and the router's path changes)."""
     lab = BgpLab()
     with lab:
         demo = BgpDemo(lab, out, backends=LBS)
@@ -178,5 +182,7 @@ def run(out: Callable[[str], None] = print) -> int:
         lab.signal(client, signal.SIGTERM)
         lab.wait(client, 5)
         report(out, demo.results(), [baseline, *demo.drills], routed=True)
+        if inspect is not None:
+            inspect(demo)
     out("lab removed.")
     return 0
