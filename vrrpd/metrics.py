@@ -7,6 +7,9 @@ counter names underneath (``vrrpd_rcvd_advertisements_total`` and friends).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from vrrpd.core.node import NodeStatistics
 from vrrpd.core.state import State
 from vrrpd.core.tracking import TrackerStatus
@@ -45,6 +48,7 @@ def render(
     removal_retries: int = 0,
     socket_drops: dict[str, int] | None = None,
     announced: dict[str, bool] | None = None,
+    frr: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     out: list[str] = []
 
@@ -81,6 +85,7 @@ def render(
     metric("vip_announced", "gauge", "announce: bgp: 1 while every VIP is on the announce "
            "device (the route FRR announces is there), 0 otherwise.",
            [(labels(n), float((announced or {})[n])) for n in bgp])  # fmt: skip
+    _frr_metrics(metric, labels, names, frr or {})
     for counter, help_text in _COUNTERS:
         samples = [(labels(n), float(stats.instances[n].counters.get(counter, 0))) for n in names]  # type: ignore[arg-type]
         metric(f"{counter}_total", "counter", help_text, samples)
@@ -146,3 +151,38 @@ def render(
          for k, v in sockets],
     )  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def _frr_metrics(
+    metric: Callable[[str, str, str, list[tuple[str, float]]], None],
+    labels: Callable[[str], str],
+    names: list[str],
+    frr: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """What FRR last said (``vrrpd.bgp.instance_status``), for ``announce: bgp`` instances."""
+    asked = [n for n in names if n in frr and frr[n]["age"] is not None]
+
+    def per_neighbor(key: str, value: Callable[[Any], float | None]) -> list[tuple[str, float]]:
+        out = []
+        for n in asked:
+            for neighbor, entry in frr[n]["neighbors"].items():
+                got = value(entry[key])
+                if got is not None:
+                    out.append((f'{labels(n)[:-1]},neighbor="{_escape(neighbor)}"}}', got))
+        return out
+
+    metric("frr_up", "gauge", "announce: bgp: 1 when FRR answered the last question (vtysh), 0 "
+           "when it did not (not installed, not running, not reachable: see the status).",
+           [(labels(n), float(not frr[n]["error"])) for n in asked])  # fmt: skip
+    metric("frr_answer_age_seconds", "gauge", "Seconds since FRR's last answer (asked at most "
+           "every 5 s, on a scrape or a status).",
+           [(labels(n), float(frr[n]["age"])) for n in asked])  # fmt: skip
+    metric("bgp_vip_advertised", "gauge", "1 while bgpd advertises this node's own route for "
+           "every VIP of the instance to the neighbor, 0 otherwise.",
+           per_neighbor("advertised", float))  # fmt: skip
+    metric("bgp_session_established", "gauge", "1 while the BGP session with the neighbor is "
+           "Established.",
+           per_neighbor("session", lambda s: float(s == "Established")))  # fmt: skip
+    metric("bfd_session_up", "gauge", "1 while the BFD session with the neighbor is up, 0 "
+           "otherwise; absent without a BFD session.",
+           per_neighbor("bfd", lambda s: None if s is None else float(s == "up")))  # fmt: skip

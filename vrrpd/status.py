@@ -13,12 +13,14 @@ def status_document(
     *,
     send_errors: int = 0,
     announced: Mapping[str, bool] | None = None,
+    frr: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``{"instances": {NAME: {"state", "priority", "effective_priority", "master", ...}}}``.
 
     ``announced``: for ``announce: bgp`` instances, whether every VIP is on the
     announce device in the driver's view of the kernel (the route FRR announces is
-    there); ``None`` where vrrpd does not know (``announce: arp``, or no view given)."""
+    there); ``None`` where vrrpd does not know (``announce: arp``, or no view given).
+    ``frr``: for ``announce: bgp`` instances, what FRR last said (``vrrpd.bgp.instance_status``)."""
     instances = {}
     for name, s in stats.instances.items():
         instances[name] = {
@@ -46,6 +48,7 @@ def status_document(
             "announce_device": s.announce_device,
             "election": s.election,
             "announced": (announced or {}).get(name) if s.announce == "bgp" else None,
+            "frr": (frr or {}).get(name) if s.announce == "bgp" else None,
         }
     checks = {
         name: {
@@ -89,8 +92,27 @@ def status_table(document: dict[str, Any]) -> str:
                     False: "VIPs not on the device (no route)", None: "unknown"}[i.get("announced")]  # fmt: skip
             anycast = ", election: none (anycast)" if i.get("election") == "none" else ""
             lines.append(f"{'':12} announce: bgp on {i['announce_device']}{anycast}: {held}")
+            lines.extend(f"{'':12} {line}" for line in _frr_lines(i.get("frr")))
     for name, c in document.get("checks", {}).items():
         lines.append(
             f"check {name}: {c['status']} ({c['consecutive']} in a row, last exit {c['last_exit']})"
         )
     return "\n".join(lines)
+
+
+def _frr_lines(frr: dict[str, Any] | None) -> list[str]:
+    """What FRR said of an instance's VIPs, one line per BGP neighbour."""
+    if frr is None:
+        return []
+    if frr["age"] is None or (frr["error"] and not frr["neighbors"]):
+        return [f"frr: unknown ({frr['error']})"]
+    said = f"frr ({frr['age']:g} s ago)"
+    lines = [
+        f"{said}: neighbor {name} {n['session']}, "
+        f"{'BFD ' + n['bfd'] if n['bfd'] else 'no BFD session'}, "
+        f"VIPs {'advertised' if n['advertised'] else 'not advertised'}"
+        for name, n in frr["neighbors"].items()
+    ] or [f"{said}: no BGP neighbor"]
+    if frr["error"]:
+        lines.append(f"frr: {frr['error']}")
+    return lines

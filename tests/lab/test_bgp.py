@@ -20,8 +20,11 @@ import pytest
 from vrrpd.lab import Lab, Process, outage, replies, wait_for
 from vrrpd.lab.bgp import (
     LINKS,
+    METRICS,
     VIP,
     BgpLab,
+    Fabric,
+    bring_up,
     lost,
     path_changes,
     probe,
@@ -37,46 +40,12 @@ RETURN_PREEMPT_DELAY = 2.0
 """The return drill's ``preempt_delay`` (docs/bgp.md: longer than the check's first answer)."""
 
 
-class Fabric:
-    def __init__(self, lab: BgpLab) -> None:
-        self.lab = lab
-        self.fail_flag = lab.workdir / "lb1-check-fails"
-        self.agents: dict[str, Process] = {}
-        self.configs: dict[str, Path] = {}
-
-    def start_agent(self, name: str, priority: int, *, anycast: bool = False) -> Process:
-        check = f"/bin/sh -c 'test ! -e {self.fail_flag}'" if name == "lb1" else None
-        self.configs[name] = vrrpd_config(self.lab, name, priority, check, anycast=anycast)
-        argv = [vrrpd_binary(), "run", "-c", str(self.configs[name])]
-        process = self.lab.start(name, argv, label="vrrpd")
-        self.agents[name] = process
-        return process
-
-    def on_lo(self, name: str) -> bool:
-        return VIP in self.lab.addresses(name, "lo")
-
-    def ctl(self, name: str, *args: str) -> None:
-        socket = str(self.configs[name].parent / "vrrpd.sock")
-        self.lab.exec(name, vrrpd_binary(), *args, "--socket", socket, timeout=10)
-
-
 @pytest.fixture
 def fabric(request: pytest.FixtureRequest) -> Iterator[Fabric]:
     bfd_ms = getattr(request, "param", 300)
     lab = BgpLab(bfd_ms=bfd_ms, multiplier=3)
     try:
-        for name in ("r", "lb1", "lb2"):
-            lab.start_frr(name)
-        wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
-        for name in ("lb1", "lb2"):
-            lab.start_service(name)
-        fabric = Fabric(lab)
-        fabric.start_agent("lb1", 150)
-        wait_for(lambda: fabric.on_lo("lb1"), timeout=10, what="lb1 MASTER, VIP on lo")
-        fabric.start_agent("lb2", 100)
-        wait_for(lambda: lab.best_path() == LB1, timeout=10, what="the router's route to lb1")
-        wait_for(lab.bfd_up, timeout=30, what="the router's BFD sessions up")
-        time.sleep(1.0)  # lb2 settles as BACKUP
+        fabric = bring_up(lab)
         assert not fabric.on_lo("lb2")
         yield fabric
         report = getattr(request.node, "rep_call", None)
@@ -139,6 +108,35 @@ def test_the_service_on_the_vip_is_served_by_the_master_through_the_fabric(
     fabric.ctl("lb1", "maintenance", "on")
     wait_for(lambda: lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
     assert lab.fetch() == "lb2"
+
+
+def test_status_says_frr_advertises_the_vip_with_bfd_up_on_the_master_and_not_after_a_handover(
+    fabric: Fabric,
+) -> None:
+    """``vrrpd status`` asks the node's FRR (vtysh, in a thread, at most every 5 s): per
+    neighbour, whether this node's own route for the VIP is advertised, and BFD."""
+    r1, r2 = LINKS["lb1"][0], LINKS["lb2"][0]
+    up = {"session": "Established", "advertised": True, "bfd": "up"}
+    lb1 = fabric.frr("lb1")
+    assert lb1["error"] is None
+    assert lb1["neighbors"] == {r1: up}
+    assert fabric.frr("lb2")["neighbors"] == {r2: {**up, "advertised": False}}
+    table = fabric.ctl("lb1", "status")
+    assert f"neighbor {r1} Established, BFD up, VIPs advertised" in table
+    metrics = fabric.lab.exec("lb1", "curl", "-sf", f"http://{METRICS}/metrics").stdout
+    labels = f'vrrp_instance="pay",interface="eth0",vrid="60",family="ipv4",neighbor="{r1}"'
+    assert f"vrrpd_bgp_vip_advertised{{{labels}}} 1" in metrics.splitlines()
+    assert f"vrrpd_bfd_session_up{{{labels}}} 1" in metrics.splitlines()
+    fabric.ctl("lb1", "maintenance", "on")
+    wait_for(lambda: fabric.lab.best_path() == LB2, timeout=10, what="the router's path to lb2")
+    wait_for(lambda: not fabric.frr("lb1")["neighbors"][r1]["advertised"], timeout=15,
+             interval=0.5, what="lb1's status: not advertised")  # fmt: skip
+    lb1 = fabric.frr("lb1")
+    print(f"\nlb1 after the handover: {lb1}")
+    assert lb1["neighbors"] == {r1: {**up, "advertised": False}}
+    assert lb1["age"] <= 5 + 3  # REFRESH + TIMEOUT
+    wait_for(lambda: fabric.frr("lb2")["neighbors"] == {r2: up}, timeout=15, interval=0.5,
+             what="lb2's status: advertised")  # fmt: skip
 
 
 def test_graceful_stop_moves_the_route_within_100ms_and_leaves_nothing(fabric: Fabric) -> None:

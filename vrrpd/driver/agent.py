@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from vrrpd import logsetup, metrics
 from vrrpd.adapters import systemd
 from vrrpd.adapters.rawsock import VrrpSocket
+from vrrpd.bgp import FrrStatus, bgp_prefixes
 from vrrpd.control.server import Reply
 from vrrpd.core import actions as act
 from vrrpd.core.config import Announce, Config, Election
@@ -103,6 +104,7 @@ class Agent:
         repeats it byte for byte changes no one's master (bounded: 256 VRIDs a socket)."""
         self.view = plan.View()
         self.commands = Commands(self)
+        self.frr = FrrStatus(lambda: bgp_prefixes(self.config.instances))
         self.surface = Surface(
             self.command,
             lambda: metrics.render(
@@ -111,6 +113,7 @@ class Agent:
                 removal_retries=self.kernel.removal_retries,
                 socket_drops=self.kernel.socket_drops(),
                 announced=self.kernel.announced(self.config.instances),
+                frr=self.frr.statuses(self.frr.current()),
             ),
         )
 

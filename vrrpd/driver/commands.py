@@ -28,7 +28,7 @@ class Commands:
     async def run(self, name: str, request: dict[str, Any]) -> Reply:
         names = [str(i) for i in request.get("instances") or []]
         if name == "status":
-            return self.status()
+            return await self.status()
         if name == "reload":
             return {"result": await self.agent.reload()}
         if name == "watch":
@@ -40,12 +40,16 @@ class Commands:
         known = "status, reload, watch, announce, maintenance"
         return {"error": f"unknown command {name!r}; known: {known}"}
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         agent = self.agent
+        # FRR's view of the routes (announce: bgp): a vtysh run in a thread, at most
+        # every few seconds; this reply waits for it, the event loop does not.
+        frr = agent.frr.statuses(await agent.frr.fresh())
         document = status_document(
             agent.node.statistics(),
             send_errors=agent.executor.send_errors,
             announced=agent.kernel.announced(agent.config.instances),
+            frr=frr,
         )
         document["router"]["socket_drops"] = agent.kernel.socket_drops()
         return document

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from vrrpd.lab import Lab, LabError, Node, Process, answered, run, wait_for
+from vrrpd.lab.peers import vrrpd_binary
 
 FRR = Path("/usr/lib/frr")
 VIP = "203.0.113.10"
@@ -38,13 +39,19 @@ ROUTER_AS = 64496
 LINKS = {"lb1": ("198.51.100.1", "198.51.100.2"), "lb2": ("198.51.100.5", "198.51.100.6")}
 CLIENT = ("198.51.100.9", "198.51.100.10")
 ASN = {"lb1": 64497, "lb2": 64498}
+METRICS = "127.0.0.1:9650"
+"""Each agent's Prometheus endpoint, inside its node's namespace."""
 
 
 def require_frr() -> None:
     """Fail (never skip) naming the Debian package."""
-    missing = [d for d in ("zebra", "bgpd", "bfdd") if not (FRR / d).exists()]
-    if missing or shutil.which("vtysh") is None:
-        raise LabError(f"FRR is missing ({missing or 'vtysh'}): apt-get install frr")
+    missing = [str(FRR / d) for d in ("zebra", "bgpd", "bfdd") if not (FRR / d).exists()]
+    missing += ["vtysh"] if shutil.which("vtysh") is None else []
+    if missing:
+        raise LabError(
+            f"FRR is missing ({', '.join(missing)} not found): the BGP lab runs FRR's zebra, "
+            "bgpd and bfdd: apt-get install frr"
+        )
     if shutil.which("nft") is None:
         raise LabError(
             "nft is missing (the crash drill cuts links with it): apt-get install nftables"
@@ -296,6 +303,68 @@ class BgpLab(Lab):
             self.wait(process, 5)
 
 
+def agent_env(lab: BgpLab, name: str) -> dict[str, str]:
+    """The agent's environment: its status asks the node's own FRR, whose vty sockets
+    are in the lab's directory (``VRRPD_VTYSH``, docs/bgp.md)."""
+    frr = lab.frr.get(name)
+    return {"VRRPD_VTYSH": f"vtysh --vty_socket {frr.directory}" if frr else "off"}
+
+
+class Fabric:
+    """The agents of a ``BgpLab`` (pay, VRID 60, ``announce: bgp`` on lo), lb1's with a
+    check that fails while ``fail_flag`` exists (weight -100, anycast 0)."""
+
+    def __init__(self, lab: BgpLab) -> None:
+        self.lab = lab
+        self.fail_flag = lab.workdir / "lb1-check-fails"
+        self.agents: dict[str, Process] = {}
+        self.configs: dict[str, Path] = {}
+
+    def start_agent(self, name: str, priority: int, *, anycast: bool = False) -> Process:
+        check = f"/bin/sh -c 'test ! -e {self.fail_flag}'" if name == "lb1" else None
+        self.configs[name] = vrrpd_config(self.lab, name, priority, check, anycast=anycast)
+        argv = [vrrpd_binary(), "run", "-c", str(self.configs[name])]
+        process = self.lab.start(name, argv, label="vrrpd", env=agent_env(self.lab, name))
+        self.agents[name] = process
+        return process
+
+    def on_lo(self, name: str) -> bool:
+        return VIP in self.lab.addresses(name, "lo")
+
+    def ctl(self, name: str, *args: str) -> str:
+        socket = str(self.configs[name].parent / "vrrpd.sock")
+        return self.lab.exec(name, vrrpd_binary(), *args, "--socket", socket, timeout=10).stdout
+
+    def frr(self, name: str) -> dict[str, Any]:
+        """What the agent's status says FRR announces for the VIP (``vrrpd.bgp``)."""
+        frr: dict[str, Any] = json.loads(self.ctl(name, "status", "--json"))["instances"]["pay"][
+            "frr"
+        ]
+        return frr
+
+
+def bring_up(lab: BgpLab) -> Fabric:
+    """FRR on the router and both nodes, the service on each node, then vrrpd on lb1
+    (priority 150) and lb2 (100): returns once lb1 is MASTER, the router routes the VIP
+    to it, and the router's BFD sessions are up (a drill before that would be caught by
+    BGP's hold time, not BFD)."""
+    for name in ("r", "lb1", "lb2"):
+        lab.start_frr(name)
+    wait_for(lambda: lab.established("r"), timeout=30, what="the router's BGP sessions")
+    for name in LINKS:
+        lab.start_service(name)
+    fabric = Fabric(lab)
+    fabric.start_agent("lb1", 150)
+    wait_for(lambda: fabric.on_lo("lb1"), timeout=10, what="lb1 MASTER, VIP on lo")
+    fabric.start_agent("lb2", 100)
+    wait_for(
+        lambda: lab.best_path() == LINKS["lb1"][1], timeout=10, what="the router's route to lb1"
+    )
+    wait_for(lab.bfd_up, timeout=30, what="the router's BFD sessions up")
+    time.sleep(1.0)  # lb2 settles as BACKUP
+    return fabric
+
+
 def route_monitor(lab: BgpLab) -> Process:
     """``ip monitor route`` at the router with timestamps: when its best path changed."""
     return lab.start("r", ["ip", "-ts", "monitor", "route"], label="route-monitor")
@@ -341,6 +410,7 @@ def vrrpd_config(
     delay = f"    preempt_delay: {preempt_delay:g}\n" if preempt_delay else ""
     text = (
         f"global:\n  router_id: {name}\n  control_socket: {work}/vrrpd.sock\n"
+        f"  metrics_listen: {METRICS}\n"
         f"  state_file: {work}/state.json\n  script_security: false\n  script_user: root\n"
         + scripts
         + "instances:\n  pay:\n    interface: eth0\n    vrid: 60\n"

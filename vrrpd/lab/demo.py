@@ -109,6 +109,8 @@ class Demo:
     """How many agent log lines have been printed."""
     unplugged: set[str] = field(default_factory=set)
     client: Process | None = None
+    backends: tuple[str, ...] = tuple(APPS)
+    """What answers the client's requests (the body names it)."""
 
     def results(self) -> list[Result]:
         lines = self.client.output().splitlines() if self.client else []
@@ -137,6 +139,10 @@ class Demo:
 
     def holder(self) -> str:
         return ",".join(self.holders()) or "nobody"
+
+    def where(self) -> str:
+        """Where the VIP is, for the line after each drill."""
+        return f"the VIP is on {self.holder()}"
 
     def wait_holder(self, name: str) -> None:
         wait_for(lambda: self.holders() == [name], timeout=20, what=f"{name} to hold {VIP}")
@@ -177,9 +183,9 @@ class Demo:
         window = [r for r in self.results() if current.started <= r.sent < current.ended]
         f = Figures.of(window, current.started, current.ended)
         answered = Counter(r.app.removeprefix("served by ") for r in window if r.ok)
-        apps = ", ".join(f"{a} {answered.get(a, 0)}" for a in APPS)
+        apps = ", ".join(f"{a} {answered.get(a, 0)}" for a in self.backends)
         self.say(
-            f"   the VIP is on {self.holder()}; {f.sent} requests, {f.failed} failed, longest without an "
+            f"   {self.where()}; {f.sent} requests, {f.failed} failed, longest without an "
             f"answer {f.outage * 1000:.0f} ms; answers from {apps}"
         )
 
@@ -277,7 +283,15 @@ def run(out: Callable[[str], None] = print) -> int:
     return 0
 
 
-def report(out: Callable[[str], None], results: Sequence[Result], drills: Sequence[Drill]) -> None:
+def report(
+    out: Callable[[str], None],
+    results: Sequence[Result],
+    drills: Sequence[Drill],
+    *,
+    routed: bool = False,
+) -> None:
+    """The table per drill and overall. ``routed``: the BGP demo, where each load
+    balancer serves the requests itself (no nginx header, the body names it)."""
     head = f"  {'':58} {'sent':>6} {'failed':>6} {'outage':>9} {'avail.':>8} {'resp/s':>7} {'mean':>7} {'p99':>7}"
     out("\n" + head)
     rows = [(d.title, Figures.of(results, d.started, d.ended)) for d in drills]
@@ -290,16 +304,23 @@ def report(out: Callable[[str], None], results: Sequence[Result], drills: Sequen
         )
     served = {r.lb for r in results if r.ok}
     apps = {r.app.removeprefix("served by ") for r in results if r.ok}
+    by = f"{', '.join(sorted(apps))}" if routed else (
+        f"{', '.join(sorted(served))} from {', '.join(sorted(apps))}")  # fmt: skip
     out(
         f"\nThe entry point was in service {overall.availability * 100:.3f} % of {end - start:.1f} s: "
         f"{overall.sent - overall.failed} of {overall.sent} requests answered "
-        f"({overall.failed} failed), by {', '.join(sorted(served))} from {', '.join(sorted(apps))}; "
+        f"({overall.failed} failed), by {by}; "
         f"the longest the client went without an answer: {overall.outage * 1000:.0f} ms."
     )
 
 
-def main() -> int:
+def main(*, bgp: bool = False) -> int:
+    """``bgp``: the same entry point through a routed fabric (``vrrpd.lab.bgp_demo``)."""
     try:
+        if bgp:
+            from vrrpd.lab import bgp_demo  # noqa: PLC0415  (FRR's lab only when asked)
+
+            return bgp_demo.run()
         return run()
     except LabError as error:
         sys.stderr.write(f"demo failed: {error}\n")
