@@ -55,7 +55,10 @@ def test_the_start_waits_for_the_first_result_and_sends_nothing_meanwhile() -> N
     assert [a for a in h.actions if isinstance(a, RunCheck)]
     assert not [a for a in h.actions if isinstance(a, SendAdvert | StateChanged)]
     assert h.state is State.INIT
+    why = h.node.statistics().instances["web"].last_reason
+    assert why == "start waits for the first result of check chk"
     h.feed(CheckFinished("chk", False, 1, 0.01), at=0.01)
+    assert "waits" not in h.node.statistics().instances["web"].last_reason
     assert h.state is State.BACKUP
     assert h.router.priority == 100  # one failure of fall 3 decides at the start
 

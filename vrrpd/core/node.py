@@ -271,7 +271,9 @@ class Node:
             vrid_errors=self._vrid_errors,
             invalid_packets=self._invalid,
             packets_received=self._packets,
-            instances=MappingProxyType({n: _instance_stats(r) for n, r in self.routers.items()}),
+            instances=MappingProxyType(
+                {n: _instance_stats(r, self._waiting(n)) for n, r in self.routers.items()}
+            ),
             checks=MappingProxyType({n: c.statistics() for n, c in self.checks.items()}),
         )
 
@@ -322,6 +324,23 @@ class Node:
             self._touch(router)
             actions += router.startup(now)
         return actions
+
+    def _waiting(self, name: str) -> str | None:
+        """Why a held router has not started: what `vrrpd status` says instead of INIT's
+        empty reason (an operator sees the start is waiting, and on what)."""
+        if name not in self._held:
+            return None
+        group = self._group_of.get(name)
+        members = group.instances if group is not None else (name,)
+        pending = sorted(
+            {
+                c
+                for m in members
+                for c in self._tracked_checks.get(m, ())
+                if c in self.checks and self.checks[c].status is TrackerStatus.INIT
+            }
+        )
+        return "start waits for the first result of check " + ", ".join(pending)
 
     def _shutdown(self, now: float) -> list[Action]:
         if not self._running:
@@ -586,7 +605,7 @@ class Node:
         return actions
 
 
-def _instance_stats(router: VirtualRouter) -> InstanceStatistics:
+def _instance_stats(router: VirtualRouter, waiting: str | None = None) -> InstanceStatistics:
     cfg: InstanceConfig = router.config
     counters = dict(vars(router.counters))
     counters["new_master_reason"] = router.counters.new_master_reason.value
@@ -606,7 +625,7 @@ def _instance_stats(router: VirtualRouter) -> InstanceStatistics:
         if router.state is not State.MASTER
         else router.priority,
         source=router.source,
-        last_reason=router.last_reason,
+        last_reason=waiting or router.last_reason,
         last_transition_at=router.last_transition_at,
         faults=tuple(router.faults.values()),
         contributions=tuple(
