@@ -156,6 +156,12 @@ async def serve(
     waiting: dict[asyncio.StreamWriter, None] = {}
     streams: dict[asyncio.StreamWriter, asyncio.Task[Any] | None] = {}
     open_count = 0
+    turn = asyncio.Lock()
+    """Held while a read-only reply is built, and for one turn of the loop after: each
+    turn builds at most one, and the timers that send the adverts run in between.
+    Without it every client whose request arrived in the same turn had its reply built
+    in that turn, one after another: 200 instances' status is ~14 ms, and 32 members of
+    control_group asking in a loop held the loop 0.78 s (h16r3 finding 1)."""
 
     def evict(newcomer: asyncio.StreamWriter) -> None:
         """Past the cap: the oldest idle connection goes, else the oldest stream."""
@@ -173,6 +179,7 @@ async def serve(
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal open_count
+        encoded = b""
         open_count += 1
         waiting[writer] = None
         if open_count > MAX_CONNECTIONS:
@@ -190,11 +197,22 @@ async def serve(
                 refusal = protocol.authorize(
                     command, uid=uid, groups=groups, status_gid=_groups.get(path)
                 )
-                reply: Reply = {"error": refusal} if refusal else await handler(command, request)
+                if refusal:
+                    reply: Reply = {"error": refusal}
+                elif command in protocol.READ_ONLY:
+                    # One read-only reply built per turn of the loop (see ``turn``).
+                    async with turn:
+                        reply = await handler(command, request)
+                        if isinstance(reply, dict):
+                            encoded = protocol.encode_bounded(reply)
+                        await asyncio.sleep(0)
+                else:
+                    reply = await handler(command, request)
             except (protocol.ProtocolError, ValueError, TypeError) as error:
                 reply = {"error": str(error)}  # ValueError: over the limit
+                encoded = b""
             if isinstance(reply, dict):
-                writer.write(protocol.encode_bounded(reply))
+                writer.write(encoded or protocol.encode_bounded(reply))
                 await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
                 return
             streams[writer] = asyncio.current_task()

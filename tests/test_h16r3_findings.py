@@ -1,0 +1,118 @@
+"""h16r3's adversarial review of issue 16: attacks h16r's review did not try.
+
+Each test is an attack that worked on main when it was written: by a neighbour on the
+link (any frame, any source) or a local user (a member of control_group, a client of
+the metrics port). A finding in a file another helper owns stays a strict expected
+failure whose reason names the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.builders import config, instance
+from tests.harness import PEER
+from vrrpd.control import protocol, server
+from vrrpd.core.events import LinkChanged, Startup
+from vrrpd.core.node import Node
+from vrrpd.status import status_document
+
+# ------------------------------------------------ control socket: status requests in a loop
+
+
+def _many_backups(k: int) -> Node:
+    cfg = config(
+        *(
+            instance(f"i{v}", vrid=v, vips=(f"192.0.2.{v}/24",), advert_interval=0.1)
+            for v in range(1, k + 1)
+        )
+    )
+    node = Node(cfg)
+    node.handle(LinkChanged("eth0", True, (PEER,)), now=0.0)
+    node.handle(Startup(), now=0.0)
+    return node
+
+
+_HAMMER = """
+import socket, sys, threading, time
+path, clients, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+end = time.monotonic() + seconds
+answered = []
+def hammer():
+    while time.monotonic() < end:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5.0)
+            try:
+                sock.connect(path)
+                sock.sendall(b'{"command":"status"}\\n')
+                while not sock.recv(1 << 20).endswith(b"\\n"):
+                    pass
+            except OSError:
+                continue
+        answered.append(1)
+threads = [threading.Thread(target=hammer) for _ in range(clients)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(answered))
+"""
+"""Members of control_group asking for status in a loop, from another process (threads
+here would take the GIL from the loop under test)."""
+
+
+def test_status_requests_in_parallel_do_not_stall_the_loop_that_sends_the_adverts(
+    tmp_path: Path,
+) -> None:
+    """h16r3 finding 1: `status` is the read-only command of control_group, the group an
+    operator gives a monitoring user. For 200 instances one status reply is ~190 KB and
+    13-14 ms of the event loop (measured on this 2-core machine); every client whose
+    request arrived in the same turn of the loop had its reply built in that turn, one
+    after another, before any timer. 32 clients asking in a loop held the loop that
+    sends the adverts for 0.3-0.45 s at a time: past the master-down interval of a 0.1 s
+    advert, so the backups take over. (The metrics page was cached for this reason; the
+    status reply was not.)"""
+    path = str(tmp_path / "c.sock")
+    node = _many_backups(200)
+
+    builds: list[float] = []
+
+    async def handler(command: str, request: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        document = status_document(node.statistics())
+        protocol.encode_bounded(document)  # what the server does with it next
+        builds.append(time.perf_counter() - started)
+        return document
+
+    async def scenario() -> tuple[float, int]:
+        srv = await server.serve(path, handler)
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+
+        async def ticker() -> None:
+            last = loop.time()
+            while True:
+                await asyncio.sleep(0.005)
+                gaps.append(loop.time() - last)
+                last = loop.time()
+
+        tick = asyncio.create_task(ticker())
+        clients = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _HAMMER, path, "32", "2.0", stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await clients.communicate()
+        await asyncio.sleep(0.1)
+        tick.cancel()
+        server.close(srv, path)
+        return max(gaps[5:]), int(out)
+
+    longest, answered = asyncio.run(scenario())
+    assert answered > 32, "the clients were not answered at all"
+    # One reply's cost is the floor (13-14 ms here idle, up to 65 ms with the clients and
+    # other work on both cores): the loop may be held for one, not for one per client.
+    one = max(builds)
+    assert longest < 2 * one + 0.05, (
+        f"the loop stood still for {longest:.3f}s; one reply takes {one:.3f}s ({answered} answers)"
+    )
