@@ -11,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.builders import config, instance
-from tests.harness import PEER
+from tests.harness import LOWER_PEER, PEER, Harness
 from vrrpd.control import protocol, server
+from vrrpd.core.actions import PacketDropped
 from vrrpd.core.events import LinkChanged, Startup
 from vrrpd.core.node import Node
+from vrrpd.core.state import State
 from vrrpd.status import status_document
 
 # ------------------------------------------------ control socket: status requests in a loop
@@ -116,3 +121,72 @@ def test_status_requests_in_parallel_do_not_stall_the_loop_that_sends_the_advert
     assert longest < 2 * one + 0.05, (
         f"the loop stood still for {longest:.3f}s; one reply takes {one:.3f}s ({answered} answers)"
     )
+
+
+# ------------------------------------------------ unicast: a scoped link-local peer
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "h16r3 finding 2: unicast_peers: ['fe80::2%eth0'] is accepted by check-config, but "
+        "IPv6Address equality includes the scope id and the socket reports the source "
+        "unscoped, so every advert of that peer is dropped as not_a_peer and both nodes "
+        "stay MASTER (a split brain from a valid-looking file). Fix (vrrpd/core/config.py "
+        "or vrrpd/config/loader.py, not mine): refuse a scope id in unicast_peers (the "
+        "instance's interface is the scope), or store the peer unscoped; receive.py's "
+        "`src not in cfg.unicast_peers` then compares like with like"
+    ),
+)
+def test_a_scoped_link_local_unicast_peer_is_heard() -> None:
+    peer = IPv6Address("fe80::2")
+    cfg = config(
+        instance(
+            "web6",
+            priority=100,
+            vips=("2001:db8::100/64",),
+            unicast_peers=(IPv6Address("fe80::2%eth0"),),
+        )
+    )
+    h = Harness(cfg)
+    actions = h.receive(200, src=peer)
+    assert not [a for a in actions if isinstance(a, PacketDropped)], actions
+    assert h.router.master_address == peer
+
+
+# ------------------------------------------------ link: a priority 0 from a stranger
+
+
+MDI = 3.609375
+"""Master_Down_Interval of a priority-100 backup at 1 s adverts."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "h16r3 finding 3: a backup that follows a master takes over Skew_Time after a "
+        "priority-0 advert from any other source (one spoofed packet: both nodes MASTER "
+        "until the real master's next advert, its GARP moves the clients, the master hook "
+        "runs; once a second, a flap a second), where a lower-priority advert from a "
+        "source it does not follow is discarded (docs/security.md: 'reacts only to the "
+        "master it follows'). Fix (vrrpd/core/virtual_router.py _backup_receives, not "
+        "mine): honour priority 0 only from master_address, or while following none"
+    ),
+)
+def test_a_release_from_a_router_we_do_not_follow_changes_no_timer() -> None:
+    h = Harness(config(instance(priority=100)))
+    h.receive(200, src=PEER, at=0.5)  # the master we follow
+    assert h.router.master_address == PEER
+    h.receive(0, src=LOWER_PEER, at=1.0)  # spoofed: not the master
+    h.advance(2.0)  # PEER quiet for 1.5 s: well within its Master_Down_Interval
+    assert h.state is State.BACKUP
+    assert h.node.next_deadline() == pytest.approx(0.5 + MDI)
+
+
+def test_a_release_from_the_followed_master_still_hands_over_at_skew_time() -> None:
+    """The control for finding 3: RFC 5798's release from the master itself."""
+    h = Harness(config(instance(priority=100)))
+    h.receive(200, src=PEER, at=0.5)
+    h.receive(0, src=PEER, at=1.0)
+    h.advance(1.0 + 0.609375 + 1e-6)
+    assert h.state is State.MASTER
