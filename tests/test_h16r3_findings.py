@@ -9,6 +9,7 @@ failure whose reason names the fix.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from ipaddress import IPv6Address
@@ -19,6 +20,7 @@ import pytest
 
 from tests.builders import config, instance
 from tests.harness import LOWER_PEER, PEER, Harness
+from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.control import protocol, server
 from vrrpd.core.actions import PacketDropped
 from vrrpd.core.events import LinkChanged, Startup
@@ -190,3 +192,42 @@ def test_a_release_from_the_followed_master_still_hands_over_at_skew_time() -> N
     h.receive(0, src=PEER, at=1.0)
     h.advance(1.0 + 0.609375 + 1e-6)
     assert h.state is State.MASTER
+
+
+# ------------------------------------------------ local user: the configuration file itself
+
+USER = 1000
+
+_ROOT_CONFIG = """
+global: {script_user: root}
+scripts:
+  chk: {command: "/usr/bin/python3 -c 'import os'", interval: 1}
+instances:
+  web: {interface: eth0, vrid: 51, priority: 100, virtual_addresses: [192.0.2.100/24],
+        track_scripts: [chk]}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "h16r3 finding 4: script_security judges every program, track file and interpreter "
+        "but not the file that names them: a configuration file (or its directory) a "
+        "non-root user can write is loaded, and that user picks script_user: root and any "
+        "command (python3 -c '...' passes the shell-syntax rule), or sets "
+        "script_security: false. Fix (vrrpd/config/loader.py load_checked, not mine): "
+        "refuse a file for which security.writable_by_others(path) says why, whatever "
+        "the file itself says about script_security (it cannot vouch for itself)"
+    ),
+)
+@pytest.mark.parametrize("owned", ["file", "directory"])
+def test_a_configuration_file_a_user_can_write_is_refused(tmp_path: Path, owned: str) -> None:
+    tmp_path.chmod(0o755)
+    folder = tmp_path / "etc"
+    folder.mkdir(mode=0o755)
+    path = folder / "vrrpd.yaml"
+    path.write_text(_ROOT_CONFIG)
+    path.chmod(0o644)
+    os.chown(path if owned == "file" else folder, USER, USER)
+    with pytest.raises(ConfigInvalid):
+        load(path)
