@@ -14,7 +14,7 @@ import socket
 import struct
 import sys
 import time
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +262,36 @@ def test_a_connection_flood_on_the_metrics_port_is_held_by_the_kernel() -> None:
             srv.close()
 
     assert asyncio.run(scenario()) <= http.MAX_CONNECTIONS
+
+
+# ------------------------------------------------ link: what docs/security.md says one packet does
+
+
+def test_one_higher_advert_leaves_the_vips_unserved_until_the_backups_time_out() -> None:
+    """docs/security.md ("Who can do what"): the master yields to a forged priority
+    without anyone having to hold the VIPs; they come back only after Master_Down_Interval."""
+    h = Harness(config(instance(priority=150)))
+    h.advance(4.0)
+    assert h.state is State.MASTER
+    h.receive(254, src=LOWER_PEER, at=4.5)  # forged: nothing follows it
+    assert h.state is State.BACKUP
+    h.advance(4.5 + 3.0)
+    assert h.state is State.BACKUP  # still waiting: no master serves the VIPs
+    h.advance(4.5 + 3.6)
+    assert h.state is State.MASTER
+
+
+def test_an_owner_yields_to_a_forged_owner_with_a_higher_address() -> None:
+    h = Harness(config(instance(priority=255)))
+    assert h.state is State.MASTER
+    h.receive(255, src=IPv4Address("192.0.2.250"), at=0.5)
+    assert h.state is State.BACKUP
+
+
+def test_a_forged_tiny_interval_makes_the_backup_take_over_before_the_next_advert() -> None:
+    h = Harness(config(instance(priority=100)))
+    h.receive(200, src=PEER, at=0.5)
+    h.receive(200, src=PEER, at=1.0, interval_cs=1)  # forged with the master's address
+    assert h.node.next_deadline() == pytest.approx(1.0 + 3 * 0.01 + 156 * 0.01 / 256)
+    h.advance(1.1)  # the real master's next advert is due at 1.5
+    assert h.state is State.MASTER
