@@ -14,18 +14,24 @@ import socket
 import struct
 import sys
 import time
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.builders import config, instance
 from tests.harness import LOWER_PEER, PEER, Harness
+from tests.test_bpf import ipv4, ipv6_header
+from tests.test_bpf import run as bpf_run
 from vrrpd.adapters import http
+from vrrpd.adapters.rawsock import Accept, filter_program
 from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.control import protocol, server
 from vrrpd.core.actions import PacketDropped
+from vrrpd.core.constants import Family
 from vrrpd.core.events import LinkChanged, Startup
 from vrrpd.core.node import Node
 from vrrpd.core.state import State
@@ -295,3 +301,66 @@ def test_a_forged_tiny_interval_makes_the_backup_take_over_before_the_next_adver
     assert h.node.next_deadline() == pytest.approx(1.0 + 3 * 0.01 + 156 * 0.01 / 256)
     h.advance(1.1)  # the real master's next advert is due at 1.5
     assert h.state is State.MASTER
+
+
+# ------------------------------------------------ the kernel filter against the agent's own rule
+
+_ADDRESSES_V4 = [f"192.0.2.{i}" for i in (1, 2, 11, 12, 13, 200, 255)]
+_ADDRESSES_V6 = ["fe80::1", "fe80::2", "fe80::1:2", "fe81::2", "2001:db8::2", "::"]
+
+
+@st.composite
+def _filter_case(draw: st.DrawFn) -> tuple[Any, ...]:
+    v6 = draw(st.booleans())
+    pool = _ADDRESSES_V6 if v6 else _ADDRESSES_V4
+    addresses = st.sampled_from(pool).map(ip_address)
+    vrids = draw(st.lists(st.integers(1, 255), min_size=0, max_size=4, unique=True))
+    accepts = [
+        Accept(
+            vrid,
+            3 if v6 else draw(st.sampled_from([2, 3])),
+            draw(st.sampled_from([255, 254, 250])),
+            tuple(draw(st.lists(addresses, max_size=3, unique=True))),
+        )
+        for vrid in vrids
+    ]
+    masters = tuple(draw(st.lists(addresses, max_size=3, unique=True)))
+    packet = (
+        draw(st.sampled_from([*vrids, 0, 7, 255])),
+        draw(st.sampled_from([0x21, 0x31, 0x32, 0x41, 0x11])),
+        draw(st.integers(0, 255)),
+        draw(addresses),
+        draw(st.integers(5, 7)),  # IPv4 header words (options)
+    )
+    return v6, accepts, masters, packet
+
+
+@settings(max_examples=400, deadline=None)
+@given(_filter_case())
+def test_the_socket_filters_pass_exactly_what_the_agent_would_consider(
+    case: tuple[Any, ...],
+) -> None:
+    """Exploration (no finding): for any instances, followed masters and packet, the main
+    socket's filter and the lane's pass exactly what an instance would look at (its VRID,
+    version, ADVERTISEMENT type, TTL at least its minimum, a peer when it has peers), each
+    such packet on exactly one of the two sockets, by its source."""
+    v6, accepts, masters, (vrid, byte0, ttl, src, words) = case
+    family = Family.V6 if v6 else Family.V4
+    payload = bytes([byte0, vrid, 100, 1, 0, 100, 0, 0]) + bytes(16 if v6 else 4)
+    if v6:
+        data, net = payload, ipv6_header(hop=ttl, src=str(src))
+    else:
+        data, net = ipv4(payload, ttl=ttl, src=str(src), ihl=words), b""
+    wanted = any(
+        a.vrid == vrid
+        and byte0 == (a.version << 4 | 1)
+        and ttl >= a.min_ttl
+        and (not a.peers or src in a.peers)
+        for a in accepts
+    )
+    main = bpf_run(filter_program(family, accepts, exclude=masters), data, net) > 0
+    lane = bpf_run(filter_program(family, accepts, only=masters), data, net) > 0
+    assert (main or lane) == wanted
+    assert not (main and lane)
+    if wanted:
+        assert lane == (src in masters)
