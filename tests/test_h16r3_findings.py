@@ -26,7 +26,9 @@ from tests.builders import config, instance
 from tests.harness import LOWER_PEER, PEER, Harness
 from tests.test_bpf import ipv4, ipv6_header
 from tests.test_bpf import run as bpf_run
+from tests.test_maintenance import _FakeAgent
 from vrrpd.adapters import http
+from vrrpd.adapters.netlink import Ledger
 from vrrpd.adapters.rawsock import Accept, filter_program
 from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.control import protocol, server
@@ -35,7 +37,10 @@ from vrrpd.core.constants import Family
 from vrrpd.core.events import LinkChanged, Startup
 from vrrpd.core.node import Node
 from vrrpd.core.state import State
+from vrrpd.driver.commands import Commands
 from vrrpd.status import status_document
+
+USER = 1000
 
 # ------------------------------------------------ control socket: status requests in a loop
 
@@ -205,7 +210,6 @@ def test_a_release_from_the_followed_master_still_hands_over_at_skew_time() -> N
 
 # ------------------------------------------------ local user: the configuration file itself
 
-USER = 1000
 
 _ROOT_CONFIG = """
 global: {script_user: root}
@@ -364,3 +368,57 @@ def test_the_socket_filters_pass_exactly_what_the_agent_would_consider(
     assert not (main and lane)
     if wanted:
         assert lane == (src in masters)
+
+
+# ------------------------------------------------ local user: the VIP ledger read at start
+
+_FORGED = "+ eth0 192.0.2.11/24 2\n"
+"""What a start after a crash removes: here the host's own address, not a VIP."""
+
+
+@pytest.mark.parametrize("forged", ["file owned by a user", "file 0666", "directory of a user"])
+def test_a_ledger_someone_else_could_write_is_not_acted_on(tmp_path: Path, forged: str) -> None:
+    """h16r3 finding 8: at start the agent (root) removes every address the ledger
+    (global.state_file) lists, "left by a crash". The ledger was read whoever wrote it:
+    with state_file where another user can write (a sticky /tmp when run outside the unit,
+    or /var/log/vrrpd, the script user's), that user makes the next start remove any
+    address of any interface (the host's own). It is acted on only when the agent itself
+    could have written it: its own file, writable by nobody else, in a directory others
+    cannot write."""
+    tmp_path.chmod(0o755)
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o755)
+    path = folder / "state.json"
+    path.write_text(_FORGED)
+    path.chmod(0o644)
+    if forged == "file owned by a user":
+        os.chown(path, USER, USER)
+    elif forged == "file 0666":
+        path.chmod(0o666)
+    else:
+        folder.chmod(0o777)
+    assert Ledger(path).load_indexed() == {}
+
+
+def test_the_agents_own_ledger_is_still_acted_on(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    path = tmp_path / "state.json"
+    ledger = Ledger(path)
+    ledger.add("eth0", "192.0.2.100/24", 2)
+    assert Ledger(path).load_indexed() == {("eth0", "192.0.2.100/24"): 2}
+
+
+def test_a_maintenance_state_someone_else_wrote_hands_nothing_over(tmp_path: Path) -> None:
+    """h16r3 finding 8, the other file read at start: a maintenance state another user
+    could write put any instance in maintenance (handed over) at the next start."""
+
+    async def run() -> bool:
+        tmp_path.chmod(0o755)
+        agent = _FakeAgent(config(instance("web", priority=150)), tmp_path / "state.json")
+        forged = tmp_path / "state.maintenance.json"
+        forged.write_text('{"instances": ["web"]}\n')
+        os.chown(forged, USER, USER)
+        Commands(agent).restore_maintenance()  # type: ignore[arg-type]
+        return agent.node.routers["web"].maintenance
+
+    assert asyncio.run(run()) is False
