@@ -422,3 +422,51 @@ def test_a_maintenance_state_someone_else_wrote_hands_nothing_over(tmp_path: Pat
         return agent.node.routers["web"].maintenance
 
     assert asyncio.run(run()) is False
+
+
+def test_past_the_cap_with_every_connection_busy_a_newcomer_is_refused(tmp_path: Path) -> None:
+    """h16r3 finding 9: past MAX_CONNECTIONS a newcomer closed the oldest idle connection,
+    else the oldest stream, else nothing: connections that had sent their request (a
+    reply being built, queued for its turn, or not taken by the client) were never
+    counted against the cap, so a member of control_group could hold any number of them
+    open (an fd each: the fds the checks need, issue 16 item 9). With every slot busy, the
+    newcomer is now refused at once with an error."""
+    path = str(tmp_path / "c.sock")
+    release = asyncio.Event()
+
+    async def handler(command: str, request: dict[str, Any]) -> dict[str, Any]:
+        await release.wait()  # a reply that takes its time
+        return {"result": command}
+
+    async def scenario() -> tuple[int, int]:
+        srv = await server.serve(path, handler)
+        loop = asyncio.get_running_loop()
+        clients = []
+        for _ in range(server.MAX_CONNECTIONS + 20):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, path)
+            await loop.sock_sendall(sock, b'{"command":"status"}\n')
+            clients.append(sock)
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.2)
+        refused = 0
+        for sock in clients[server.MAX_CONNECTIONS :]:
+            try:
+                reply = sock.recv(4096)
+            except BlockingIOError:
+                continue  # still held open, waiting
+            refused += b"busy" in reply
+        release.set()
+        answered = 0
+        for sock in clients[: server.MAX_CONNECTIONS]:
+            answered += b'"result"' in await asyncio.wait_for(loop.sock_recv(sock, 4096), 5)
+            sock.close()
+        for sock in clients[server.MAX_CONNECTIONS :]:
+            sock.close()
+        server.close(srv, path)
+        return refused, answered
+
+    refused, answered = asyncio.run(scenario())
+    assert answered == server.MAX_CONNECTIONS  # the busy ones are served in the end
+    assert refused == 20

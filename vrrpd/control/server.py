@@ -11,8 +11,9 @@ READ_TIMEOUT, each reply line must be taken within WRITE_TIMEOUT (else the conne
 is aborted with its buffer: a plain close would keep both until the client reads), and
 at most MAX_CONNECTIONS are open: a new one past the cap closes the oldest that has not
 sent its request yet, else the oldest ``watch`` stream (idle clients and streams cannot
-lock out ``vrrpd status`` or use up the fds the checks need). A stream is checked against
-the socket's group before every line, so a reload that takes the group away ends it.
+lock out ``vrrpd status`` or use up the fds the checks need), else it is refused
+itself. A stream is checked against the socket's group before every line, so a reload
+that takes the group away ends it.
 Replies are cut to the line limit with a marker, never an exception.
 """
 
@@ -163,27 +164,36 @@ async def serve(
     in that turn, one after another: 200 instances' status is ~14 ms, and 32 members of
     control_group asking in a loop held the loop 0.78 s (h16r3 finding 1)."""
 
-    def evict(newcomer: asyncio.StreamWriter) -> None:
-        """Past the cap: the oldest idle connection goes, else the oldest stream."""
+    def evict(newcomer: asyncio.StreamWriter) -> bool:
+        """Past the cap: the oldest idle connection goes, else the oldest stream; False
+        when every other connection is busy with a request (then the newcomer goes)."""
         for oldest in waiting:
             if oldest is not newcomer:
                 waiting.pop(oldest)
                 oldest.transport.abort()
-                return
+                return True
         if streams:
             oldest = next(iter(streams))
             task = streams.pop(oldest)
             oldest.transport.abort()
             if task is not None:
                 task.cancel()
+            return True
+        return False
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal open_count
         encoded = b""
         open_count += 1
         waiting[writer] = None
-        if open_count > MAX_CONNECTIONS:
-            evict(writer)
+        if open_count > MAX_CONNECTIONS and not evict(writer):
+            # Every slot busy with a request: refused, or they would pile up beyond the
+            # cap, an fd each (h16r3 finding 9).
+            open_count -= 1
+            waiting.pop(writer, None)
+            writer.write(protocol.encode({"error": "busy: too many connections, try again"}))
+            writer.close()
+            return
         try:
             try:
                 try:
