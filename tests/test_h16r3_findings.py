@@ -32,7 +32,7 @@ from vrrpd.adapters.netlink import Ledger
 from vrrpd.adapters.rawsock import Accept, filter_program
 from vrrpd.config.loader import ConfigInvalid, load
 from vrrpd.control import protocol, server
-from vrrpd.core.actions import Notice, PacketDropped, RunNotify
+from vrrpd.core.actions import Notice, PacketDropped, RunNotify, SendAdvert
 from vrrpd.core.config import NotifyConfig
 from vrrpd.core.constants import Family
 from vrrpd.core.events import DatagramReceived, LinkChanged, Startup
@@ -522,3 +522,25 @@ def test_heals_are_bounded_per_node_not_only_per_instance() -> None:
         h.advance(2.0 + second + 1.0)
     assert notices < 300, f"{notices} notices in 10 s"
     assert hooks < 300, f"{hooks} master-hook runs in 10 s"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "h16r3 finding 11: a master answers every priority-0 advert with an advert of its "
+        "own at once, unthrottled, where lower-priority adverts get at most "
+        "ASSERTS_PER_INTERVAL answers per interval: 1,000 forged priority-0 adverts in one "
+        "interval made it send 1,000 adverts (a reflector into the multicast group, or to "
+        "every unicast peer). Fix (vrrpd/core/virtual_router.py _master_receives, not "
+        "mine): answer a release only when self._lower_heard.may_assert(now, interval)"
+    ),
+)
+def test_a_flood_of_releases_gets_a_few_answers_per_interval() -> None:
+    h = Harness(config(instance(priority=150)))
+    h.advance(4.0)
+    assert h.state is State.MASTER
+    sent = 0
+    for n in range(1000):
+        actions = h.receive(0, src=LOWER_PEER, at=4.0 + n * 0.0009)
+        sent += sum(isinstance(a, SendAdvert) for a in actions)
+    assert sent <= 2 * 10, f"{sent} adverts sent for 1,000 forged releases in 0.9 s"
