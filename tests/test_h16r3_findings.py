@@ -544,3 +544,39 @@ def test_a_flood_of_releases_gets_a_few_answers_per_interval() -> None:
         actions = h.receive(0, src=LOWER_PEER, at=4.0 + n * 0.0009)
         sent += sum(isinstance(a, SendAdvert) for a in actions)
     assert sent <= 2 * 10, f"{sent} adverts sent for 1,000 forged releases in 0.9 s"
+
+
+def test_clients_that_never_read_the_page_cannot_lock_the_scraper_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """h16r3 finding 12: 16 connections that ask for the page and never read it held every
+    slot for the write timeout (5 s), and the scraper got a 503; a local user reopening
+    them every 5 s kept the metrics dark for good. A page takes a real scraper
+    milliseconds: a newcomer now takes the slot of the oldest connection stalled for
+    more than a second."""
+    monkeypatch.setattr(http, "_TIMEOUT", 30.0)
+    big = "x" * (16 << 20)
+
+    async def scenario() -> bytes:
+        srv = await http.serve("127.0.0.1:0", lambda: big)
+        port = srv.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        stalled = []
+        for _ in range(http.MAX_CONNECTIONS):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, ("127.0.0.1", port))
+            await loop.sock_sendall(sock, b"GET /metrics HTTP/1.0\r\n\r\n")
+            stalled.append(sock)
+        await asyncio.sleep(1.5)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /metrics HTTP/1.0\r\n\r\n")
+        head = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        for sock in stalled:
+            sock.close()
+        srv.close()
+        return head
+
+    assert asyncio.run(scenario()).startswith(b"HTTP/1.0 200")
