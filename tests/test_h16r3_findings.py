@@ -31,6 +31,7 @@ from vrrpd.adapters import http
 from vrrpd.adapters.netlink import Ledger
 from vrrpd.adapters.rawsock import Accept, filter_program
 from vrrpd.config.loader import ConfigInvalid, load
+from vrrpd.config.security import command_problems
 from vrrpd.control import protocol, server
 from vrrpd.core.actions import Notice, PacketDropped, RunNotify, SendAdvert
 from vrrpd.core.config import NotifyConfig
@@ -580,3 +581,38 @@ def test_clients_that_never_read_the_page_cannot_lock_the_scraper_out(
         return head
 
     assert asyncio.run(scenario()).startswith(b"HTTP/1.0 200")
+
+
+# ------------------------------------------------ local user: PATH
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "h16r3 finding 13: a command's bare program name (`curl ...`), and a bare name "
+        "after /usr/bin/env on a #! line, are resolved through PATH when the check runs, "
+        "but script_security judges only the file PATH gives at load: a directory earlier "
+        "in PATH that a user can write (the agent started from a shell, a container's "
+        "PATH) lets that user plant the program later. Fix (vrrpd/config/security.py "
+        "command_problems and _interpreter_of, not mine): judge, with writable_by_others, "
+        "every PATH directory up to the one the name resolves in (a missing one too), and "
+        "resolve `env NAME` like the program"
+    ),
+)
+@pytest.mark.parametrize("how", ["program", "env on the #! line"])
+def test_a_path_directory_a_user_can_write_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    tmp_path.chmod(0o755)
+    planted = tmp_path / "user-bin"
+    planted.mkdir(mode=0o755)
+    os.chown(planted, USER, USER)  # empty today; the user adds `true` tomorrow
+    monkeypatch.setenv("PATH", f"{planted}:/usr/bin:/bin")
+    if how == "program":
+        command = "true"
+    else:
+        script = tmp_path / "check.sh"
+        script.write_text("#!/usr/bin/env true\n")
+        script.chmod(0o755)
+        command = str(script)
+    assert command_problems(command) is not None
