@@ -12,7 +12,7 @@ is aborted with its buffer: a plain close would keep both until the client reads
 at most MAX_CONNECTIONS are open: a new one past the cap closes the oldest that has not
 sent its request yet, else the oldest ``watch`` stream (idle clients and streams cannot
 lock out ``vrrpd status`` or use up the fds the checks need), else it is refused
-itself. A stream is checked against the socket's group before every line, so a reload
+itself unless it is root's. A stream is checked against the socket's group before every line, so a reload
 that takes the group away ends it.
 Replies are cut to the line limit with a marker, never an exception.
 """
@@ -74,6 +74,14 @@ def peer(sock: socket.socket) -> tuple[int, frozenset[int]]:
         groups.update(struct.unpack(f"{len(raw) // 4}I", raw[: len(raw) // 4 * 4]))
         break
     return uid, frozenset(groups)
+
+
+def _root(writer: asyncio.StreamWriter) -> bool:
+    """Whether the peer is root, by the credentials the kernel took at connect."""
+    try:
+        return peer(writer.get_extra_info("socket"))[0] == 0
+    except OSError:
+        return False
 
 
 async def _request_line(reader: asyncio.StreamReader) -> bytes:
@@ -186,9 +194,10 @@ async def serve(
         encoded = b""
         open_count += 1
         waiting[writer] = None
-        if open_count > MAX_CONNECTIONS and not evict(writer):
+        if open_count > MAX_CONNECTIONS and not evict(writer) and not _root(writer):
             # Every slot busy with a request: refused, or they would pile up beyond the
-            # cap, an fd each (h16r3 finding 9).
+            # cap, an fd each (h16r3 finding 9). Root never is: a monitoring user's
+            # requests must not make `systemctl reload` fail.
             open_count -= 1
             waiting.pop(writer, None)
             writer.write(protocol.encode({"error": "busy: too many connections, try again"}))
