@@ -42,6 +42,7 @@ from vrrpd.core.node import Node
 from vrrpd.core.packet import Advertisement, encode
 from vrrpd.core.state import State
 from vrrpd.driver.commands import Commands
+from vrrpd.driver.kernel import Kernel
 from vrrpd.sniff import Summary
 from vrrpd.status import status_document
 
@@ -674,3 +675,46 @@ def test_sniff_keeps_up_with_spoofed_sources_and_still_names_the_master() -> Non
     assert len("\n".join(lines)) < 8192
     assert lines[0].startswith("VRID 51: master 192.0.2.11;")
     assert "other sources" in lines[0]
+
+
+# ------------------------------------------------ the lanes when the kernel refuses a filter
+
+
+@pytest.mark.parametrize("change", ["follow a new master", "stop following it"])
+def test_a_refused_filter_never_leaves_a_master_on_neither_socket(
+    monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """h16r3 finding 15: a change of the followed masters attaches two filters in an
+    order that keeps every advert on at least one socket (the lane first when a master is
+    added, the main socket first when one goes). When the kernel refused the first one
+    (ENOMEM, optmem_max with hundreds of instances), the second was attached anyway: the
+    main socket dropped a newly followed master's adverts while the lane did not pass
+    them yet (or the lane stopped passing a master the main socket still dropped), and the
+    backup heard nothing from its master: a takeover, a split brain. Now the old pair
+    stays until both can change."""
+    state: dict[str, Any] = {"refuse": None, "attached": {}}
+
+    def attach(sock: str, program: list[tuple[int, int, int, int]]) -> None:
+        if sock == state["refuse"]:
+            raise OSError(12, "Cannot allocate memory")
+        state["attached"][sock] = program
+
+    monkeypatch.setattr("vrrpd.driver.kernel.attach_filter", attach)
+    kernel = Kernel.__new__(Kernel)
+    key = ("eth0", Family.V4)
+    kernel.sockets = {key: type("S", (), {"sock": "main"})()}  # type: ignore[dict-item]
+    kernel.lanes = {key: type("S", (), {"sock": "lane"})()}  # type: ignore[dict-item]
+    kernel.filters, kernel.followed, kernel._lane_filters, kernel._lane_masters = {}, {}, {}, {}
+    kernel.filtering = True
+    kernel.filter_sockets((instance(vrid=51),))
+    master = ip_address("192.0.2.12")
+    if change == "stop following it":
+        kernel.follow({key: (master,)})
+        state["refuse"] = "main"  # the main socket goes first when a master goes
+        kernel.follow({})
+    else:
+        state["refuse"] = "lane"  # the lane goes first when a master comes
+        kernel.follow({key: (master,)})
+    packet = ipv4(bytes([0x31, 51, 100, 1, 0, 100, 0, 0]) + bytes(4), src="192.0.2.12")
+    heard = [sock for sock, program in state["attached"].items() if bpf_run(program, packet) > 0]
+    assert heard, "the master's adverts pass neither socket's filter"

@@ -277,7 +277,9 @@ class Kernel:
                     attach_filter(target.sock, wanted)
                 except OSError as error:  # the agent still checks everything itself
                     log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
-                    continue
+                    # Not the other one either: the pair as it was never drops a master's
+                    # adverts on both sockets; half of the new pair could (h16r3 finding 15).
+                    break
                 attached[key] = wanted
 
     def follow(self, followed: dict[plan.SocketKey, tuple[IPAddress, ...]]) -> None:
