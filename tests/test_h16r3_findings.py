@@ -680,7 +680,7 @@ def test_sniff_keeps_up_with_spoofed_sources_and_still_names_the_master() -> Non
 # ------------------------------------------------ the lanes when the kernel refuses a filter
 
 
-@pytest.mark.parametrize("change", ["follow a new master", "stop following it"])
+@pytest.mark.parametrize("change", ["follow a new master", "stop following it", "a new VRID"])
 def test_a_refused_filter_never_leaves_a_master_on_neither_socket(
     monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
@@ -690,8 +690,9 @@ def test_a_refused_filter_never_leaves_a_master_on_neither_socket(
     (ENOMEM, optmem_max with hundreds of instances), the second was attached anyway: the
     main socket dropped a newly followed master's adverts while the lane did not pass
     them yet (or the lane stopped passing a master the main socket still dropped), and the
-    backup heard nothing from its master: a takeover, a split brain. Now the old pair
-    stays until both can change."""
+    backup heard nothing from its master: a takeover, a split brain. Now a socket whose
+    filter is refused is left unfiltered (the agent checks everything itself, as the log
+    line had always said)."""
     state: dict[str, Any] = {"refuse": None, "attached": {}}
 
     def attach(sock: str, program: list[tuple[int, int, int, int]]) -> None:
@@ -699,7 +700,11 @@ def test_a_refused_filter_never_leaves_a_master_on_neither_socket(
             raise OSError(12, "Cannot allocate memory")
         state["attached"][sock] = program
 
+    def detach(sock: str) -> None:
+        state["attached"][sock] = [(0x06, 0, 0, 0xFFFF)]  # no filter: everything passes
+
     monkeypatch.setattr("vrrpd.driver.kernel.attach_filter", attach)
+    monkeypatch.setattr("vrrpd.driver.kernel.detach_filter", detach)
     kernel = Kernel.__new__(Kernel)
     key = ("eth0", Family.V4)
     kernel.sockets = {key: type("S", (), {"sock": "main"})()}  # type: ignore[dict-item]
@@ -708,13 +713,17 @@ def test_a_refused_filter_never_leaves_a_master_on_neither_socket(
     kernel.filtering = True
     kernel.filter_sockets((instance(vrid=51),))
     master = ip_address("192.0.2.12")
+    vrid = 51
     if change == "stop following it":
         kernel.follow({key: (master,)})
         state["refuse"] = "main"  # the main socket goes first when a master goes
         kernel.follow({})
-    else:
+    elif change == "follow a new master":
         state["refuse"] = "lane"  # the lane goes first when a master comes
         kernel.follow({key: (master,)})
-    packet = ipv4(bytes([0x31, 51, 100, 1, 0, 100, 0, 0]) + bytes(4), src="192.0.2.12")
+    else:  # a reload adds an instance, and the kernel refuses the main socket's new filter
+        state["refuse"], vrid = "main", 52
+        kernel.filter_sockets((instance(vrid=51), instance("api", vrid=52)))
+    packet = ipv4(bytes([0x31, vrid, 100, 1, 0, 100, 0, 0]) + bytes(4), src="192.0.2.12")
     heard = [sock for sock, program in state["attached"].items() if bpf_run(program, packet) > 0]
     assert heard, "the master's adverts pass neither socket's filter"

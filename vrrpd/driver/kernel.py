@@ -24,6 +24,7 @@ from vrrpd.adapters.rawsock import (
     Accept,
     VrrpSocket,
     attach_filter,
+    detach_filter,
     filter_program,
     socket_drops,
 )
@@ -275,11 +276,14 @@ class Kernel:
                     continue
                 try:
                     attach_filter(target.sock, wanted)
-                except OSError as error:  # the agent still checks everything itself
+                except OSError as error:
                     log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
-                    # Not the other one either: the pair as it was never drops a master's
-                    # adverts on both sockets; half of the new pair could (h16r3 finding 15).
-                    break
+                    # Unfiltered, so the agent checks everything itself: the old filter
+                    # kept would drop a new VRID's adverts, or (half of a follow change)
+                    # the followed master's on both sockets (h16r3 finding 15).
+                    detach_filter(target.sock)
+                    attached.pop(key, None)
+                    continue
                 attached[key] = wanted
 
     def follow(self, followed: dict[plan.SocketKey, tuple[IPAddress, ...]]) -> None:
