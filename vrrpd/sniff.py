@@ -154,9 +154,11 @@ class Summary:
             values.setdefault(key, set()).add(
                 f"{record[key]:g}" if key == "interval" else str(record[key])
             )
+        if vrid in self.two_masters:
+            return  # the first time is what the summary says
         window = 3 * record["interval"]
         active = sorted(s for s, (t, p, _) in sources.items() if p > 0 and at - t <= window)
-        if len(active) > 1 and vrid not in self.two_masters:
+        if len(active) > 1:
             self.two_masters[vrid] = (at, active)
 
     def lines(self) -> list[str]:
