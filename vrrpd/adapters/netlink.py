@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface
 from pathlib import Path
 
-from vrrpd.adapters.files import replace_file
+from vrrpd.adapters.files import replace_file, untrusted
 from vrrpd.adapters.rtnl import Rtnl, RtnlError
 from vrrpd.core.config import VirtualAddress
 from vrrpd.core.constants import IPAddress
@@ -34,6 +35,8 @@ defer("pyroute2", "pyroute2.iproute")
 import pyroute2.config.log  # noqa: E402, F401
 from pyroute2.iproute.linux import AsyncIPRoute  # noqa: E402
 from pyroute2.netlink.exceptions import NetlinkError  # noqa: E402
+
+log = logging.getLogger("vrrpd")
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
@@ -111,6 +114,10 @@ class Ledger:
 
     def load_indexed(self) -> dict[tuple[str, str], int | None]:
         """(name, address) -> interface index (None: a line of an older vrrpd)."""
+        why = untrusted(self.path)
+        if why:
+            log.error("ignoring the VIP ledger %s: %s (no address removed for it)", self.path, why)
+            return {}
         try:
             text = self.path.read_text()
         except OSError:

@@ -9,6 +9,7 @@ the VRRP payload. The family is the socket's, never guessed from the bytes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import struct
@@ -283,6 +284,16 @@ def _block(v4: bool, accept: Accept) -> list[tuple[int, int, int, int]]:
     return [
         (op, offset(i, jt), offset(i, jf), k & 0xFFFFFFFF) for i, (op, jt, jf, k) in enumerate(code)
     ]
+
+
+SO_DETACH_FILTER = getattr(socket, "SO_DETACH_FILTER", 27)
+
+
+def detach_filter(sock: socket.socket) -> None:
+    """Remove the socket's filter: it passes everything again (never raises: there may
+    be none)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
 
 
 def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vrrpd.adapters.files import replace_file
+from vrrpd.adapters.files import replace_file, untrusted
 from vrrpd.control.server import Reply
 from vrrpd.core.events import AnnounceRequested, MaintenanceRequested
 from vrrpd.status import status_document
@@ -119,6 +119,10 @@ class Commands:
     def restore_maintenance(self) -> None:
         """At start: the instances an operator had in maintenance stay there."""
         path = self._maintenance_file()
+        why = untrusted(path)
+        if why:
+            log.error("ignoring the maintenance state in %s: %s", path, why)
+            return
         try:
             names = tuple(
                 n for n in json.loads(path.read_text())["instances"] if n in self.agent.states

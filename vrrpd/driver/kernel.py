@@ -24,6 +24,7 @@ from vrrpd.adapters.rawsock import (
     Accept,
     VrrpSocket,
     attach_filter,
+    detach_filter,
     filter_program,
     socket_drops,
 )
@@ -33,6 +34,9 @@ from vrrpd.core.config import Announce, InstanceConfig, VirtualAddress
 from vrrpd.core.constants import Family, IPAddress
 from vrrpd.core.receive import min_ttl
 from vrrpd.driver import plan
+
+_DROP_ALL = 0x06
+"""Classic BPF ``ret #0`` (with k = 0): a filter that refuses every packet."""
 
 log = logging.getLogger("vrrpd")
 NETLINK_TIMEOUT = 5.0
@@ -272,8 +276,13 @@ class Kernel:
                     continue
                 try:
                     attach_filter(target.sock, wanted)
-                except OSError as error:  # the agent still checks everything itself
+                except OSError as error:
                     log.error("cannot filter VRRP socket on %s IP%s: %s", key[0], key[1], error)
+                    # Unfiltered, so the agent checks everything itself: the old filter
+                    # kept would drop a new VRID's adverts, or (half of a follow change)
+                    # the followed master's on both sockets (h16r3 finding 15).
+                    detach_filter(target.sock)
+                    attached.pop(key, None)
                     continue
                 attached[key] = wanted
 
@@ -327,6 +336,13 @@ class Kernel:
             for stale in [k for k in self._vmac_sockets if k[0] == vmac[0]]:
                 self._vmac_sockets.pop(stale).close()  # a macvlan recreated by a reload
             sock = VrrpSocket(vmac[0], Family.V4, multicast=False)
+            try:
+                # Send-only and never read: without a filter every unicast VRRP packet a
+                # neighbour sends to a VIP stayed queued here, up to the socket's buffer
+                # (~200 KB of kernel memory per macvlan, h16r3 finding 5).
+                attach_filter(sock.sock, [(_DROP_ALL, 0, 0, 0)])
+            except OSError as error:
+                log.warning("cannot filter the send socket on %s: %s", vmac[0], error)
             self._vmac_sockets[vmac] = sock
         return sock
 
