@@ -15,7 +15,7 @@ import struct
 import sys
 import tempfile
 import time
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,10 +32,10 @@ from tests.test_maintenance import _FakeAgent
 from vrrpd.adapters import http
 from vrrpd.adapters.netlink import Ledger
 from vrrpd.adapters.rawsock import Accept, Received, filter_program
-from vrrpd.config.loader import ConfigInvalid, load
+from vrrpd.config.loader import ConfigInvalid, load, load_checked
 from vrrpd.config.security import command_problems
 from vrrpd.control import protocol, server
-from vrrpd.core.actions import Notice, PacketDropped, RunNotify, SendAdvert
+from vrrpd.core.actions import Notice, RunNotify, SendAdvert
 from vrrpd.core.config import NotifyConfig
 from vrrpd.core.constants import Family
 from vrrpd.core.events import DatagramReceived, LinkChanged, Startup
@@ -150,32 +150,21 @@ def test_status_requests_in_parallel_do_not_stall_the_loop_that_sends_the_advert
 # ------------------------------------------------ unicast: a scoped link-local peer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "h16r3 finding 2: unicast_peers: ['fe80::2%eth0'] is accepted by check-config, but "
-        "IPv6Address equality includes the scope id and the socket reports the source "
-        "unscoped, so every advert of that peer is dropped as not_a_peer and both nodes "
-        "stay MASTER (a split brain from a valid-looking file). Fix (vrrpd/core/config.py "
-        "or vrrpd/config/loader.py, not mine): refuse a scope id in unicast_peers (the "
-        "instance's interface is the scope), or store the peer unscoped; receive.py's "
-        "`src not in cfg.unicast_peers` then compares like with like"
-    ),
-)
-def test_a_scoped_link_local_unicast_peer_is_heard() -> None:
-    peer = IPv6Address("fe80::2")
-    cfg = config(
-        instance(
-            "web6",
-            priority=100,
-            vips=("2001:db8::100/64",),
-            unicast_peers=(IPv6Address("fe80::2%eth0"),),
-        )
+def test_a_scoped_link_local_unicast_peer_is_refused_with_its_place(tmp_path: Path) -> None:
+    """h16r3 finding 2: `unicast_peers: [fe80::2%eth0]` passed check-config, but the
+    address with its scope never equals the unscoped source the socket reports: every
+    advert of that peer was dropped as not a peer and both nodes stayed MASTER (a split
+    brain from a valid-looking file). Now refused, FILE:LINE:COL, saying how to write it."""
+    path = tmp_path / "vrrpd.yaml"
+    path.write_text(
+        "instances:\n  web6:\n    interface: eth0\n    vrid: 51\n    priority: 100\n"
+        "    virtual_addresses: ['2001:db8::100/64']\n    unicast_peers: ['fe80::2%eth0']\n"
     )
-    h = Harness(cfg)
-    actions = h.receive(200, src=peer)
-    assert not [a for a in actions if isinstance(a, PacketDropped)], actions
-    assert h.router.master_address == peer
+    with pytest.raises(ConfigInvalid) as refused:
+        load(path)
+    text = str(refused.value)
+    assert f"{path}:7:" in text
+    assert "write fe80::2 without %eth0" in text
 
 
 # ------------------------------------------------ link: a priority 0 from a stranger
@@ -229,20 +218,12 @@ instances:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "h16r3 finding 4: script_security judges every program, track file and interpreter "
-        "but not the file that names them: a configuration file (or its directory) a "
-        "non-root user can write is loaded, and that user picks script_user: root and any "
-        "command (python3 -c '...' passes the shell-syntax rule), or sets "
-        "script_security: false. Fix (vrrpd/config/loader.py load_checked, not mine): "
-        "refuse a file for which security.writable_by_others(path) says why, whatever "
-        "the file itself says about script_security (it cannot vouch for itself)"
-    ),
-)
 @pytest.mark.parametrize("owned", ["file", "directory"])
 def test_a_configuration_file_a_user_can_write_is_refused(tmp_path: Path, owned: str) -> None:
+    """h16r3 finding 4: script_security judged every program, track file and interpreter
+    but not the file naming them: a configuration file (or its directory) a user can
+    write was loaded, and that user picked `script_user: root` and any command, or set
+    script_security: false (a file cannot vouch for itself)."""
     tmp_path.chmod(0o755)
     folder = tmp_path / "etc"
     folder.mkdir(mode=0o755)
@@ -250,8 +231,13 @@ def test_a_configuration_file_a_user_can_write_is_refused(tmp_path: Path, owned:
     path.write_text(_ROOT_CONFIG)
     path.chmod(0o644)
     os.chown(path if owned == "file" else folder, USER, USER)
-    with pytest.raises(ConfigInvalid):
-        load(path)
+    with pytest.raises(ConfigInvalid) as refused:
+        load(path, to_run=True)  # the agent: `vrrpd run`, a reload
+    assert f"is owned by uid {USER}" in str(refused.value)
+    _, warnings = load_checked(path)  # check-config: where it was written, a warning
+    assert any("the agent refuses it" in str(w) for w in warnings)
+    os.chown(path if owned == "file" else folder, 0, 0)
+    assert load(path, to_run=True)  # root's own file runs
 
 
 # ------------------------------------------------ metrics: a connection flood
@@ -621,23 +607,14 @@ def test_clients_that_never_read_the_page_cannot_lock_the_scraper_out(
 # ------------------------------------------------ local user: PATH
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "h16r3 finding 13: a command's bare program name (`curl ...`), and a bare name "
-        "after /usr/bin/env on a #! line, are resolved through PATH when the check runs, "
-        "but script_security judges only the file PATH gives at load: a directory earlier "
-        "in PATH that a user can write (the agent started from a shell, a container's "
-        "PATH) lets that user plant the program later. Fix (vrrpd/config/security.py "
-        "command_problems and _interpreter_of, not mine): judge, with writable_by_others, "
-        "every PATH directory up to the one the name resolves in (a missing one too), and "
-        "resolve `env NAME` like the program"
-    ),
-)
 @pytest.mark.parametrize("how", ["program", "env on the #! line"])
 def test_a_path_directory_a_user_can_write_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
+    """h16r3 finding 13: a bare program name (`true`), and a bare name after
+    /usr/bin/env on a #! line, resolve through PATH when the check runs, but only the
+    file PATH gave at load was judged: a directory earlier in PATH that a user can write
+    let that user plant the program later."""
     tmp_path.chmod(0o755)
     planted = tmp_path / "user-bin"
     planted.mkdir(mode=0o755)
@@ -650,7 +627,11 @@ def test_a_path_directory_a_user_can_write_is_refused(
         script.write_text("#!/usr/bin/env true\n")
         script.chmod(0o755)
         command = str(script)
-    assert command_problems(command) is not None
+    why = command_problems(command)
+    assert why is not None
+    assert str(planted) in why
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert command_problems(command) is None  # root's directories only: fine
 
 
 # ------------------------------------------------ vrrpd sniff under the attack it should show

@@ -85,7 +85,7 @@ _SOCKET = click.option(
 """Every command that talks to a running agent takes it (or finds it with -c)."""
 
 
-def _load_or_exit(file: str, code: int) -> Config:
+def _load_or_exit(file: str, code: int, *, to_run: bool = False) -> Config:
     """The config, after printing its warnings; or every error and exit ``code``.
     ``-`` reads standard input."""
     from vrrpd.config.loader import (  # noqa: PLC0415 - keep `vrrpd --help` fast
@@ -100,7 +100,9 @@ def _load_or_exit(file: str, code: int) -> Config:
     error_mark, warning_mark = ("<3>", "<4>") if to_journal(sys.stderr) else ("", "")
     try:
         config, warned = (
-            loads_checked(sys.stdin.read(), "<stdin>") if file == "-" else load_checked(file)
+            loads_checked(sys.stdin.read(), "<stdin>")
+            if file == "-"
+            else load_checked(file, to_run=to_run)
         )
     except ConfigInvalid as invalid:
         for error in invalid.errors:
@@ -163,7 +165,7 @@ def _load_apart(file: str, code: int) -> Config:
         for stream in (sys.stdout, sys.stderr, sys.stdin):
             stream.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation):
-        return _load_or_exit(file, code)
+        return _load_or_exit(file, code, to_run=True)
     sys.stdout.flush()
     sys.stderr.flush()
     readable, writable = os.pipe()
@@ -172,12 +174,14 @@ def _load_apart(file: str, code: int) -> Config:
     except OSError:  # no process to spare: parse here, at the memory's cost
         os.close(readable)
         os.close(writable)
-        return _load_or_exit(file, code)
+        return _load_or_exit(file, code, to_run=True)
     if child == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(readable)
         status = EXIT_FAILURE
         try:
-            data = pickle.dumps(_load_or_exit(file, code), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(
+                _load_or_exit(file, code, to_run=True), protocol=pickle.HIGHEST_PROTOCOL
+            )
             with os.fdopen(writable, "wb") as out:
                 out.write(data)
             status = EXIT_OK

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import difflib
 import enum
+import os
 import re
 import types
 import typing
@@ -328,9 +329,17 @@ def _duration(node: yaml.Node) -> float:
 def _address(node: yaml.Node) -> IPv4Address | IPv6Address:
     text = _scalar(node)
     try:
-        return ip_address(text)
+        address = ip_address(text)
     except ValueError:
         raise _Invalid(f"must be an IP address (got {text!r})") from None
+    if isinstance(address, IPv6Address) and address.scope_id:
+        # fe80::2%eth0 never equals the unscoped source a socket reports: every advert
+        # of such a unicast peer was dropped as not a peer, both nodes MASTER.
+        raise _Invalid(
+            f"write {text.split('%')[0]} without %{address.scope_id}: the instance's "
+            "interface is the scope of its link-local addresses"
+        )
+    return address
 
 
 def _interface(node: yaml.Node) -> IPv4Interface | IPv6Interface:
@@ -443,13 +452,19 @@ def _mark_for(reader: _Reader, path: str) -> Mark:
     return Mark(reader.file, 1, 1)
 
 
-def load(path: str | Path) -> Config:
+def load(path: str | Path, *, to_run: bool = False) -> Config:
     """Read and validate a configuration file."""
-    return load_checked(path)[0]
+    return load_checked(path, to_run=to_run)[0]
 
 
-def load_checked(path: str | Path) -> tuple[Config, list[ConfigError]]:
-    """Read and validate a configuration file; also its warnings."""
+def load_checked(path: str | Path, *, to_run: bool = False) -> tuple[Config, list[ConfigError]]:
+    """Read and validate a configuration file; also its warnings.
+
+    Read by root, a file (or a directory above it) another user can change is that
+    user's way to root: it names ``script_user`` and the commands, or turns
+    script_security off (a file cannot vouch for itself). The agent (``to_run``)
+    refuses it; ``check-config`` says so as a warning (the file may be checked where
+    it was written, before it is installed)."""
     file = Path(path)
     try:
         text = file.read_text()
@@ -457,4 +472,20 @@ def load_checked(path: str | Path) -> tuple[Config, list[ConfigError]]:
         raise ConfigInvalid(
             [ConfigError(Mark(str(file), 1, 1), "", f"cannot read: {error.strerror}")]
         ) from None
-    return loads_checked(text, str(file))
+    config, warnings = loads_checked(text, str(file))
+    if os.geteuid() == 0:
+        from vrrpd.config.security import writable_by_others  # noqa: PLC0415
+
+        why = writable_by_others(file)
+        if why is not None:
+            problem = ConfigError(
+                Mark(str(file), 1, 1),
+                "",
+                f"{why}: whoever can change it can run commands as root through it "
+                "(script_user, the checks); the agent refuses it (install it root-owned, "
+                "0640, in a root-owned directory)",
+            )
+            if to_run:
+                raise ConfigInvalid([problem])
+            warnings = [*warnings, problem]
+    return config, warnings

@@ -49,6 +49,22 @@ _PATH_IN_WORD = re.compile(r"(?:^|(?<=[=:,'\"\s]))(/[^=:,'\"\s]*)")
 """Absolute paths inside a word: at its start or after ``=``, ``:``, ``,``, a quote or a space."""
 
 
+def path_candidates(name: str) -> list[str]:
+    """Where PATH looks for a bare ``name``, in order, up to the file it finds (all of
+    PATH when none): the scripts run with the agent's PATH (``adapters.scripts``), and
+    a user who can create ``name`` in any directory before that one runs their own
+    program tomorrow, though the one judged today is root's."""
+    from vrrpd.adapters.scripts import DEFAULT_PATH  # noqa: PLC0415
+
+    out = []
+    for folder in (os.environ.get("PATH") or DEFAULT_PATH).split(":"):
+        candidate = os.path.join(folder or ".", name)
+        out.append(candidate)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            break
+    return out
+
+
 def program_of(command: str) -> str | None:
     """The program a command starts (its first word), resolved through PATH."""
     try:
@@ -143,7 +159,9 @@ def command_problems(command: str) -> str | None:
         return f"cannot find the program of {command!r}"
     if not os.path.exists(program):
         return f"{program} does not exist"
-    words = [program, *_paths_in(shlex.split(command)[1:])]
+    first, *rest = shlex.split(command)
+    searched = path_candidates(first)[:-1] if "/" not in first else []
+    words = [program, *searched, *_paths_in(rest)]
     # Each program is judged before it is opened for its ``#!`` line (a FIFO a user put
     # there must be refused, not read); an interpreter may be a script in turn, as for
     # the kernel (binfmt_script), a few levels deep.
@@ -196,7 +214,12 @@ def _interpreter_of(program: str) -> list[str]:
     words = head[2:].split(b"\n", 1)[0].decode(errors="replace").split()
     if not words:
         return []
-    return [words[0], *_paths_in(words[1:])]
+    found = [words[0], *_paths_in(words[1:])]
+    if os.path.basename(words[0]) == "env":  # `#!/usr/bin/env NAME`: NAME through PATH
+        name = next((w for w in words[1:] if not w.startswith("-") and "=" not in w), None)
+        if name is not None and "/" not in name:
+            found += path_candidates(name)
+    return found
 
 
 def host_problems(config: Config) -> list[Problem]:

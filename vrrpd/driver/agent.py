@@ -351,7 +351,7 @@ class Agent:
 
         systemd.notify("RELOADING=1")
         try:
-            config = load(self.config_path)
+            config = load(self.config_path, to_run=True)
         except ConfigInvalid as invalid:
             for error in invalid.errors:
                 log.error("reload refused: %s", error)
