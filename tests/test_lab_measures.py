@@ -41,3 +41,13 @@ def test_an_unreachable_answer_is_not_a_reply() -> None:
     printed = _Printed(text)
     assert replies(printed) == [1.0, 1.3]  # type: ignore[arg-type]
     assert abs(lost_outage(printed) - 0.3) < 1e-9  # type: ignore[arg-type]
+
+
+def test_a_window_takes_only_the_silences_that_overlap_it() -> None:
+    text = "\n".join(
+        [_reply(1.000, 1), _reply(1.010, 6), _reply(2.000, 7), _reply(2.020, 17), _reply(2.022, 18)]
+    )
+    printed = _Printed(text)
+    assert abs(lost_outage(printed, 1.5, 3.0) - 0.020) < 1e-9  # type: ignore[arg-type]
+    assert abs(lost_outage(printed, 0.0, 1.5) - 0.010) < 1e-9  # type: ignore[arg-type]
+    assert lost_outage(printed, 1.2, 1.9) == 0.0  # type: ignore[arg-type]

@@ -2,7 +2,8 @@
 nothing when a backup is there, and a lone master still leaves at once.
 
 A client pings the VIP every 2 ms for the whole run; the outage of an event is the
-longest silence between replies in a window around it (less the probe interval).
+longest silence in which the client lost probes, in a window around it (less the
+probe interval).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from tests.lab.helpers import sole_holder, start
 from vrrpd.core.timers import skew_time
-from vrrpd.lab import Lab, Process, outage, replies
+from vrrpd.lab import Lab, Process, lost_outage, replies
 from vrrpd.lab.peers import Peer
 
 pytestmark = pytest.mark.netns
@@ -70,8 +71,10 @@ def test_sigterm_of_the_master_hands_over_and_the_way_back_costs_nothing(
     lab.wait(ping, 5)
     stamps = replies(ping)
     assert stamps, f"the client got no reply at all:\n{ping.output()[-2000:]}"
-    out = [max(0.0, outage(stamps, a, b) - PROBE) for a, b in stops]
-    back = [max(0.0, outage(stamps, a, b) - PROBE) for a, b in backs]
+    # silences in which the client lost probes (ping not scheduled on a busy machine
+    # sends nothing and loses nothing: a fresh machine measured 19 ms of that)
+    out = [max(0.0, lost_outage(ping, a, b) - PROBE) for a, b in stops]
+    back = [max(0.0, lost_outage(ping, a, b) - PROBE) for a, b in backs]
     said = f"stop outages {[f'{o * 1000:.1f}' for o in out]} ms, way back {[f'{o * 1000:.1f}' for o in back]} ms"
     print(f"interval {interval:g}s: {said}")
     assert statistics.median(out) < 0.010, said

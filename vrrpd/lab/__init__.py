@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
@@ -389,15 +390,21 @@ def replies(probe: Process) -> list[float]:
     return [at for at, _ in answered(probe)]
 
 
-def lost_outage(probe: Process) -> float:
-    """The longest silence in which the client lost a probe (its ``icmp_seq`` skips).
+def lost_outage(probe: Process, start: float | None = None, end: float | None = None) -> float:
+    """The longest silence in which the client lost a probe (its ``icmp_seq`` skips),
+    among those that overlap ``start``..``end`` (wall clock) when given.
 
     A silence without a lost probe is the client's own: on two busy cores ping was not
     scheduled and sent nothing, which measured a planned handover at 25 ms although
     every probe was answered by the same MAC. What the client lost is what counts."""
+    low, high = -math.inf if start is None else start, math.inf if end is None else end
     seen = answered(probe)
     return max(
-        (tb - ta for (ta, sa), (tb, sb) in pairwise(seen) if (sb - sa) % 65536 > 1),
+        (
+            tb - ta
+            for (ta, sa), (tb, sb) in pairwise(seen)
+            if (sb - sa) % 65536 > 1 and ta < high and tb > low
+        ),
         default=0.0,
     )
 

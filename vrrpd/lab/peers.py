@@ -39,6 +39,9 @@ class Peer:
     """Further instances (name, VRID, VIP) sharing this one's settings, for sync groups."""
     sync_group: str | None = None
     """Put every instance of this peer in one sync group of this name."""
+    realtime: bool = False
+    """Keepalived only: its VRRP process on a real-time scheduling class
+    (``vrrp_rt_priority``), so a busy machine does not make its timers late."""
 
 
 def vrrpd_binary() -> str:
@@ -177,6 +180,7 @@ def keepalived_conf(peer: Peer) -> str:
         f"  vrrp_version {peer.version}",
         "  vrrp_garp_master_delay 1",
         "  vrrp_garp_master_repeat 2",
+        *(["  vrrp_rt_priority 50"] if peer.realtime else []),
         "}",
         "vrrp_instance web {",
         "  state BACKUP",
