@@ -73,6 +73,26 @@ def _vip(document: dict[str, Any]) -> str:
     return str(text).split("/")[0]
 
 
+def _hold(texts: list[str]) -> float:
+    """Seconds each half of a drill lasts: long enough for the slowest timer of these
+    files to act (Master_Down_Interval and preempt_delay, a check's fall or rise) and
+    the client to see the result, no longer (four seconds for every file made the
+    drills of a 0.1 s cluster wait 30 s for nothing)."""
+    from vrrpd.config.loader import ConfigInvalid, loads  # noqa: PLC0415
+
+    longest = 0.0
+    for text in texts:
+        try:
+            config = loads(text)
+        except ConfigInvalid:
+            return 4.0
+        for inst in config.instances:
+            longest = max(longest, 3.0 * inst.advert_interval + inst.preempt_delay)
+        for check in config.scripts:
+            longest = max(longest, check.interval * max(check.fall, check.rise))
+    return max(1.5, longest + 1.0)
+
+
 def run(files: list[str]) -> list[str]:
     documents = [yaml.safe_load(Path(f).read_text()) for f in files]
     names = [
@@ -111,7 +131,9 @@ def run(files: list[str]) -> list[str]:
         )
         rows: list[tuple[str, float, float]] = []
 
-        def drill(title: str, act: Any, undo: Any, hold: float = 4.0) -> None:
+        hold_for = _hold([texts[n] for n in names])
+
+        def drill(title: str, act: Any, undo: Any, hold: float = hold_for) -> None:
             begin = time.time()
             act()
             time.sleep(hold)
