@@ -549,6 +549,12 @@ class VirtualRouter:
             self._preempt_at = None
             return []
         if advert.priority == PRIORITY_RELEASE:
+            if self.master_address is not None and src != self.master_address:
+                # Not the master we follow (which still serves): one forged release per
+                # second was a takeover and a flap per second, hooks and ARP included.
+                # Its lower-priority adverts are discarded the same way (RFC 5798 6.4.2
+                # names no source; following none yet, any release counts).
+                return []
             # The master is leaving: take over after Skew_Time, highest priority first.
             self._released_by = src
             self.master_down_at = now + self.skew_time
@@ -615,7 +621,10 @@ class VirtualRouter:
             self._follow(advert, src, now)
             return actions
         if advert.priority == PRIORITY_RELEASE:
-            # Another master released: assert ourselves at once.
+            # Another master released: assert ourselves at once, a few times per interval
+            # at most (1,000 forged releases were 1,000 adverts: a reflector).
+            if not self._lower_heard.may_assert(now, self.advert_interval):
+                return []
             self.adver_at = now + self.advert_interval
             return self._advertise(self.priority)
         source = self.source
