@@ -1,0 +1,232 @@
+"""Findings of the third adversarial review h15r3 (issue 15): keepalived.conf constructs
+seen in public templates (Ansible roles, Helm charts, installers, Docker images) whose
+converted file behaves otherwise than Keepalived 2.2.7 does with the same file, read in
+Keepalived's sources (vrrp.c, vrrp_parser.c, vrrp_data.c, vrrp_ipaddress.c,
+trackers/track_file.c at tag v2.2.7). The snippets are our own. Each test failed before
+its fix; the ones still marked xfail(strict) need a change outside the converter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vrrpd.config.loader import loads
+from vrrpd.convert import convert
+
+
+def _conf(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(text)
+    return path
+
+
+def _instance(body: str, head: str = "", vips: str = "        192.0.2.37/24\n") -> str:
+    return (
+        head
+        + "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        + body
+        + "    virtual_ipaddress {\n"
+        + vips
+        + "    }\n}\n"
+    )
+
+
+def _converted(tmp_path: Path, text: str) -> tuple[dict[str, Any], list[str]]:
+    conversion = convert(_conf(tmp_path, text))
+    assert not conversion.errors, conversion.errors
+    loads(conversion.yaml(), "converted.yaml")  # vrrpd loads what convert wrote
+    return conversion.document["instances"]["VI_1"], conversion.warnings
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 1: unicast adverts at any TTL in Keepalived, TTL 255 only in the converted file (split brain across routed peers)",
+)
+def test_finding_1_unicast_adverts_are_accepted_whatever_their_ttl(tmp_path: Path) -> None:
+    """vrrp.c (vrrp_check_packet): 'MUST verify that the IPv4 TTL/IPv6 HL is 255 (but not
+    if unicast)': a Keepalived node takes a unicast peer's adverts at any TTL, which is why
+    unicast_peer works between subnets (cloud availability zones, routed racks: the
+    HAProxy/kubeadm templates that use unicast_peer). The converted node kept vrrpd's
+    default unicast_max_hops 0 (TTL 255 only): it drops the routed master's adverts and
+    becomes MASTER beside it. With per-peer `min_ttl` (vrrp_data.c, read with
+    vrrp_check_unicast_src) the bound is the peer's."""
+    body = (
+        "    priority 100\n    unicast_src_ip 192.0.2.11\n"
+        "    unicast_peer {\n        198.51.100.12\n    }\n"
+    )
+    instance, warnings = _converted(tmp_path, _instance(body))
+    assert instance["unicast_max_hops"] == 254
+    assert any("unicast_max_hops" in w and "TTL" in w for w in warnings)
+    bounded = body.replace("198.51.100.12\n", "198.51.100.12 min_ttl 250\n")
+    head = "global_defs {\n    vrrp_check_unicast_src\n}\n"
+    instance, _ = _converted(tmp_path, _instance(bounded, head))
+    assert instance["unicast_max_hops"] == 5
+    multicast, _ = _converted(tmp_path, _instance("    priority 100\n"))
+    assert "unicast_max_hops" not in multicast
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 2: a VIP/excluded address on another interface is tracked by Keepalived (FAULT when it goes down), not by the converted file",
+)
+def test_finding_2_a_vip_on_another_interface_tracks_that_interface(tmp_path: Path) -> None:
+    """vrrp.c (vrrp_complete_instance) adds the interface of every VIP and excluded
+    address (TRACK_ADDR, weight 0) to what the instance tracks, unless the address says
+    `no_track`: the LVS-NAT router's inside gateway `dev eth1` going down puts the
+    Keepalived master in FAULT and the backup takes both sides. The converted instance
+    tracked only eth0: it kept the VIPs while the inside link was dead."""
+    vips = (
+        "        192.0.2.37/24\n        198.51.100.1/24 dev eth1\n"
+        "        203.0.113.1/24 dev eth2 no_track\n"
+    )
+    body = (
+        "    priority 100\n    virtual_ipaddress_excluded {\n"
+        "        2001:db8::1/64 dev eth3\n        192.0.2.99/24 dev eth0\n    }\n"
+    )
+    instance, warnings = _converted(tmp_path, _instance(body, vips=vips))
+    assert instance["track_interfaces"] == ["eth1", "eth3"]
+    assert any("eth1" in w and "FAULT" in w for w in warnings)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 3: a default-weight track_file in a sync group or on the owner is Keepalived's weight 0 (FAULT switch); convert dropped it or kept weight 1",
+)
+@pytest.mark.parametrize("where", ["sync-group", "owner"])
+def test_finding_3_a_track_file_without_weight_is_a_fault_switch_there(
+    tmp_path: Path, where: str
+) -> None:
+    """vrrp.c: in a sync group (without sync_group_tracking_weight) or on the address
+    owner, a track_file with the default weight 1 is made weight 0 ('ignoring weight from
+    tracked file ... specify weight 0'): a non-zero value then means FAULT, the
+    maintenance switch of many templates (`echo 1 > /run/keepalived/maint`). The
+    converted sync group member lost the tracker ('Keepalived ignores weighted
+    trackers'), the converted owner kept weight 1, which vrrpd ignores on an owner:
+    the switch did nothing. An explicit weight is still dropped there."""
+    files = (
+        "vrrp_track_file maint {\n    file /run/maint\n}\n"
+        "vrrp_track_file boost {\n    file /run/boost\n    weight 5\n}\n"
+    )
+    track = "    track_file {\n        maint\n        boost\n    }\n"
+    if where == "sync-group":
+        head = files + "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n}\n"
+        body = "    priority 100\n" + track
+    else:
+        head, body = files, "    priority 255\n" + track
+    instance, warnings = _converted(tmp_path, _instance(body, head))
+    assert instance["track_files"] == [{"path": "/run/maint", "weight": 0}]
+    assert any("/run/maint" in w and "weight 0" in w for w in warnings)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 4: `preempt` clears nopreempt in Keepalived; convert warned it away",
+)
+def test_finding_4_preempt_clears_nopreempt_as_keepalived_does(tmp_path: Path) -> None:
+    """vrrp_parser.c: `preempt` is a keyword (vrrp_preempt_handler clears nopreempt),
+    written out by role templates (`{% if preempt %}preempt{% else %}nopreempt{% endif
+    %}` and by hand after a commented nopreempt). convert warned 'vrrp_instance preempt
+    not carried over' (it is: preempt is vrrpd's default), and after a `nopreempt` line
+    the converted node did not preempt while Keepalived does."""
+    instance, warnings = _converted(tmp_path, _instance("    nopreempt\n    preempt\n"))
+    assert instance.get("preempt", True) is True
+    assert not any("preempt not carried over" in w for w in warnings)
+    later, _ = _converted(tmp_path, _instance("    preempt\n    nopreempt\n"))
+    assert later["preempt"] is False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 5: track_file weight -254 clamped to -253 with a wrong message",
+)
+def test_finding_5_a_track_file_weight_of_254_is_kept(tmp_path: Path) -> None:
+    """track_file.c reads a track_file weight in -254..254 (254 'to allow for a negative
+    value being read from the file'); convert clamped -254 to -253 with a warning that
+    Keepalived 'still adds' it, which it does not say for files. -254 matters: a value of
+    1 then gives -254, Keepalived's FAULT."""
+    head = "vrrp_track_file down {\n    file /run/down\n    weight -254\n}\n"
+    instance, warnings = _converted(
+        tmp_path, _instance("    priority 100\n    track_file {\n        down\n    }\n", head)
+    )
+    assert instance["track_files"] == [{"path": "/run/down", "weight": -254}]
+    assert not any("outside -253..253" in w for w in warnings)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 6: Keepalived's track_file goes to FAULT when value x weight is "
+    "-254 or less (track_file.c, process_update_vrrp_track_file_status; keepalived.conf(5): "
+    "'If the result is less than -253 ... the fault state'); vrrpd's file_contribution only "
+    "lowers the priority to 1, so such a node can still become MASTER. Fix in "
+    "vrrpd/core/tracking.py: fault = weight == 0 and number != 0 or number * weight * sign "
+    "<= -254",
+)
+def test_finding_6_a_track_file_at_minus_254_is_fault() -> None:
+    from vrrpd.core.tracking import file_contribution
+
+    assert file_contribution("/run/down", 1, -254).fault
+    assert file_contribution("/run/down", 3, -100).fault
+    assert not file_contribution("/run/down", 2, -100).fault
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 7: advert_int rounded/capped/ignored by Keepalived, refused or written otherwise by convert",
+)
+@pytest.mark.parametrize(
+    ("version", "written", "expected"),
+    [(3, "0.333", 0.33), (3, "0.005", 1), (3, "60", 40.95), (2, "300", 1)],
+)
+def test_finding_7_advert_int_as_keepalived_reads_it(
+    tmp_path: Path, version: int, written: str, expected: float
+) -> None:
+    """vrrp.c rounds a VRRPv3 interval to 10 ms (at least 10 ms) and caps it at 40.95 s
+    ('must be in units of 10ms - rounding', 'out of range ... Setting to 40.95s'); the
+    converted file had 0.333 or 60, which vrrpd refuses, so convert -o wrote nothing for a
+    file Keepalived runs. vrrp_parser.c reads advert_int in 0.01..255 s: `advert_int 300`
+    or `0.005` is 'not valid ... ignoring', the default 1 s; convert wrote 255 (or
+    refused), and its v2 peers running that very file drop adverts of another interval."""
+    head = f"global_defs {{\n    vrrp_version {version}\n}}\n"
+    instance, warnings = _converted(
+        tmp_path, _instance(f"    priority 100\n    advert_int {written}\n", head)
+    )
+    assert instance["advert_interval"] == expected
+    assert any(f"advert_int {written}" in w for w in warnings)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 8: a VIP with a netmask is /32 to Keepalived, /24 in the converted file",
+)
+def test_finding_8_a_vip_with_a_netmask_is_a_host_address_as_in_keepalived(
+    tmp_path: Path,
+) -> None:
+    """vrrp_ipaddress.c reads what follows '/' as a prefix length: `192.0.2.10/255.255.255.0`
+    (old ifconfig habits in install scripts) is 'Invalid address prefix len ... - using
+    32', the VIP added as /32. convert (Python's ip_interface takes netmasks) wrote /24:
+    the converted master adds a subnet route Keepalived never added."""
+    instance, warnings = _converted(
+        tmp_path, _instance("    priority 100\n", vips="        192.0.2.10/255.255.255.0\n")
+    )
+    assert instance["virtual_addresses"] == ["192.0.2.10/32"]
+    assert any("255.255.255.0" in w and "/32" in w for w in warnings)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 9: instance virtual_routes/virtual_rules warned without the reason or the way out",
+)
+def test_finding_9_virtual_routes_in_an_instance_say_what_is_lost(tmp_path: Path) -> None:
+    """`virtual_routes` and `virtual_rules` inside an instance (routers' default route via
+    the upstream, policy rules of multi-homed HAProxy nodes) follow the master in
+    Keepalived. convert said only 'vrrp_instance virtual_routes not carried over', where
+    the top-level block gets the reason and the way out (a notify hook)."""
+    body = (
+        "    priority 100\n    virtual_routes {\n        0.0.0.0/0 via 192.0.2.1\n    }\n"
+        "    virtual_rules {\n        from 192.0.2.37 table 100\n    }\n"
+    )
+    _, warnings = _converted(tmp_path, _instance(body))
+    for key in ("virtual_routes", "virtual_rules"):
+        assert any(key in w and "notify hook" in w for w in warnings), key
