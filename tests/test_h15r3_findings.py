@@ -40,10 +40,6 @@ def _converted(tmp_path: Path, text: str) -> tuple[dict[str, Any], list[str]]:
     return conversion.document["instances"]["VI_1"], conversion.warnings
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 1: unicast adverts at any TTL in Keepalived, TTL 255 only in the converted file (split brain across routed peers)",
-)
 def test_finding_1_unicast_adverts_are_accepted_whatever_their_ttl(tmp_path: Path) -> None:
     """vrrp.c (vrrp_check_packet): 'MUST verify that the IPv4 TTL/IPv6 HL is 255 (but not
     if unicast)': a Keepalived node takes a unicast peer's adverts at any TTL, which is why

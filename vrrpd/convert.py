@@ -414,6 +414,8 @@ class _Converter:
         self.errors: list[str] = []
         self.version = 2
         self.strict = False
+        self.check_unicast_src = False
+        """global_defs vrrp_check_unicast_src: the peers' min_ttl counts (vrrp.c)."""
         """global_defs vrrp_strict: each instance's strict_mode unless it sets its own."""
         self.garp: dict[str, Any] = {}
         self.track_files: dict[str, Node] = {}
@@ -569,7 +571,9 @@ class _Converter:
             elif key == "vrrp_garp_master_refresh" and args:
                 self.garp["refresh"] = self.number(child, float)
             elif key == "vrrp_check_unicast_src":
-                pass  # vrrpd always accepts unicast adverts only from the listed peers
+                # vrrpd always accepts unicast adverts only from the listed peers; Keepalived
+                # then also applies the peers' min_ttl (unicast_hops)
+                self.check_unicast_src = True
             elif key in ("vrrp_mcast_group4", "vrrp_mcast_group6") and args:
                 self.multicast_group(child, 6 if key.endswith("6") else 4)
             elif key == "vrrp_strict":
@@ -666,6 +670,8 @@ class _Converter:
         master: Node | None = None
         auth_node: Node | None = None
         strict: bool | None = None
+        peer_block: Node | None = None
+        check_source: bool | None = None
         here = f"instances.{name}"
         self.origins[here] = node.at(-1)
         for child in node.children:
@@ -718,6 +724,9 @@ class _Converter:
                 out["unicast_source"] = self.host_address(child, arg)
             elif key == "unicast_peer":
                 out["unicast_peers"] = [self.host_address(c, c.keyword) for c in child.children]
+                peer_block = child
+            elif key == "check_unicast_src":
+                check_source = _true_false(arg) if args else True
             elif key in _TRACKERS:
                 self.trackers(child, out, tracked, group)
             elif key in _NOTIFY_KEYS:
@@ -751,6 +760,8 @@ class _Converter:
             self.warn(node, f"unicast_peer {own} is {name}'s own unicast_src_ip (one list for "
                       "every node): left out of unicast_peers, where vrrpd would report its "
                       "own adverts as another router using its address")  # fmt: skip
+        if out.get("unicast_peers") and peer_block is not None:
+            self.unicast_hops(peer_block, out, name, bool(check_source or self.check_unicast_src))
         all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
         kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
@@ -823,6 +834,37 @@ class _Converter:
                       "hook as global.script_user: set that, or quote the command with its "
                       "arguments if they were meant")  # fmt: skip
         return shlex.join(words)
+
+    def unicast_hops(self, block: Node, out: dict[str, Any], name: str, checked: bool) -> None:
+        """How far a unicast peer's adverts may have travelled, as Keepalived 2.2.7 checks
+        it (vrrp.c): never for unicast ('MUST verify that the IPv4 TTL/IPv6 HL is 255 (but
+        not if unicast)'), so peers in other subnets work; with check_unicast_src, each
+        peer's ``min_ttl`` (vrrp_data.c, default 0). vrrpd takes TTL 255 only unless
+        ``unicast_max_hops`` says otherwise: the converted node would drop a routed
+        master's adverts and be MASTER beside it."""
+        lowest = 0
+        if checked:
+            bounds = []
+            for peer in block.children:
+                args = peer.args
+                at = args.index("min_ttl") if "min_ttl" in args else -1
+                value = args[at + 1] if 0 <= at < len(args) - 1 else "0"
+                bounds.append(int(value) if value.isdigit() else 0)
+            lowest = min(bounds, default=0)
+        hops = min(254, 255 - min(255, lowest))
+        out["unicast_max_hops"] = hops
+        self.origins[f"instances.{name}.unicast_max_hops"] = block.at(-1)
+        why = (
+            f"its unicast peers' min_ttl ({lowest})"
+            if lowest
+            else "whatever their TTL (it checks TTL 255 only for multicast), so peers in "
+            "other subnets work"
+        )
+        self.warn(block, f"unicast_peer: Keepalived accepts {name}'s unicast adverts {why}; "
+                  f"vrrpd takes TTL 255 only unless unicast_max_hops says otherwise: written "
+                  f"as unicast_max_hops: {hops} (TTL >= {255 - hops}), as Keepalived; set it "
+                  "to 0 if every peer is on this link (no off-link sender can then forge an "
+                  "advert)")  # fmt: skip
 
     def host_address(self, node: Node, text: str) -> str:
         """A unicast address as Keepalived reads it (utils.c, inet_stosockaddr): what
