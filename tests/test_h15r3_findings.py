@@ -116,10 +116,6 @@ def test_finding_3_a_track_file_without_weight_is_a_fault_switch_there(
     assert any("/run/maint" in w and "weight 0" in w for w in warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 4: `preempt` clears nopreempt in Keepalived; convert warned it away",
-)
 def test_finding_4_preempt_clears_nopreempt_as_keepalived_does(tmp_path: Path) -> None:
     """vrrp_parser.c: `preempt` is a keyword (vrrp_preempt_handler clears nopreempt),
     written out by role templates (`{% if preempt %}preempt{% else %}nopreempt{% endif

@@ -692,6 +692,8 @@ class _Converter:
                 out["advert_interval"] = self.number(child, float if "." in arg else int)
             elif key == "nopreempt":
                 out["preempt"] = False
+            elif key == "preempt":
+                out.pop("preempt", None)  # vrrp_preempt_handler clears an earlier nopreempt
             elif key == "preempt_delay":
                 out["preempt_delay"] = self.number(child, float)
             elif key in ("version", "vrrp_version"):
