@@ -86,10 +86,6 @@ def test_finding_2_a_vip_on_another_interface_tracks_that_interface(tmp_path: Pa
     assert any("eth1" in w and "FAULT" in w for w in warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 3: a default-weight track_file in a sync group or on the owner is Keepalived's weight 0 (FAULT switch); convert dropped it or kept weight 1",
-)
 @pytest.mark.parametrize("where", ["sync-group", "owner"])
 def test_finding_3_a_track_file_without_weight_is_a_fault_switch_there(
     tmp_path: Path, where: str

@@ -803,6 +803,8 @@ class _Converter:
                 out["authentication"] = auth
         self.version_limits(node, out)
         self.initial_state(node, out, master)
+        if out["priority"] == 255:
+            self.owner_files(node, out)
         if strict:
             self.strict_limits(node, out)
         out.setdefault("advert_interval", 1)
@@ -1085,6 +1087,13 @@ class _Converter:
                     and self._script_weights.get(child.keyword, (0, False))[0] != 0
                 )
             )
+            if (
+                group is not None
+                and key == "track_file"
+                and isinstance(entry, dict)
+                and self.unweighted_file(child, entry, f"sync group {group.args[0]}")
+            ):
+                weighted = False
             if group is not None and weighted and key != "track_process":
                 if key == "track_interface":
                     entry = child.keyword
@@ -1101,6 +1110,39 @@ class _Converter:
                               "a weight, to have an effect)")  # fmt: skip
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
+
+    def unweighted_file(self, node: Node, entry: dict[str, Any], where: str) -> bool:
+        """vrrp.c, for a sync group member or the address owner: a track_file whose weight
+        is the default 1 is made weight 0 ('specify weight 0'), so a non-zero value in the
+        file means FAULT (the maintenance switch); the converted entry does the same."""
+        if entry.get("weight") != 1:
+            return False
+        entry["weight"] = 0
+        entry.pop("reverse", None)
+        self.warn(node, f"track_file {node.keyword} ({entry['path']}): in {where} Keepalived "
+                  "makes its default weight 1 weight 0 (a non-zero value in the file means "
+                  "FAULT), and so does this file")  # fmt: skip
+        return True
+
+    def owner_files(self, node: Node, out: dict[str, Any]) -> None:
+        """vrrp.c: the address owner's track_file with the default weight becomes weight 0
+        (FAULT on a non-zero value); one with a weight of its own is ignored, as the owner's
+        priority never moves. vrrpd ignores an owner's weights, so without this the file
+        would do nothing at all."""
+        kept = []
+        for entry in out.get("track_files", []):
+            if self.unweighted_file(node, entry, "the address owner (priority 255)"):
+                kept.append(entry)
+            elif entry.get("weight"):
+                self.warn(node, f"track_file {entry['path']} weight {entry['weight']}: Keepalived "
+                          "ignores a weighted track_file on the address owner (priority 255), "
+                          "and so does this file")  # fmt: skip
+            else:
+                kept.append(entry)
+        if kept:
+            out["track_files"] = kept
+        else:
+            out.pop("track_files", None)
 
     def weight_of(self, node: Node | None) -> tuple[int | None, bool]:
         """``weight W [reverse]`` (in a track block) or ``W [reverse]`` (a definition's
