@@ -63,10 +63,6 @@ def test_finding_1_unicast_adverts_are_accepted_whatever_their_ttl(tmp_path: Pat
     assert "unicast_max_hops" not in multicast
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 2: a VIP/excluded address on another interface is tracked by Keepalived (FAULT when it goes down), not by the converted file",
-)
 def test_finding_2_a_vip_on_another_interface_tracks_that_interface(tmp_path: Path) -> None:
     """vrrp.c (vrrp_complete_instance) adds the interface of every VIP and excluded
     address (TRACK_ADDR, weight 0) to what the instance tracks, unless the address says

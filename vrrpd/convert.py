@@ -663,6 +663,7 @@ class _Converter:
         vips: list[Any] = []
         vip_nodes: list[Node] = []
         excluded: list[Any] = []
+        excluded_nodes: list[Node] = []
         notify: dict[str, str] = {}
         garp = dict(self.garp)
         native6 = False
@@ -719,7 +720,10 @@ class _Converter:
                         vips.append(vip)
                         vip_nodes.append(c)
             elif key == "virtual_ipaddress_excluded":
-                excluded += [v for c in child.children if (v := self.vip(c)) is not None]
+                for c in child.children:
+                    if (v := self.vip(c)) is not None:
+                        excluded.append(v)
+                        excluded_nodes.append(c)
             elif key in ("unicast_src_ip", "mcast_src_ip"):
                 # one handler in Keepalived (vrrp_srcip_handler): the adverts' source,
                 # multicast or unicast, which also breaks ties between equal priorities
@@ -814,6 +818,8 @@ class _Converter:
             # (docs/architecture.md, fast preemption): the RFC's timer, one handover.
             out["fast_preempt"] = False
         out["virtual_addresses"] = vips
+        held = [*zip(kept, vips, strict=True), *zip(excluded_nodes, excluded, strict=True)]
+        self.address_interfaces(out, held)
         if excluded:
             out["excluded_addresses"] = excluded
         if garp:
@@ -1110,6 +1116,25 @@ class _Converter:
                               "a weight, to have an effect)")  # fmt: skip
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
+
+    def address_interfaces(self, out: dict[str, Any], addresses: list[tuple[Node, Any]]) -> None:
+        """vrrp.c (vrrp_complete_instance) tracks the interface of every VIP and excluded
+        address held on another interface than the instance's, weight 0, unless the address
+        says ``no_track``: that interface going down puts the instance in FAULT (the
+        LVS-NAT router's inside gateway). vrrpd tracks only what track_interfaces lists, so
+        the converted file lists them."""
+        tracked = {t if isinstance(t, str) else t["name"] for t in out.get("track_interfaces", [])}
+        for node, address in addresses:
+            dev = address.get("dev") if isinstance(address, dict) else None
+            if dev is None or dev == out.get("interface") or "no_track" in node.args:
+                continue
+            if dev not in tracked:
+                tracked.add(dev)
+                out.setdefault("track_interfaces", []).append(dev)
+                self.warn(node, f"{_address_of(address)} dev {dev}: Keepalived tracks the "
+                          f"interface of its address (FAULT while {dev} is down, unless the "
+                          "address says no_track), and so does this file: track_interfaces "
+                          f"lists {dev}")  # fmt: skip
 
     def unweighted_file(self, node: Node, entry: dict[str, Any], where: str) -> bool:
         """vrrp.c, for a sync group member or the address owner: a track_file whose weight
