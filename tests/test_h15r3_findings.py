@@ -121,10 +121,6 @@ def test_finding_4_preempt_clears_nopreempt_as_keepalived_does(tmp_path: Path) -
     assert later["preempt"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 5: track_file weight -254 clamped to -253 with a wrong message",
-)
 def test_finding_5_a_track_file_weight_of_254_is_kept(tmp_path: Path) -> None:
     """track_file.c reads a track_file weight in -254..254 (254 'to allow for a negative
     value being read from the file'); convert clamped -254 to -253 with a warning that

@@ -944,7 +944,7 @@ class _Converter:
             return weight
         bound = limit if weight > 0 else -limit
         what = f"{name} " if name else ""
-        self.warn(node, f"{what}weight {weight}: outside -253..253, which Keepalived says but "
+        self.warn(node, f"{what}weight {weight}: outside -{limit}..{limit}, which Keepalived says but "
                   f"still adds {weight}; written as {bound} (the priority stops at 1 or 254 "
                   "either way, but summed with other trackers' weights the result can differ: "
                   f"check the sums)")  # fmt: skip
@@ -1169,24 +1169,28 @@ class _Converter:
         else:
             out.pop("track_files", None)
 
-    def weight_of(self, node: Node | None) -> tuple[int | None, bool]:
+    def weight_of(self, node: Node | None, limit: int = 253) -> tuple[int | None, bool]:
         """``weight W [reverse]`` (in a track block) or ``W [reverse]`` (a definition's
-        weight line) -> (W, reverse)."""
+        weight line) -> (W, reverse); ``limit``: Keepalived's bound for this tracker
+        (253, or 254 for track_file and track_process, which take -254..254)."""
         if node is None:
             return None, False
         args = node.args
         if args[:1] == ["weight"] and len(args) >= 2:
-            return self.clamped(node, self.number(node, int, 1), node.keyword), args[2:3] == [
-                "reverse"
-            ]
+            weight = self.clamped(node, self.number(node, int, 1), node.keyword, limit)
+            return weight, args[2:3] == ["reverse"]
         if node.keyword == "weight" and args:
-            return self.clamped(node, self.number(node)), args[1:2] == ["reverse"]
+            return self.clamped(node, self.number(node), "", limit), args[1:2] == ["reverse"]
         if args and args[0].lstrip("-").isdigit():
-            return self.clamped(node, int(args[0]), node.keyword), args[1:2] == ["reverse"]
+            weight = self.clamped(node, int(args[0]), node.keyword, limit)
+            return weight, args[1:2] == ["reverse"]
         return None, False
 
     def tracker(self, key: str, node: Node) -> Any:
-        weight, reverse = self.weight_of(node)
+        # track_file.c and vrrp_track.c read file and process weights in -254..254 (a file
+        # at -254 is FAULT); scripts and interfaces in -253..253
+        limit = 254 if key in ("track_file", "track_process") else 253
+        weight, reverse = self.weight_of(node, limit)
         if key == "track_script":
             base_weight, base_reverse = self._script_weights.get(node.keyword, (0, False))
             if weight is None and base_reverse:
@@ -1203,14 +1207,14 @@ class _Converter:
         elif key == "track_file":
             definition = self.track_files.get(node.keyword)
             path = definition.value("file") if definition else node.keyword
-            base = self.weight_of(definition.first("weight") if definition else None)
+            base = self.weight_of(definition.first("weight") if definition else None, limit)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             entry = {"path": path, "weight": 1 if weight is None else weight}
         else:
             definition = self.track_processes.get(node.keyword)
             entry = {"name": (definition.value("process") if definition else None) or node.keyword}
-            base = self.weight_of(definition.first("weight") if definition else None)
+            base = self.weight_of(definition.first("weight") if definition else None, limit)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             if weight is not None:
