@@ -151,10 +151,6 @@ def test_finding_6_a_track_file_at_minus_254_is_fault() -> None:
     assert not file_contribution("/run/down", 2, -100).fault
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 7: advert_int rounded/capped/ignored by Keepalived, refused or written otherwise by convert",
-)
 @pytest.mark.parametrize(
     ("version", "written", "expected"),
     [(3, "0.333", 0.33), (3, "0.005", 1), (3, "60", 40.95), (2, "300", 1)],

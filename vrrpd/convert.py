@@ -886,16 +886,34 @@ class _Converter:
         return cut
 
     def version_limits(self, node: Node, out: dict[str, Any]) -> None:
-        """What Keepalived makes of an instance's interval for its VRRP version (vrrp.c):
-        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s)."""
+        """What Keepalived 2.2.7 makes of an instance's interval: vrrp_parser.c takes
+        0.01..255 s and ignores anything else ('not valid ... ignoring': the default,
+        1 s); vrrp.c then rounds a VRRPv2 interval half up to whole seconds (0.5 s is 1 s)
+        and a VRRPv3 one to 10 ms (at least 10 ms), capped at 40.95 s."""
         name = node.args[0]
         interval = out.get("advert_interval")
-        if out["version"] == 2 and isinstance(interval, int | float):
-            whole = 255 if interval >= 256 else max(1, int(interval + 0.5))
+        if not isinstance(interval, int | float):
+            return
+        micro = round(interval * 1_000_000)
+        if not 10_000 <= micro <= 255_000_000:
+            del out["advert_interval"]  # the default, 1 s, written out below
+            self.warn(node, f"advert_int {interval:g} in {name}: outside 0.01..255 s, which "
+                      "Keepalived ignores ('not valid') and uses the default 1 s, and so does "
+                      "this file")  # fmt: skip
+            return
+        if out["version"] == 2:
+            whole = max(1, (micro + 500_000) // 1_000_000)
             if whole != interval:
                 out["advert_interval"] = whole
                 self.warn(node, f"advert_int {interval:g} in VRRPv2 instance {name}: Keepalived "
                           f"sends whole seconds, {whole}, and so does this file")  # fmt: skip
+            return
+        centi = min(4095, max(1, (micro + 5_000) // 10_000))
+        if centi * 10_000 != micro:
+            out["advert_interval"] = centi / 100
+            self.warn(node, f"advert_int {interval:g} in VRRPv3 instance {name}: Keepalived "
+                      f"sends {centi / 100:g} s (10 ms steps, at most 40.95), and so does this "
+                      "file")  # fmt: skip
 
     def strict_limits(self, node: Node, out: dict[str, Any]) -> None:
         """What Keepalived 2.2.7's strict mode (vrrp_strict, or the instance's
