@@ -172,10 +172,6 @@ def test_finding_7_advert_int_as_keepalived_reads_it(
     assert any(f"advert_int {written}" in w for w in warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 8: a VIP with a netmask is /32 to Keepalived, /24 in the converted file",
-)
 def test_finding_8_a_vip_with_a_netmask_is_a_host_address_as_in_keepalived(
     tmp_path: Path,
 ) -> None:

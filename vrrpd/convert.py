@@ -1058,8 +1058,14 @@ class _Converter:
     def vip(self, node: Node) -> Any:
         words = [node.keyword, *node.args]
         address = words[0]
-        if "/" not in address:
-            address += "/128" if ":" in address else "/32"
+        host, _, prefix = address.partition("/")
+        full = 128 if ":" in host else 32
+        if prefix and not (prefix.isdigit() and int(prefix) <= full):
+            # vrrp_ipaddress.c: 'Invalid address prefix len ... - using 32' (a netmask too)
+            self.warn(node, f"{address}: Keepalived reads only a prefix length after '/' "
+                      f"and adds the address as /{full}, and so does this file")  # fmt: skip
+            prefix = ""
+        address = f"{host}/{int(prefix) if prefix else full}"
         try:
             address = str(ip_interface(address))
         except ValueError:
