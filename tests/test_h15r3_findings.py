@@ -186,10 +186,6 @@ def test_finding_8_a_vip_with_a_netmask_is_a_host_address_as_in_keepalived(
     assert any("255.255.255.0" in w and "/32" in w for w in warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 9: instance virtual_routes/virtual_rules warned without the reason or the way out",
-)
 def test_finding_9_virtual_routes_in_an_instance_say_what_is_lost(tmp_path: Path) -> None:
     """`virtual_routes` and `virtual_rules` inside an instance (routers' default route via
     the upstream, policy rules of multi-homed HAProxy nodes) follow the master in

@@ -753,6 +753,13 @@ class _Converter:
                 self.warn(child, f"dont_track_primary not carried over: Keepalived keeps {name} "
                           "out of FAULT when its interface goes down; vrrpd always goes to FAULT "
                           "then (the VIPs move to a node whose link works)")  # fmt: skip
+            elif key in ("virtual_routes", "virtual_rules"):
+                what = key.removeprefix("virtual_")
+                self.warn(child, f"{key} not carried over: Keepalived adds these {what} on "
+                          f"{name}'s master and removes them when it leaves MASTER; vrrpd "
+                          f"moves addresses, not {what}: add them in a notify hook (master: "
+                          f"`ip {what[:-1]} replace ...`, backup, fault and stop: `ip "
+                          f"{what[:-1]} del ...`)")  # fmt: skip
             else:
                 self.warn(child, f"vrrp_instance {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
