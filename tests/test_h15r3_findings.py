@@ -198,3 +198,31 @@ def test_finding_9_virtual_routes_in_an_instance_say_what_is_lost(tmp_path: Path
     _, warnings = _converted(tmp_path, _instance(body))
     for key in ("virtual_routes", "virtual_rules"):
         assert any(key in w and "notify hook" in w for w in warnings), key
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 10: Keepalived decides a check's first state on its first result "
+    "(vrrp_scheduler.c: result = rise - 1, 'one success is enough'; one failure in INIT is "
+    "'failed'), and holds a weight-0 instance in FAULT (init) until then; vrrpd waits for rise "
+    "successes or fall failures and counts INIT as up. Seen in a namespace with `interval 1, "
+    "fall 10, rise 2`, script /bin/false: Keepalived never took the VIP; vrrpd with the "
+    "converted file was MASTER 3.6 s after start and held the VIP until the 10th failure "
+    "(kubeadm's interval 3 / fall 10: 30 s on a node whose apiserver is down). Fix in "
+    "vrrpd/core/tracking.py (CheckTracker.finished: while INIT, the first result sets UP or "
+    "DOWN) and in the virtual router (a weight-0 check still INIT keeps the instance out of "
+    "MASTER)",
+)
+@pytest.mark.parametrize("success", [False, True])
+def test_finding_10_a_check_first_result_decides_as_in_keepalived(success: bool) -> None:
+    from vrrpd.core.config import CheckConfig
+    from vrrpd.core.tracking import CheckTracker, TrackerStatus
+
+    tracker = CheckTracker(CheckConfig("chk", "/bin/false", interval=3, rise=2, fall=10))
+    tracker.start(0.0)
+    assert tracker.due(0.0)
+    tracker.finished(
+        success=success, exit_code=0 if success else 1, duration=0.01, output="", now=0.01,
+        active=True,
+    )  # fmt: skip
+    assert tracker.status is (TrackerStatus.UP if success else TrackerStatus.DOWN)
