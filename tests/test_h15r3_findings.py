@@ -226,3 +226,17 @@ def test_finding_10_a_check_first_result_decides_as_in_keepalived(success: bool)
         active=True,
     )  # fmt: skip
     assert tracker.status is (TrackerStatus.UP if success else TrackerStatus.DOWN)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 11: init_fail warned in four words")
+def test_finding_11_init_fail_says_what_the_node_loses(tmp_path: Path) -> None:
+    """`init_fail` (nvkeep's and storage failover configs: 'initially assume fault state')
+    keeps a Keepalived node out of MASTER until its check has passed `rise` times, the
+    guard against a node that boots with a broken link taking the VIPs. vrrpd has no such
+    start state; convert said only 'vrrp_script init_fail not carried over'."""
+    head = "vrrp_script chk {\n    script /bin/true\n    interval 2\n    rise 5\n    init_fail\n}\n"
+    _, warnings = _converted(
+        tmp_path, _instance("    priority 100\n    track_script {\n        chk\n    }\n", head)
+    )
+    said = [w for w in warnings if "init_fail" in w]
+    assert said and "FAULT" in said[0] and "10 s" in said[0], said
