@@ -606,6 +606,7 @@ class _Converter:
     def script(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         weight, reverse = 0, False
+        init_fail: Node | None = None
         here = f"scripts.{node.args[0]}"
         self.origins[here] = node.at(-1)
         for child in node.children:
@@ -634,9 +635,20 @@ class _Converter:
                 out[key] = self.number(child)
             elif key == "user" and args:
                 out["user"] = args[0]
+            elif key == "init_fail":
+                init_fail = child
             else:
                 self.warn(child, f"vrrp_script {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
+        if init_fail is not None:
+            rise, interval = out.get("rise", 1), out.get("interval", 1.0)
+            self.warn(init_fail, f"vrrp_script {node.args[0]} init_fail not carried over: "
+                      "Keepalived starts the check as failed, so a node tracking it (weight 0) "
+                      f"stays in FAULT until {rise} successes (about {(rise - 1) * interval:g} "
+                      "s), and a weighted one starts with its penalty; vrrpd starts every check "
+                      "undecided (no FAULT, no weight) until rise successes or fall failures, "
+                      "so a node that boots with a broken link can take the VIPs before its "
+                      "check has passed once")  # fmt: skip
         if reverse:
             # vrrpd's checks have no reverse: it goes on each track_scripts entry instead
             out["weight"] = 0
