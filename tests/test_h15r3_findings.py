@@ -241,3 +241,35 @@ def test_finding_11_init_fail_says_what_the_node_loses(tmp_path: Path) -> None:
     assert said
     assert "FAULT" in said[0]
     assert "5 successes" in said[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h15r3 finding 12: check-config passes a hand-written vrrpd YAML (unicast_max_hops "
+    "0) beside a live keepalived.conf with IPv6 unicast, whose adverts carry hop limit 64 "
+    "(seen in a namespace): the vrrpd node drops them all and both are MASTER. Fix in "
+    "vrrpd/cluster.py: for a VRID with a Keepalived node (converted on the fly) using IPv6 "
+    "unicast without unicast_ttl, an ERROR naming each vrrpd node whose unicast_max_hops < "
+    "191 (255 - 64)",
+)
+def test_finding_12_cluster_check_names_the_ipv6_unicast_hop_limit(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    live = tmp_path / "lb1.conf"
+    live.write_text(
+        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 61\n"
+        "    priority 150\n    unicast_src_ip 2001:db8::11\n"
+        "    unicast_peer {\n        2001:db8::12\n    }\n"
+        "    virtual_ipaddress {\n        2001:db8::100/64\n    }\n}\n"
+    )
+    new = tmp_path / "lb2.yaml"
+    new.write_text(
+        "global:\n  router_id: lb2\ninstances:\n  VI_6:\n    interface: eth0\n    vrid: 61\n"
+        "    priority: 100\n    unicast_source: 2001:db8::12\n"
+        "    unicast_peers: [2001:db8::11]\n    virtual_addresses: [2001:db8::100/64]\n"
+    )
+    result = CliRunner().invoke(main, ["check-config", str(new), str(live)])
+    assert result.exit_code == 1, result.output
+    assert "hop limit" in result.output
