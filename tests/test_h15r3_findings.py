@@ -273,3 +273,31 @@ def test_finding_12_cluster_check_names_the_ipv6_unicast_hop_limit(tmp_path: Pat
     result = CliRunner().invoke(main, ["check-config", str(new), str(live)])
     assert result.exit_code == 1, result.output
     assert "hop limit" in result.output
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 13: out-of-range tracker weights clamped")
+def test_finding_13_a_tracker_weight_out_of_range_is_ignored_as_keepalived_does(
+    tmp_path: Path,
+) -> None:
+    """vrrp_track.c reads a track_interface/track_script/track_file/track_process weight
+    in -254..254 and *ignores* one outside ('must be between [-253..253] inclusive.
+    Ignoring...'): a track_interface then has weight 0 (FAULT while down), a
+    track_script entry its script's weight, a track_file its definition's (a definition's
+    own out-of-range weight: the default 1). convert clamped every one to 253 with a
+    warning that Keepalived 'still adds' it (true only of a vrrp_script's own weight):
+    `eth1 weight -300`, which Keepalived makes a FAULT switch, became a -253 penalty, and a
+    node whose eth1 is down could still become MASTER where Keepalived's could not."""
+    head = (
+        "vrrp_script chk {\n    script /bin/true\n    weight -20\n}\n"
+        "vrrp_track_file f {\n    file /run/f\n    weight 500\n}\n"
+    )
+    body = (
+        "    priority 100\n    track_interface {\n        eth1 weight -300\n"
+        "        eth2 weight 254\n    }\n    track_script {\n        chk weight 999\n    }\n"
+        "    track_file {\n        f\n    }\n"
+    )
+    instance, warnings = _converted(tmp_path, _instance(body, head))
+    assert instance["track_interfaces"] == ["eth1", {"name": "eth2", "weight": 253}]
+    assert instance["track_scripts"] == ["chk"]
+    assert instance["track_files"] == [{"path": "/run/f", "weight": 1}]
+    assert not any("still adds" in w for w in warnings)
