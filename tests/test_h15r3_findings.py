@@ -275,7 +275,6 @@ def test_finding_12_cluster_check_names_the_ipv6_unicast_hop_limit(tmp_path: Pat
     assert "hop limit" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 13: out-of-range tracker weights clamped")
 def test_finding_13_a_tracker_weight_out_of_range_is_ignored_as_keepalived_does(
     tmp_path: Path,
 ) -> None:

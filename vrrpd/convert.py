@@ -1215,19 +1215,42 @@ class _Converter:
     def weight_of(self, node: Node | None, limit: int = 253) -> tuple[int | None, bool]:
         """``weight W [reverse]`` (in a track block) or ``W [reverse]`` (a definition's
         weight line) -> (W, reverse); ``limit``: Keepalived's bound for this tracker
-        (253, or 254 for track_file and track_process, which take -254..254)."""
+        (253, or 254 for track_file and track_process, which take -254..254). A weight
+        Keepalived ignores is None: the definition's, the default, or none (FAULT)."""
         if node is None:
             return None, False
         args = node.args
         if args[:1] == ["weight"] and len(args) >= 2:
-            weight = self.clamped(node, self.number(node, int, 1), node.keyword, limit)
-            return weight, args[2:3] == ["reverse"]
+            weight = self.tracker_weight(node, self.number(node, int, 1), node.keyword, limit)
+            return weight, weight is not None and args[2:3] == ["reverse"]
         if node.keyword == "weight" and args:
-            return self.clamped(node, self.number(node), "", limit), args[1:2] == ["reverse"]
+            weight = self.tracker_weight(node, self.number(node), "", limit)
+            return weight, weight is not None and args[1:2] == ["reverse"]
         if args and args[0].lstrip("-").isdigit():
-            weight = self.clamped(node, int(args[0]), node.keyword, limit)
-            return weight, args[1:2] == ["reverse"]
+            weight = self.tracker_weight(node, int(args[0]), node.keyword, limit)
+            return weight, weight is not None and args[1:2] == ["reverse"]
         return None, False
+
+    def tracker_weight(self, node: Node, weight: int | None, name: str, limit: int) -> int | None:
+        """A tracker's weight as vrrp_track.c and track_file.c read it: outside -254..254
+        it is ignored ('must be between ... Ignoring...': a track_interface is then
+        plain, FAULT while down; a track_script, track_file or track_process entry takes
+        its definition's weight; a definition's own, the default); +-254 is 253 where the
+        bound is 253 (interfaces, scripts). Only a vrrp_script's own weight is kept out of
+        range by Keepalived (``clamped``)."""
+        if weight is None or -limit <= weight <= limit:
+            return weight
+        what = f"{name} " if name else ""
+        if abs(weight) == 254:
+            bound = 253 if weight > 0 else -253
+            self.warn(node, f"{what}weight {weight}: Keepalived says it cannot be +/-254 and "
+                      f"uses {bound}, and so does this file")  # fmt: skip
+            return bound
+        self.warn(node, f"{what}weight {weight}: outside -254..254, which Keepalived ignores "
+                  "('Ignoring...'): the tracker keeps its definition's weight, or none (an "
+                  "interface or process then means FAULT while down), and so does this "
+                  "file")  # fmt: skip
+        return None
 
     def tracker(self, key: str, node: Node) -> Any:
         # track_file.c and vrrp_track.c read file and process weights in -254..254 (a file
