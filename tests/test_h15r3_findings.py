@@ -300,3 +300,18 @@ def test_finding_13_a_tracker_weight_out_of_range_is_ignored_as_keepalived_does(
     assert instance["track_scripts"] == ["chk"]
     assert instance["track_files"] == [{"path": "/run/f", "weight": 1}]
     assert not any("still adds" in w for w in warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 14: priority out of 1..255 refused")
+@pytest.mark.parametrize("written", ["0", "256", "1000"])
+def test_finding_14_a_priority_out_of_range_is_100_as_in_keepalived(
+    tmp_path: Path, written: str
+) -> None:
+    """vrrp_parser.c (vrrp_prio_handler): 'Priority not valid! must be between 1 & 255.
+    Using default 100', even with `state MASTER`: Keepalived runs the instance at 100.
+    convert wrote the number, vrrpd refused it, convert -o wrote nothing for a file
+    Keepalived runs (a template's `priority {{ 100 + index * 50 }}` overshooting)."""
+    body = f"    state MASTER\n    priority {written}\n"
+    instance, warnings = _converted(tmp_path, _instance(body))
+    assert instance["priority"] == 100
+    assert any(f"priority {written}" in w and "100" in w for w in warnings)
