@@ -302,7 +302,6 @@ def test_finding_13_a_tracker_weight_out_of_range_is_ignored_as_keepalived_does(
     assert not any("still adds" in w for w in warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 14: priority out of 1..255 refused")
 @pytest.mark.parametrize("written", ["0", "256", "1000"])
 def test_finding_14_a_priority_out_of_range_is_100_as_in_keepalived(
     tmp_path: Path, written: str

@@ -701,6 +701,12 @@ class _Converter:
                 out["vrid"] = self.number(child)
             elif key == "priority":
                 out["priority"] = self.number(child)
+                if out["priority"] is not None and not 1 <= out["priority"] <= 255:
+                    # vrrp_prio_handler: 'Priority not valid! ... Using default 100'
+                    self.warn(child, f"priority {arg}: outside 1..255, which Keepalived says "
+                              "and runs the instance at its default 100 (even with state "
+                              "MASTER), and so does this file")  # fmt: skip
+                    out["priority"] = 100
             elif key == "advert_int":
                 out["advert_interval"] = self.number(child, float if "." in arg else int)
             elif key == "nopreempt":
