@@ -314,3 +314,19 @@ def test_finding_14_a_priority_out_of_range_is_100_as_in_keepalived(
     instance, warnings = _converted(tmp_path, _instance(body))
     assert instance["priority"] == 100
     assert any(f"priority {written}" in w and "100" in w for w in warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 15: no_accept and down_timer_adverts")
+def test_finding_15_no_accept_and_down_timer_adverts_say_what_changes(tmp_path: Path) -> None:
+    """`no_accept` makes Keepalived drop traffic to the VIPs on a master that is not their
+    owner (nftables/iptables rules, vrrp.c); `down_timer_adverts 10` makes its backup
+    wait 10 missed adverts, not 3, before taking over (VRRP_MS_DOWN_TIMER). The converted
+    node answers on the VIPs and takes over after 3; convert said only 'vrrp_instance
+    no_accept not carried over'."""
+    body = "    priority 100\n    no_accept\n    down_timer_adverts 10\n"
+    _, warnings = _converted(tmp_path, _instance(body))
+    no_accept = next(w for w in warnings if "no_accept" in w)
+    assert "nftables" in no_accept
+    down = next(w for w in warnings if "down_timer_adverts" in w)
+    assert "3" in down
+    assert "10" in down
