@@ -316,7 +316,6 @@ def test_finding_14_a_priority_out_of_range_is_100_as_in_keepalived(
     assert any(f"priority {written}" in w and "100" in w for w in warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 15: no_accept and down_timer_adverts")
 def test_finding_15_no_accept_and_down_timer_adverts_say_what_changes(tmp_path: Path) -> None:
     """`no_accept` makes Keepalived drop traffic to the VIPs on a master that is not their
     owner (nftables/iptables rules, vrrp.c); `down_timer_adverts 10` makes its backup

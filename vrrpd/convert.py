@@ -771,6 +771,16 @@ class _Converter:
                 self.warn(child, f"dont_track_primary not carried over: Keepalived keeps {name} "
                           "out of FAULT when its interface goes down; vrrpd always goes to FAULT "
                           "then (the VIPs move to a node whose link works)")  # fmt: skip
+            elif key == "no_accept":
+                self.warn(child, f"no_accept not carried over: Keepalived drops traffic to "
+                          f"{name}'s VIPs while master (its nftables/iptables rules; the "
+                          "owner, priority 255, excepted); vrrpd does not filter (accept: "
+                          "true): add an nftables rule that drops it if that was meant")  # fmt: skip
+            elif key == "down_timer_adverts":
+                self.warn(child, f"down_timer_adverts {arg} not carried over: a Keepalived "
+                          f"backup of {name} waits {arg} missed adverts before taking over, a "
+                          "vrrpd backup 3 (RFC 5798), which is sooner when more were "
+                          "set")  # fmt: skip
             elif key in ("virtual_routes", "virtual_rules"):
                 what = key.removeprefix("virtual_")
                 self.warn(child, f"{key} not carried over: Keepalived adds these {what} on "
