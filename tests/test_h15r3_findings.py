@@ -329,3 +329,30 @@ def test_finding_15_no_accept_and_down_timer_adverts_say_what_changes(tmp_path: 
     down = next(w for w in warnings if "down_timer_adverts" in w)
     assert "3" in down
     assert "10" in down
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 16: sync group members Keepalived ignores")
+def test_finding_16_sync_group_members_keepalived_ignores_are_left_out(tmp_path: Path) -> None:
+    """vrrp_sync.c (vrrp_sync_set_group): a member that names no instance is 'doesn't
+    exist - ignoring' (a stale name, or an instance kept only on other nodes by an `@ID`
+    line), an instance already in an earlier group is 'cannot exist in more than one sync
+    group; ignoring', a group left with no member is removed; Keepalived runs the rest.
+    convert refused the file (vrrpd would not load it), so convert -o wrote nothing."""
+    text = (
+        "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_GONE\n    }\n}\n"
+        "vrrp_sync_group G2 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n"
+        "vrrp_sync_group G3 {\n    group {\n        VI_GONE\n    }\n}\n"
+        + _instance("    priority 100\n")
+        + _instance("    priority 100\n").replace("VI_1", "VI_2").replace(" 51\n", " 52\n")
+    )
+    conversion = convert(_conf(tmp_path, text))
+    assert not conversion.errors, conversion.errors
+    loads(conversion.yaml(), "converted.yaml")
+    assert conversion.document["sync_groups"] == {
+        "G1": {"instances": ["VI_1"]},
+        "G2": {"instances": ["VI_2"]},
+    }
+    said = "\n".join(conversion.warnings)
+    assert "VI_GONE" in said
+    assert "more than one sync group" in said
+    assert "G3" in said
