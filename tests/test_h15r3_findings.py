@@ -331,7 +331,6 @@ def test_finding_15_no_accept_and_down_timer_adverts_say_what_changes(tmp_path: 
     assert "10" in down
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 16: sync group members Keepalived ignores")
 def test_finding_16_sync_group_members_keepalived_ignores_are_left_out(tmp_path: Path) -> None:
     """vrrp_sync.c (vrrp_sync_set_group): a member that names no instance is 'doesn't
     exist - ignoring' (a stale name, or an instance kept only on other nodes by an `@ID`

@@ -427,6 +427,8 @@ class _Converter:
         self.commandless: set[str] = set()
         """vrrp_script blocks without a command: Keepalived drops them and their users."""
         self.grouped: dict[str, Node] = {}
+        self.members: dict[str, list[str]] = {}
+        """Sync group name -> the members Keepalived keeps (vrrp_sync_set_group)."""
         """Instance name -> the vrrp_sync_group it belongs to."""
         self.origins: dict[str, str] = {}
         self.defined: dict[tuple[str, str], int] = {}
@@ -472,6 +474,8 @@ class _Converter:
         for node in nodes:
             if node.keyword == "global_defs":
                 security_set, user_set = self.global_defs(node, document["global"])
+        names = {n.args[0] for n in nodes if n.keyword == "vrrp_instance" and n.args}
+        placed: set[str] = set()
         for index, node in enumerate(nodes):
             kind = _DEFINES.get(node.keyword)
             if kind is not None and node.args:
@@ -494,11 +498,11 @@ class _Converter:
                               "by @ID conditions?): Keepalived ignores the check and every "
                               "track_script of it, and so does this file")  # fmt: skip
             elif node.keyword == "vrrp_sync_group" and node.args:
-                group = node.first("group")
+                members = self.members[node.args[0]] = self.group_members(node, names, placed)
                 if _TRACKING_WEIGHT & {c.keyword for c in node.children}:
                     continue  # Keepalived keeps its members' weights, and so does vrrpd
-                for member in group.children if group else []:
-                    self.grouped[member.keyword] = node
+                for member in members:
+                    self.grouped[member] = node
         instances: dict[str, Any] = {}
         groups: dict[str, Any] = {}
         tracked: set[str] = set()
@@ -510,7 +514,9 @@ class _Converter:
         for index, node in enumerate(nodes):
             self.here = index
             if node.keyword == "vrrp_sync_group" and node.args:
-                groups[node.args[0]] = self.sync_group(node, instances, tracked)
+                group_out = self.sync_group(node, instances, tracked)
+                if group_out is not None:
+                    groups[node.args[0]] = group_out
             elif node.keyword in _NOT_CARRIED:
                 self.warn(node, f"{node.keyword} not carried over: {_NOT_CARRIED[node.keyword]}")
             elif node.keyword not in (
@@ -1308,11 +1314,37 @@ class _Converter:
             entry["reverse"] = True
         return entry
 
+    def group_members(self, node: Node, names: set[str], placed: set[str]) -> list[str]:
+        """A sync group's members as vrrp_sync.c (vrrp_sync_set_group) keeps them, groups
+        in file order: a name that is no instance is ignored ('doesn't exist'), and so is
+        an instance an earlier group holds ('cannot exist in more than one sync group');
+        Keepalived runs the rest, and so does the converted file."""
+        group = node.first("group")
+        members = []
+        for child in group.children if group else []:
+            name = child.keyword
+            if name not in names:
+                self.warn(child, f"sync group {node.args[0]}: {name} is no vrrp_instance of "
+                          "this file; Keepalived ignores it ('doesn't exist - ignoring'), and "
+                          "so does this file")  # fmt: skip
+            elif name in placed:
+                self.warn(child, f"sync group {node.args[0]}: {name} is in an earlier sync "
+                          "group; an instance cannot exist in more than one sync group, so "
+                          "Keepalived ignores it here, and so does this file")  # fmt: skip
+            else:
+                placed.add(name)
+                members.append(name)
+        return members
+
     def sync_group(
         self, node: Node, instances: dict[str, Any], tracked: set[str]
-    ) -> dict[str, Any]:
-        group = node.first("group")
-        members = [c.keyword for c in group.children] if group else []
+    ) -> dict[str, Any] | None:
+        members = self.members.get(node.args[0], [])
+        if not members:
+            self.warn(node, f"vrrp_sync_group {node.args[0]}: no member left; Keepalived "
+                      "removes the group ('no matching virtual router found'), and so does "
+                      "this file")  # fmt: skip
+            return None
         out: dict[str, Any] = {"instances": members}
         self.origins[f"sync_groups.{node.args[0]}"] = node.at(-1)
         notify = {
