@@ -355,3 +355,19 @@ def test_finding_16_sync_group_members_keepalived_ignores_are_left_out(tmp_path:
     assert "VI_GONE" in said
     assert "more than one sync group" in said
     assert "G3" in said
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 17: weighted track_interface on a VIP's dev")
+def test_finding_17_a_weighted_interface_that_holds_a_vip_is_a_fault_switch(
+    tmp_path: Path,
+) -> None:
+    """vrrp.c adds the instance's track_interface entries to each interface's tracking
+    list first, then each address's interface with weight 0 (add_vrrp_to_interface: an
+    entry already there takes the new weight when it had one): `eth1 weight -10` on the
+    interface that holds a VIP (`dev eth1`) ends at weight 0, FAULT while eth1 is down.
+    The converted file kept -10: the node with the dead link stayed a (lower) candidate."""
+    body = "    priority 100\n    track_interface {\n        eth1 weight -10\n    }\n"
+    vips = "        192.0.2.37/24\n        198.51.100.1/24 dev eth1\n"
+    instance, warnings = _converted(tmp_path, _instance(body, vips=vips))
+    assert instance["track_interfaces"] == ["eth1"]
+    assert any("eth1" in w and "weight -10" in w for w in warnings)
