@@ -357,7 +357,6 @@ def test_finding_16_sync_group_members_keepalived_ignores_are_left_out(tmp_path:
     assert "G3" in said
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 17: weighted track_interface on a VIP's dev")
 def test_finding_17_a_weighted_interface_that_holds_a_vip_is_a_fault_switch(
     tmp_path: Path,
 ) -> None:

@@ -1193,6 +1193,15 @@ class _Converter:
             dev = address.get("dev") if isinstance(address, dict) else None
             if dev is None or dev == out.get("interface") or "no_track" in node.args:
                 continue
+            entries = out.get("track_interfaces", [])
+            for index, entry in enumerate(entries):
+                if isinstance(entry, dict) and entry["name"] == dev and entry.get("weight"):
+                    # add_vrrp_to_interface: the address's weight 0 replaces the entry's
+                    entries[index] = dev
+                    self.warn(node, f"{_address_of(address)} dev {dev}: Keepalived tracks the "
+                              f"interface of its address with weight 0, which replaces "
+                              f"track_interface {dev} weight {entry['weight']} (FAULT while "
+                              f"{dev} is down), and so does this file")  # fmt: skip
             if dev not in tracked:
                 tracked.add(dev)
                 out.setdefault("track_interfaces", []).append(dev)
