@@ -370,3 +370,17 @@ def test_finding_17_a_weighted_interface_that_holds_a_vip_is_a_fault_switch(
     instance, warnings = _converted(tmp_path, _instance(body, vips=vips))
     assert instance["track_interfaces"] == ["eth1"]
     assert any("eth1" in w and "weight -10" in w for w in warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 18: track_interface of the own interface")
+def test_finding_18_tracking_the_instance_interface_is_ignored_as_keepalived_does(
+    tmp_path: Path,
+) -> None:
+    """vrrp.c: 'Ignoring track_interface eth0 since own interface' (the instance tracks
+    it anyway, weight 0). Templates that list the VRRP interface in track_interface with
+    a weight (`eth0 weight 10`): the converted node advertised 110 while eth0 was up,
+    Keepalived 100, so beside a Keepalived peer at 105 the converted node took over."""
+    body = "    priority 100\n    track_interface {\n        eth0 weight 10\n        eth1\n    }\n"
+    instance, warnings = _converted(tmp_path, _instance(body))
+    assert instance["track_interfaces"] == ["eth1"]
+    assert any("own interface" in w for w in warnings)
