@@ -372,7 +372,6 @@ def test_finding_17_a_weighted_interface_that_holds_a_vip_is_a_fault_switch(
     assert any("eth1" in w and "weight -10" in w for w in warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 18: track_interface of the own interface")
 def test_finding_18_tracking_the_instance_interface_is_ignored_as_keepalived_does(
     tmp_path: Path,
 ) -> None:

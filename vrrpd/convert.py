@@ -859,6 +859,7 @@ class _Converter:
             # (docs/architecture.md, fast preemption): the RFC's timer, one handover.
             out["fast_preempt"] = False
         out["virtual_addresses"] = vips
+        self.own_interface(node, out)
         held = [*zip(kept, vips, strict=True), *zip(excluded_nodes, excluded, strict=True)]
         self.address_interfaces(out, held)
         if excluded:
@@ -1181,6 +1182,23 @@ class _Converter:
                               "a weight, to have an effect)")  # fmt: skip
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
+
+    def own_interface(self, node: Node, out: dict[str, Any]) -> None:
+        """vrrp.c: 'Ignoring track_interface ... since own interface': the instance tracks
+        its interface anyway (FAULT while down, as vrrpd does), and the entry's weight
+        never counts; kept, a positive one would raise the converted node's priority."""
+        own = out.get("interface")
+        entries = out.get("track_interfaces", [])
+        kept = [t for t in entries if (t if isinstance(t, str) else t["name"]) != own]
+        if len(kept) == len(entries):
+            return
+        self.warn(node, f"track_interface {own}: {node.args[0]}'s own interface; Keepalived "
+                  "ignores the entry and its weight ('since own interface': FAULT while it "
+                  "is down, as vrrpd always does), and so does this file")  # fmt: skip
+        if kept:
+            out["track_interfaces"] = kept
+        else:
+            del out["track_interfaces"]
 
     def address_interfaces(self, out: dict[str, Any], addresses: list[tuple[Node, Any]]) -> None:
         """vrrp.c (vrrp_complete_instance) tracks the interface of every VIP and excluded
