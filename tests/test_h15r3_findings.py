@@ -383,3 +383,20 @@ def test_finding_18_tracking_the_instance_interface_is_ignored_as_keepalived_doe
     instance, warnings = _converted(tmp_path, _instance(body))
     assert instance["track_interfaces"] == ["eth1"]
     assert any("own interface" in w for w in warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 19: nopreempt kept in strict mode")
+def test_finding_19_in_strict_mode_state_master_keeps_nopreempt(tmp_path: Path) -> None:
+    """vrrp.c: in strict mode a `state MASTER` that is not the address owner is made
+    BACKUP ('State MASTER must match being address owner') before the check that clears
+    nopreempt for an initial MASTER: with the packaged sample's `vrrp_strict`, `state
+    MASTER`, `priority 100` and an added `nopreempt`, Keepalived does not preempt. The
+    converted file cleared nopreempt (preempts: one more failover when the node comes
+    back)."""
+    head = "global_defs {\n    vrrp_strict\n}\n"
+    body = "    state MASTER\n    priority 100\n    nopreempt\n"
+    instance, warnings = _converted(tmp_path, _instance(body, head))
+    assert instance["preempt"] is False
+    assert any("must match being address owner" in w for w in warnings)
+    owner, _ = _converted(tmp_path, _instance(body.replace("100", "255"), head))
+    assert "preempt" not in owner  # the owner still loses nopreempt
