@@ -385,7 +385,6 @@ def test_finding_18_tracking_the_instance_interface_is_ignored_as_keepalived_doe
     assert any("own interface" in w for w in warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 19: nopreempt kept in strict mode")
 def test_finding_19_in_strict_mode_state_master_keeps_nopreempt(tmp_path: Path) -> None:
     """vrrp.c: in strict mode a `state MASTER` that is not the address owner is made
     BACKUP ('State MASTER must match being address owner') before the check that clears

@@ -847,7 +847,7 @@ class _Converter:
             if auth is not None:
                 out["authentication"] = auth
         self.version_limits(node, out)
-        self.initial_state(node, out, master)
+        self.initial_state(node, out, master, bool(strict))
         if out["priority"] == 255:
             self.owner_files(node, out)
         if strict:
@@ -1010,7 +1010,9 @@ class _Converter:
                   f"check the sums)")  # fmt: skip
         return bound
 
-    def initial_state(self, node: Node, out: dict[str, Any], master: Node | None) -> None:
+    def initial_state(
+        self, node: Node, out: dict[str, Any], master: Node | None, strict: bool = False
+    ) -> None:
         """What Keepalived 2.2.7 derives from ``state MASTER`` when it checks an instance
         (vrrp.c): without ``priority`` the instance is the address owner (255), not 100;
         the owner and an initial MASTER both lose ``nopreempt``, an initial MASTER loses
@@ -1023,6 +1025,12 @@ class _Converter:
                 self.warn(master, f"state MASTER without priority: Keepalived makes {name} the "
                           "address owner (priority 255), and so does this file")  # fmt: skip
         where = master or node
+        if strict and master is not None and out["priority"] != 255:
+            # vrrp.c turns it into BACKUP before it looks at nopreempt and preempt_delay
+            self.warn(master, f"state MASTER in strict mode: Keepalived says 'State MASTER "
+                      f"must match being address owner' and starts {name} as BACKUP, so it "
+                      "keeps a nopreempt, and so does this file")  # fmt: skip
+            master = None
         if out.get("preempt") is False and (out["priority"] == 255 or master is not None):
             why = "priority 255 (the owner)" if out["priority"] == 255 else "state MASTER"
             self.warn(where, f"nopreempt with {why}: Keepalived clears nopreempt for {name} "
