@@ -399,3 +399,22 @@ def test_finding_19_in_strict_mode_state_master_keeps_nopreempt(tmp_path: Path) 
     assert any("must match being address owner" in w for w in warnings)
     owner, _ = _converted(tmp_path, _instance(body.replace("100", "255"), head))
     assert "preempt" not in owner  # the owner still loses nopreempt
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 20: multicast group refused on unicast")
+def test_finding_20_a_multicast_group_is_ignored_for_a_unicast_instance(tmp_path: Path) -> None:
+    """vrrp.c: a unicast instance ignores its `mcast_dst_ip` ('multicast destination
+    specified with unicast - ignoring'), and the global vrrp_mcast_group4/6 is given only
+    to multicast instances: clusters that moved to unicast_peer because the group did not
+    work keep those lines. convert refused the file (the other group is refused for a
+    multicast instance, rightly)."""
+    head = "global_defs {\n    vrrp_mcast_group4 224.0.0.19\n}\n"
+    body = (
+        "    priority 100\n    mcast_dst_ip 224.0.0.20\n    unicast_src_ip 192.0.2.11\n"
+        "    unicast_peer {\n        192.0.2.12\n    }\n"
+    )
+    instance, warnings = _converted(tmp_path, _instance(body, head))
+    assert instance["unicast_peers"] == ["192.0.2.12"]
+    assert any("mcast_dst_ip 224.0.0.20" in w and "unicast" in w for w in warnings)
+    multicast = convert(_conf(tmp_path, _instance("    priority 100\n", head)))
+    assert any("vrrp_mcast_group4 224.0.0.19" in e for e in multicast.errors)
