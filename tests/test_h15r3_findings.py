@@ -401,7 +401,6 @@ def test_finding_19_in_strict_mode_state_master_keeps_nopreempt(tmp_path: Path) 
     assert "preempt" not in owner  # the owner still loses nopreempt
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 20: multicast group refused on unicast")
 def test_finding_20_a_multicast_group_is_ignored_for_a_unicast_instance(tmp_path: Path) -> None:
     """vrrp.c: a unicast instance ignores its `mcast_dst_ip` ('multicast destination
     specified with unicast - ignoring'), and the global vrrp_mcast_group4/6 is given only

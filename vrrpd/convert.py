@@ -428,6 +428,9 @@ class _Converter:
         """vrrp_script blocks without a command: Keepalived drops them and their users."""
         self.grouped: dict[str, Node] = {}
         self.members: dict[str, list[str]] = {}
+        self.global_groups: dict[int, Node] = {}
+        """vrrp_mcast_group4/6 by family: Keepalived gives them to multicast instances."""
+        self.multicast_families: set[int] = set()
         """Sync group name -> the members Keepalived keeps (vrrp_sync_set_group)."""
         """Instance name -> the vrrp_sync_group it belongs to."""
         self.origins: dict[str, str] = {}
@@ -511,6 +514,13 @@ class _Converter:
             self.here = index
             if node.keyword == "vrrp_instance" and node.args:
                 instances[node.args[0]] = self.instance(node, tracked)
+        for family, group_node in sorted(self.global_groups.items()):
+            if family in self.multicast_families:
+                self.multicast_group(group_node, family)
+            elif group_node.args[0] not in ("224.0.0.18", "ff02::12"):
+                self.warn(group_node, f"{group_node.keyword} {group_node.args[0]}: no "
+                          f"multicast IPv{family} instance here (Keepalived gives the group "
+                          "to multicast instances only): ignored, as by Keepalived")  # fmt: skip
         for index, node in enumerate(nodes):
             self.here = index
             if node.keyword == "vrrp_sync_group" and node.args:
@@ -581,7 +591,8 @@ class _Converter:
                 # then also applies the peers' min_ttl (unicast_hops)
                 self.check_unicast_src = True
             elif key in ("vrrp_mcast_group4", "vrrp_mcast_group6") and args:
-                self.multicast_group(child, 6 if key.endswith("6") else 4)
+                # given to multicast instances only (vrrp.c): checked once they are known
+                self.global_groups[6 if key.endswith("6") else 4] = child
             elif key == "vrrp_strict":
                 self.strict = True
                 self.warn(child, "vrrp_strict not carried over: vrrpd checks what the RFC "
@@ -690,6 +701,7 @@ class _Converter:
         auth_node: Node | None = None
         strict: bool | None = None
         peer_block: Node | None = None
+        mcast_node: Node | None = None
         check_source: bool | None = None
         here = f"instances.{name}"
         self.origins[here] = node.at(-1)
@@ -736,7 +748,7 @@ class _Converter:
                     self.warn(child, f"strict_mode {arg}: Keepalived says it is invalid and "
                               "keeps vrrp_strict's setting, and so does this file")  # fmt: skip
             elif key == "mcast_dst_ip" and args:
-                self.multicast_group(child, 6 if ":" in arg else 4)
+                mcast_node = child  # ignored by a unicast instance: checked below
             elif key == "virtual_ipaddress":
                 for c in child.children:
                     vip = self.vip(c)
@@ -809,6 +821,12 @@ class _Converter:
                       "own adverts as another router using its address")  # fmt: skip
         if out.get("unicast_peers") and peer_block is not None:
             self.unicast_hops(peer_block, out, name, bool(check_source or self.check_unicast_src))
+        if mcast_node is not None and out.get("unicast_peers"):
+            self.warn(mcast_node, f"mcast_dst_ip {mcast_node.args[0]}: {name} is unicast; "
+                      "Keepalived ignores it ('multicast destination specified with "
+                      "unicast'), and so does this file")  # fmt: skip
+        elif mcast_node is not None:
+            self.multicast_group(mcast_node, 6 if ":" in mcast_node.args[0] else 4)
         all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
         kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
@@ -821,6 +839,8 @@ class _Converter:
             self.warn(node, f"vrrp_instance {name} has no virtual_ipaddress: it moves "
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
+        if not out.get("unicast_peers"):
+            self.multicast_families.add(6 if family6 else 4)
         out["version"] = 3 if family6 else (version or self.version)
         strict = self.strict if strict is None else strict
         if family6 and version == 2:
