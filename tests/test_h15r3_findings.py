@@ -417,3 +417,26 @@ def test_finding_20_a_multicast_group_is_ignored_for_a_unicast_instance(tmp_path
     assert any("mcast_dst_ip 224.0.0.20" in w and "unicast" in w for w in warnings)
     multicast = convert(_conf(tmp_path, _instance("    priority 100\n", head)))
     assert any("vrrp_mcast_group4 224.0.0.19" in e for e in multicast.errors)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 21: old_unicast_checksum warned, not refused")
+def test_finding_21_old_unicast_checksum_is_refused(tmp_path: Path) -> None:
+    """Debian's Keepalived 2.2.7 is built with OLD_CHKSUM_COMPAT (`keepalived -v`):
+    `old_unicast_checksum` makes a VRRPv3 IPv4 unicast instance checksum its adverts with
+    224.0.0.18 in the pseudo-header, and expect that from its peers (vrrp.c, for clusters
+    that kept pre-1.3.6 nodes). vrrpd checksums with the real destination: each side drops
+    the other's adverts, both MASTER. convert said 'vrrp_instance old_unicast_checksum
+    not carried over' and exited 0; like AH, that cluster cannot be migrated node by node.
+    `old_unicast_checksum never`, or the keyword on a VRRPv2 or multicast instance,
+    changes nothing on the wire."""
+    head = "global_defs {\n    vrrp_version 3\n}\n"
+    unicast = "    priority 100\n    unicast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.12\n    }\n"
+    refused = convert(_conf(tmp_path, _instance(unicast + "    old_unicast_checksum\n", head)))
+    assert any("old_unicast_checksum" in e for e in refused.errors)
+    for body, top in (
+        (unicast + "    old_unicast_checksum never\n", head),
+        (unicast + "    old_unicast_checksum\n", ""),
+        ("    priority 100\n    old_unicast_checksum\n", head),
+    ):
+        conversion = convert(_conf(tmp_path, _instance(body, top)))
+        assert not conversion.errors, conversion.errors
