@@ -419,7 +419,6 @@ def test_finding_20_a_multicast_group_is_ignored_for_a_unicast_instance(tmp_path
     assert any("vrrp_mcast_group4 224.0.0.19" in e for e in multicast.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 21: old_unicast_checksum warned, not refused")
 def test_finding_21_old_unicast_checksum_is_refused(tmp_path: Path) -> None:
     """Debian's Keepalived 2.2.7 is built with OLD_CHKSUM_COMPAT (`keepalived -v`):
     `old_unicast_checksum` makes a VRRPv3 IPv4 unicast instance checksum its adverts with

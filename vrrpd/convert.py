@@ -702,6 +702,7 @@ class _Converter:
         strict: bool | None = None
         peer_block: Node | None = None
         mcast_node: Node | None = None
+        old_checksum: Node | None = None
         check_source: bool | None = None
         here = f"instances.{name}"
         self.origins[here] = node.at(-1)
@@ -789,6 +790,8 @@ class _Converter:
                 self.warn(child, f"dont_track_primary not carried over: Keepalived keeps {name} "
                           "out of FAULT when its interface goes down; vrrpd always goes to FAULT "
                           "then (the VIPs move to a node whose link works)")  # fmt: skip
+            elif key == "old_unicast_checksum":
+                old_checksum = child  # its effect depends on the version and unicast
             elif key == "no_accept":
                 self.warn(child, f"no_accept not carried over: Keepalived drops traffic to "
                           f"{name}'s VIPs while master (its nftables/iptables rules; the "
@@ -862,6 +865,8 @@ class _Converter:
                             "only): a vrrpd node and the Keepalived nodes would not hear each "
                             "other and both would be MASTER. Move every Keepalived node of "
                             "this instance to version 3 first, then migrate")  # fmt: skip
+        if old_checksum is not None:
+            self.old_checksum(old_checksum, out, family6)
         if auth_node is not None:
             auth = self.authentication(auth_node, name, out["version"], strict, family6)
             if auth is not None:
@@ -1210,6 +1215,25 @@ class _Converter:
                               "a weight, to have an effect)")  # fmt: skip
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
+
+    def old_checksum(self, node: Node, out: dict[str, Any], family6: bool) -> None:
+        """vrrp.c (OLD_CHKSUM_COMPAT, built into Debian's 2.2.7): ``old_unicast_checksum``
+        makes a VRRPv3 IPv4 unicast instance checksum with 224.0.0.18 as the pseudo-header
+        destination, and expect that; vrrpd uses the real destination, so each side drops
+        the other's adverts. Refused as AH is; ``never``, or another kind of instance,
+        changes nothing on the wire."""
+        never = node.args[:1] == ["never"]
+        if never or out["version"] != 3 or family6 or not out.get("unicast_peers"):
+            self.warn(node, f"old_unicast_checksum{' never' if never else ''}: changes "
+                      "nothing on the wire here (it concerns VRRPv3 IPv4 unicast adverts "
+                      "only, and `never` keeps the RFC's checksum): dropped")  # fmt: skip
+            return
+        self.refuse(node, "old_unicast_checksum: Keepalived checksums this VRRPv3 unicast "
+                    "instance's adverts with 224.0.0.18 in the pseudo-header and expects that "
+                    "from its peers (the pre-1.3.6 form); vrrpd uses the real destination: each "
+                    "side would drop the other's adverts and both would be MASTER. Remove the "
+                    "line from every Keepalived node of this instance (all must run 1.3.6 or "
+                    "later) first, then migrate")  # fmt: skip
 
     def own_interface(self, node: Node, out: dict[str, Any]) -> None:
         """vrrp.c: 'Ignoring track_interface ... since own interface': the instance tracks
