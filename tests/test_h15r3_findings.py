@@ -439,3 +439,25 @@ def test_finding_21_old_unicast_checksum_is_refused(tmp_path: Path) -> None:
     ):
         conversion = convert(_conf(tmp_path, _instance(body, top)))
         assert not conversion.errors, conversion.errors
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 22: glued $NAME expanded")
+def test_finding_22_a_variable_glued_to_what_follows_stays_as_written(tmp_path: Path) -> None:
+    """lib/parser.c (find_definition): an unbraced `$NAME` is replaced only before a
+    space, tab, ',', ')' or the line's end. Keepalived's dump (corpus 64): `$VIPB/24` is
+    no address (the VIP is not held), `script "/bin/echo $WORD"` runs with `$WORD`.
+    convert expanded both: the converted node advertised a VIP its Keepalived peers do
+    not have (VRRPv2 peers drop adverts whose address list differs: both MASTER)."""
+    text = (
+        "$VIPB=192.0.2.65\n$WORD=hello\n"
+        + ('vrrp_script chk {\n    script "/bin/echo $WORD"\n}\n')
+        + _instance(
+            "    priority 100\n    track_script {\n        chk\n    }\n",
+            vips="        192.0.2.37/24\n        $VIPB/24\n",
+        )
+    )
+    conversion = convert(_conf(tmp_path, text))
+    instance = conversion.document["instances"]["VI_1"]
+    assert instance["virtual_addresses"] == ["192.0.2.37/24"]
+    assert conversion.document["scripts"]["chk"]["command"] == "/bin/echo '$WORD'"
+    assert any("$VIPB" in w and "${VIPB}" in w for w in conversion.warnings)
