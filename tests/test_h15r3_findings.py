@@ -441,7 +441,6 @@ def test_finding_21_old_unicast_checksum_is_refused(tmp_path: Path) -> None:
         assert not conversion.errors, conversion.errors
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 22: glued $NAME expanded")
 def test_finding_22_a_variable_glued_to_what_follows_stays_as_written(tmp_path: Path) -> None:
     """lib/parser.c (find_definition): an unbraced `$NAME` is replaced only before a
     space, tab, ',', ')' or the line's end. Keepalived's dump (corpus 64): `$VIPB/24` is

@@ -101,7 +101,17 @@ _FAST_PREEMPT_WHY = (
 # ---------------------------------------------------------------- parsing
 
 
-_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)(?=[ \t,)\n]|\Z)")
+"""``${NAME}`` anywhere, ``$NAME`` only before a space, tab, ',', ')' or the line's end:
+lib/parser.c (find_definition) leaves ``$NAME/24`` or ``"$NAME"`` as written."""
+_LEFT = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def _names(word: str) -> list[str]:
+    """The variable names still written in ``word`` (``$NAME`` or ``${NAME}``)."""
+    return [m[1] or m[2] for m in _LEFT.finditer(word)]
+
+
 _DEFINITION = re.compile(r"^\$(\w+)\s*=(.*)$", re.DOTALL)
 _STDIN = "<stdin>"
 
@@ -307,8 +317,18 @@ def _statement(
             f"{path}:{number}: {line}: Keepalived has no ';' ending a value: it is read as "
             "part of the value, here as there"
         )
-    undefined = next((w for w in words if _VARIABLE.search(w)), None)
-    if undefined is not None:
+    # what is left of `$NAME` / `${NAME}` after expansion: glued to what follows (defined,
+    # but Keepalived does not replace it there) or never defined
+    left = [(m[1] or m[2], m[0]) for w in words for m in _LEFT.finditer(w)]
+    glued = next((n for n, _ in left if n in reading.variables), None)
+    if glued is not None and words[0] != "auth_pass":
+        reading.warnings.append(
+            f"{path}:{number}: ${glued}: Keepalived replaces an unbraced variable only before "
+            "a space, tab, ',', ')' or the line's end, so it leaves this one as written, and so "
+            f"does this conversion: write ${{{glued}}} if the value was meant"
+        )
+    undefined = next((w for w in words if any(n not in reading.variables for n in _names(w))), None)
+    if undefined is not None or (glued is not None and words[0] == "auth_pass"):
         # a password with a '$' is no variable to the operator: never repeat any of it
         what = "auth_pass: a '$' in it" if words[0] == "auth_pass" else undefined
         reading.warnings.append(
