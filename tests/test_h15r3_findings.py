@@ -460,3 +460,26 @@ def test_finding_22_a_variable_glued_to_what_follows_stays_as_written(tmp_path: 
     assert instance["virtual_addresses"] == ["192.0.2.37/24"]
     assert conversion.document["scripts"]["chk"]["command"] == "/bin/echo '$WORD'"
     assert any("$VIPB" in w and "${VIPB}" in w for w in conversion.warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 23: passwords read with shell quoting")
+@pytest.mark.parametrize(
+    ("written", "sent"),
+    [("'pw42'", "'pw42'"), ("'cd#ef'", "'cd"), ("ab\\#cd", "ab")],
+)
+def test_finding_23_auth_pass_is_read_as_keepalived_reads_it(
+    tmp_path: Path, written: str, sent: str
+) -> None:
+    """Keepalived's config words group double quotes only (lib/parser.c alloc_strvec_r):
+    `auth_pass 'pw42'` is the 6-byte password 'pw42' with its quotes (Keepalived 2.2.7's
+    dump, corpus 65), and only double quotes protect a '#' or '!' from starting a
+    comment; `ab\\#cd` came out as 'ab' (the config is read twice: the escape is gone on
+    the second pass). convert read the line as a shell would ('pw42' -> pw42, 'cd#ef'
+    whole, ab\\#cd -> ab\\): the converted node sent another password, and each side
+    dropped the other's adverts."""
+    body = (
+        "    priority 100\n    authentication {\n        auth_type PASS\n"
+        f"        auth_pass {written}\n    }}\n"
+    )
+    instance, _ = _converted(tmp_path, _instance(body))
+    assert instance["authentication"]["password"] == sent
