@@ -462,7 +462,6 @@ def test_finding_22_a_variable_glued_to_what_follows_stays_as_written(tmp_path: 
     assert any("$VIPB" in w and "${VIPB}" in w for w in conversion.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 23: passwords read with shell quoting")
 @pytest.mark.parametrize(
     ("written", "sent"),
     [("'pw42'", "'pw42'"), ("'cd#ef'", "'cd"), ("ab\\#cd", "ab")],

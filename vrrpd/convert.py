@@ -172,16 +172,31 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _strip_comment(line: str) -> str:
-    """The line up to a ``#`` or ``!`` outside quotes."""
-    quote = ""
-    for index, char in enumerate(line):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "#!":
+    """The line up to a ``#`` or ``!`` outside double quotes, as lib/parser.c's decomment
+    cuts it: single quotes protect nothing, and an escaped ``\\#`` outside quotes ends
+    the line too (the config is read twice, and the escape is gone on the second pass:
+    Keepalived 2.2.7's dump shows ``auth_pass ab\\#cd`` as ``ab``)."""
+    quote = False
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if char == "\\" and index + 1 < len(line):
+            if not quote and line[index + 1] in "#!":
+                return line[:index]
+            index += 2
+            continue
+        if char == '"':
+            quote = not quote
+        elif char in "#!" and not quote:
             return line[:index]
+        index += 1
     return line
+
+
+def _keepalived_words(text: str) -> list[str]:
+    """Words as lib/parser.c (alloc_strvec_r) splits a value: a double-quoted string is
+    one word without its quotes; single quotes and backslashes are plain characters."""
+    return [quoted or plain for quoted, plain in re.findall(r'"([^"]*)"?|([^\s"]+)', text)]
 
 
 def _words(line: str) -> list[str]:
@@ -312,6 +327,9 @@ def _statement(
                 reading.seen.add(target)
                 out += _tokens(Path(included), target.read_text(errors="replace"), reading)
         return out
+    if words[0] == "auth_pass":
+        # a secret, not a command: read as Keepalived reads it, not as a shell would
+        words = _keepalived_words(line)
     if any(w.endswith(";") for w in words[1:]):
         reading.warnings.append(
             f"{path}:{number}: {line}: Keepalived has no ';' ending a value: it is read as "
