@@ -482,3 +482,31 @@ def test_finding_23_auth_pass_is_read_as_keepalived_reads_it(
     )
     instance, _ = _converted(tmp_path, _instance(body))
     assert instance["authentication"]["password"] == sent
+
+
+@pytest.mark.xfail(
+    strict=True, reason="h15r3 finding 24: group trackers keep weights beside an owner"
+)
+def test_finding_24_a_sync_group_with_an_owner_clears_its_trackers_weights(
+    tmp_path: Path,
+) -> None:
+    """vrrp.c (sync_group_tracking_init): when a member is the address owner, the group's
+    own weighted trackers get weight 0 ('Cannot have weighted track script with member
+    having priority 255 - clearing weight'): a failing check puts the whole group in
+    FAULT (Keepalived's dump, corpus 66). The converted members kept the weights: the
+    owner ignores them, the other member only lost 20, and the group stayed MASTER."""
+    text = (
+        "vrrp_script chk {\n    script /bin/true\n    weight -20\n}\n"
+        "vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n"
+        "    track_script {\n        chk\n    }\n    track_interface {\n"
+        "        eth2 weight -10\n    }\n}\n"
+        + _instance("    priority 255\n")
+        + _instance("    priority 100\n").replace("VI_1", "VI_2").replace(" 51\n", " 52\n")
+    )
+    conversion = convert(_conf(tmp_path, text))
+    loads(conversion.yaml(), "converted.yaml")
+    for name in ("VI_1", "VI_2"):
+        instance = conversion.document["instances"][name]
+        assert instance["track_scripts"] == [{"name": "chk", "weight": 0}], name
+        assert instance["track_interfaces"] == ["eth2"], name
+    assert any("priority 255" in w and "weight 0" in w for w in conversion.warnings)
