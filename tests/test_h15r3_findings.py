@@ -484,9 +484,6 @@ def test_finding_23_auth_pass_is_read_as_keepalived_reads_it(
     assert instance["authentication"]["password"] == sent
 
 
-@pytest.mark.xfail(
-    strict=True, reason="h15r3 finding 24: group trackers keep weights beside an owner"
-)
 def test_finding_24_a_sync_group_with_an_owner_clears_its_trackers_weights(
     tmp_path: Path,
 ) -> None:

@@ -1431,6 +1431,38 @@ class _Converter:
             entry["reverse"] = True
         return entry
 
+    def unweighted(
+        self, node: Node, extra: dict[str, Any], group: str, owner: str
+    ) -> dict[str, Any]:
+        """vrrp.c (sync_group_tracking_init): with an address owner among the members, the
+        group's own trackers lose their weights ('Cannot have weighted track ... with
+        member having priority 255 - clearing weight'): each means FAULT for the group."""
+        out: dict[str, Any] = {}
+        cleared = False
+        for list_key, entries in extra.items():
+            for entry in entries:
+                name = entry if isinstance(entry, str) else entry.get("name", entry.get("path"))
+                weight = (
+                    self._script_weights.get(name, (0, False))[0]
+                    if isinstance(entry, str) and list_key == "track_scripts"
+                    else (entry.get("weight") if isinstance(entry, dict) else None)
+                )
+                kept: Any = entry
+                if weight:
+                    cleared = True
+                    if list_key == "track_interfaces":
+                        kept = name
+                    elif isinstance(entry, dict):
+                        kept = {k: v for k, v in entry.items() if k != "reverse"} | {"weight": 0}
+                    else:
+                        kept = {"name": name, "weight": 0}
+                out.setdefault(list_key, []).append(kept)
+        if cleared:
+            self.warn(node, f"vrrp_sync_group {group} {node.keyword}: {owner} has priority 255, "
+                      "so Keepalived gives the group's trackers weight 0 (each means FAULT for "
+                      "the group), and so does this file")  # fmt: skip
+        return out
+
     def group_members(self, node: Node, names: set[str], placed: set[str]) -> list[str]:
         """A sync group's members as vrrp_sync.c (vrrp_sync_set_group) keeps them, groups
         in file order: a name that is no instance is ignored ('doesn't exist'), and so is
@@ -1463,6 +1495,7 @@ class _Converter:
                       "this file")  # fmt: skip
             return None
         out: dict[str, Any] = {"instances": members}
+        owner = next((m for m in members if instances.get(m, {}).get("priority") == 255), None)
         self.origins[f"sync_groups.{node.args[0]}"] = node.at(-1)
         notify = {
             key.removeprefix("notify_") if key != "notify" else "any": command
@@ -1480,6 +1513,8 @@ class _Converter:
                     if member in instances:
                         extra: dict[str, Any] = {}
                         self.trackers(child, extra, tracked, None)
+                        if owner:
+                            extra = self.unweighted(child, extra, node.args[0], owner)
                         for list_key, entries in extra.items():
                             instances[member].setdefault(list_key, []).extend(entries)
             elif child.keyword not in ("group", *_NOTIFY_KEYS, *_TRACKING_WEIGHT):
