@@ -507,3 +507,23 @@ def test_finding_24_a_sync_group_with_an_owner_clears_its_trackers_weights(
         assert instance["track_scripts"] == [{"name": "chk", "weight": 0}], name
         assert instance["track_interfaces"] == ["eth2"], name
     assert any("priority 255" in w and "weight 0" in w for w in conversion.warnings)
+
+
+def _many_vips(count: int) -> str:
+    return "".join(f"        198.51.{100 + i // 250}.{1 + i % 250}/24\n" for i in range(count))
+
+
+@pytest.mark.xfail(strict=True, reason="h15r3 finding 25: more than 255 IPv4 VIPs refused")
+def test_finding_25_vips_beyond_an_advert_are_held_not_advertised(tmp_path: Path) -> None:
+    """vrrp.c: 'Number of VIPs (258) exceeds maximum/space available in packet (max 255
+    addresses) - excess moved to eVIPs': Keepalived advertises the first 255 and holds the
+    rest without advertising them (an IPv4 advert has room for 255 on any link of MTU
+    1064 or more). convert refused the file (vrrpd: at most 255 in an advert)."""
+    instance, warnings = _converted(tmp_path, _instance("    priority 100\n", vips=_many_vips(258)))
+    assert len(instance["virtual_addresses"]) == 255
+    assert instance["excluded_addresses"] == [
+        "198.51.101.6/24",
+        "198.51.101.7/24",
+        "198.51.101.8/24",
+    ]
+    assert any("excess moved" in w or "255" in w for w in warnings)
