@@ -513,7 +513,6 @@ def _many_vips(count: int) -> str:
     return "".join(f"        198.51.{100 + i // 250}.{1 + i % 250}/24\n" for i in range(count))
 
 
-@pytest.mark.xfail(strict=True, reason="h15r3 finding 25: more than 255 IPv4 VIPs refused")
 def test_finding_25_vips_beyond_an_advert_are_held_not_advertised(tmp_path: Path) -> None:
     """vrrp.c: 'Number of VIPs (258) exceeds maximum/space available in packet (max 255
     addresses) - excess moved to eVIPs': Keepalived advertises the first 255 and holds the

@@ -871,6 +871,16 @@ class _Converter:
         all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
         kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
+        if len(vips) > 255 and not (native6 or ":" in _address_of(vips[0])):
+            # vrrp.c: 'exceeds maximum/space available in packet - excess moved to eVIPs'
+            # (255 fit an IPv4 advert on any link of MTU 1064 or more)
+            self.warn(node, f"{name}: {len(vips)} VIPs, more than an advert holds (255): "
+                      "Keepalived advertises the first 255 and holds the rest without "
+                      "advertising them (excess moved to eVIPs), and so does this file "
+                      "(excluded_addresses)")  # fmt: skip
+            excluded_nodes += kept[255:]
+            excluded += vips[255:]
+            kept, vips = kept[:255], vips[:255]
         for index, vip_node in enumerate(kept):
             self.origins[f"{here}.virtual_addresses[{index}]"] = vip_node.at(-1)
         if not vips:
