@@ -2,8 +2,10 @@
 seen in public templates (Ansible roles, Helm charts, installers, Docker images) whose
 converted file behaves otherwise than Keepalived 2.2.7 does with the same file, read in
 Keepalived's sources (vrrp.c, vrrp_parser.c, vrrp_data.c, vrrp_ipaddress.c,
-trackers/track_file.c at tag v2.2.7). The snippets are our own. Each test failed before
-its fix; the ones still marked xfail(strict) need a change outside the converter."""
+trackers/track_file.c at tag v2.2.7) and, where a corpus file (54-67) says so, in its
+SIGUSR1 dump (tests/lab/test_oracle.py). The snippets are our own. Each test failed
+before its fix; the ones still marked xfail(strict) need a change outside the converter:
+6 and 10 in vrrpd/core/tracking.py, 12 in vrrpd/cluster.py."""
 
 from __future__ import annotations
 
