@@ -281,6 +281,9 @@ _EXCUSES: dict[str, tuple[str, ...]] = {
     "scripts": ("outside -253..253",),
     "vmac": ("names the macvlan itself",),
     "unicast_peers": ("own unicast_src_ip",),
+    # Keepalived tracks a VIP's other interface on that interface's side (TRACK_ADDR), not
+    # in the instance's "Tracked interfaces" the dump shows; vrrpd lists it (review h15r3)
+    "interfaces": ("tracks the interface of its address",),
 }
 """Differences a converter warning may explain, and the words that warning uses."""
 

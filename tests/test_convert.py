@@ -40,6 +40,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
     web6 = doc["instances"]["web6"]
     assert (web6["version"], web6["advert_interval"], web6["use_vmac"]) == (3, 0.5, True)
     assert web6["unicast_peers"] == ["fe80::12"]
+    assert web6["unicast_max_hops"] == 254  # Keepalived: any TTL from a unicast peer
     assert doc["sync_groups"]["front"] == {
         "instances": ["web", "web6"],
         "notify": {"fault": "/etc/vrrpd/notify.sh"},
@@ -53,6 +54,7 @@ def test_every_vrrp_keyword_we_carry_over() -> None:
         f"{where}:53: vrrp_instance smtp_alert not carried over",
         f"{where}:24: nopreempt with state MASTER: Keepalived clears nopreempt for web (it preempts), and so does this file",
         f"{where}:68: use_vmac vrrp61: vrrpd names the macvlan itself (vrrp.VRID)",
+        f"{where}:62: unicast_peer: Keepalived accepts web6's unicast adverts whatever their TTL (it checks TTL 255 only for multicast), so peers in other subnets work; vrrpd takes TTL 255 only unless unicast_max_hops says otherwise: written as unicast_max_hops: 254 (TTL >= 1), as Keepalived; set it to 0 if every peer is on this link (no off-link sender can then forge an advert)",
         f"{where}:79: virtual_server not carried over: load balancing (IPVS) is not vrrpd's: keep it in nginx, HAProxy or ipvsadm",
     ]
     # and vrrpd accepts it (scripts are checked for real elsewhere; here the mapping is)

@@ -66,7 +66,7 @@ def test_strict_mode_off_on_the_instance_is_plain_unicast(tmp_path: Path) -> Non
 def test_corpus_file_54_as_keepalived_dumps_it() -> None:
     """What 2.2.7's dump says for the corpus file (the oracle checks it in the lab):
     both instances unicast, STRICT_UNI without its password and preempt_delay."""
-    conversion = convert(CORPUS / "54-strict-unicast.conf", "lb1")
+    conversion = convert(CORPUS / "68-strict-unicast.conf", "lb1")
     assert not conversion.errors
     instances = conversion.document["instances"]
     assert instances["STRICT_UNI"]["unicast_peers"] == ["192.0.2.2"]

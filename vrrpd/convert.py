@@ -101,7 +101,17 @@ _FAST_PREEMPT_WHY = (
 # ---------------------------------------------------------------- parsing
 
 
-_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)(?=[ \t,)\n]|\Z)")
+"""``${NAME}`` anywhere, ``$NAME`` only before a space, tab, ',', ')' or the line's end:
+lib/parser.c (find_definition) leaves ``$NAME/24`` or ``"$NAME"`` as written."""
+_LEFT = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def _names(word: str) -> list[str]:
+    """The variable names still written in ``word`` (``$NAME`` or ``${NAME}``)."""
+    return [m[1] or m[2] for m in _LEFT.finditer(word)]
+
+
 _DEFINITION = re.compile(r"^\$(\w+)\s*=(.*)$", re.DOTALL)
 _STDIN = "<stdin>"
 
@@ -162,16 +172,31 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _strip_comment(line: str) -> str:
-    """The line up to a ``#`` or ``!`` outside quotes."""
-    quote = ""
-    for index, char in enumerate(line):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "#!":
+    """The line up to a ``#`` or ``!`` outside double quotes, as lib/parser.c's decomment
+    cuts it: single quotes protect nothing, and an escaped ``\\#`` outside quotes ends
+    the line too (the config is read twice, and the escape is gone on the second pass:
+    Keepalived 2.2.7's dump shows ``auth_pass ab\\#cd`` as ``ab``)."""
+    quote = False
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if char == "\\" and index + 1 < len(line):
+            if not quote and line[index + 1] in "#!":
+                return line[:index]
+            index += 2
+            continue
+        if char == '"':
+            quote = not quote
+        elif char in "#!" and not quote:
             return line[:index]
+        index += 1
     return line
+
+
+def _keepalived_words(text: str) -> list[str]:
+    """Words as lib/parser.c (alloc_strvec_r) splits a value: a double-quoted string is
+    one word without its quotes; single quotes and backslashes are plain characters."""
+    return [quoted or plain for quoted, plain in re.findall(r'"([^"]*)"?|([^\s"]+)', text)]
 
 
 def _words(line: str) -> list[str]:
@@ -302,13 +327,26 @@ def _statement(
                 reading.seen.add(target)
                 out += _tokens(Path(included), target.read_text(errors="replace"), reading)
         return out
+    if words[0] == "auth_pass":
+        # a secret, not a command: read as Keepalived reads it, not as a shell would
+        words = _keepalived_words(line)
     if any(w.endswith(";") for w in words[1:]):
         reading.warnings.append(
             f"{path}:{number}: {line}: Keepalived has no ';' ending a value: it is read as "
             "part of the value, here as there"
         )
-    undefined = next((w for w in words if _VARIABLE.search(w)), None)
-    if undefined is not None:
+    # what is left of `$NAME` / `${NAME}` after expansion: glued to what follows (defined,
+    # but Keepalived does not replace it there) or never defined
+    left = [(m[1] or m[2], m[0]) for w in words for m in _LEFT.finditer(w)]
+    glued = next((n for n, _ in left if n in reading.variables), None)
+    if glued is not None and words[0] != "auth_pass":
+        reading.warnings.append(
+            f"{path}:{number}: ${glued}: Keepalived replaces an unbraced variable only before "
+            "a space, tab, ',', ')' or the line's end, so it leaves this one as written, and so "
+            f"does this conversion: write ${{{glued}}} if the value was meant"
+        )
+    undefined = next((w for w in words if any(n not in reading.variables for n in _names(w))), None)
+    if undefined is not None or (glued is not None and words[0] == "auth_pass"):
         # a password with a '$' is no variable to the operator: never repeat any of it
         what = "auth_pass: a '$' in it" if words[0] == "auth_pass" else undefined
         reading.warnings.append(
@@ -414,6 +452,8 @@ class _Converter:
         self.errors: list[str] = []
         self.version = 2
         self.strict = False
+        self.check_unicast_src = False
+        """global_defs vrrp_check_unicast_src: the peers' min_ttl counts (vrrp.c)."""
         """global_defs vrrp_strict: each instance's strict_mode unless it sets its own."""
         self.garp: dict[str, Any] = {}
         self.track_files: dict[str, Node] = {}
@@ -425,6 +465,11 @@ class _Converter:
         self.commandless: set[str] = set()
         """vrrp_script blocks without a command: Keepalived drops them and their users."""
         self.grouped: dict[str, Node] = {}
+        self.members: dict[str, list[str]] = {}
+        self.global_groups: dict[int, Node] = {}
+        """vrrp_mcast_group4/6 by family: Keepalived gives them to multicast instances."""
+        self.multicast_families: set[int] = set()
+        """Sync group name -> the members Keepalived keeps (vrrp_sync_set_group)."""
         """Instance name -> the vrrp_sync_group it belongs to."""
         self.origins: dict[str, str] = {}
         self.defined: dict[tuple[str, str], int] = {}
@@ -470,6 +515,8 @@ class _Converter:
         for node in nodes:
             if node.keyword == "global_defs":
                 security_set, user_set = self.global_defs(node, document["global"])
+        names = {n.args[0] for n in nodes if n.keyword == "vrrp_instance" and n.args}
+        placed: set[str] = set()
         for index, node in enumerate(nodes):
             kind = _DEFINES.get(node.keyword)
             if kind is not None and node.args:
@@ -492,11 +539,11 @@ class _Converter:
                               "by @ID conditions?): Keepalived ignores the check and every "
                               "track_script of it, and so does this file")  # fmt: skip
             elif node.keyword == "vrrp_sync_group" and node.args:
-                group = node.first("group")
+                members = self.members[node.args[0]] = self.group_members(node, names, placed)
                 if _TRACKING_WEIGHT & {c.keyword for c in node.children}:
                     continue  # Keepalived keeps its members' weights, and so does vrrpd
-                for member in group.children if group else []:
-                    self.grouped[member.keyword] = node
+                for member in members:
+                    self.grouped[member] = node
         instances: dict[str, Any] = {}
         groups: dict[str, Any] = {}
         tracked: set[str] = set()
@@ -505,10 +552,19 @@ class _Converter:
             self.here = index
             if node.keyword == "vrrp_instance" and node.args:
                 instances[node.args[0]] = self.instance(node, tracked)
+        for family, group_node in sorted(self.global_groups.items()):
+            if family in self.multicast_families:
+                self.multicast_group(group_node, family)
+            elif group_node.args[0] not in ("224.0.0.18", "ff02::12"):
+                self.warn(group_node, f"{group_node.keyword} {group_node.args[0]}: no "
+                          f"multicast IPv{family} instance here (Keepalived gives the group "
+                          "to multicast instances only): ignored, as by Keepalived")  # fmt: skip
         for index, node in enumerate(nodes):
             self.here = index
             if node.keyword == "vrrp_sync_group" and node.args:
-                groups[node.args[0]] = self.sync_group(node, instances, tracked)
+                group_out = self.sync_group(node, instances, tracked)
+                if group_out is not None:
+                    groups[node.args[0]] = group_out
             elif node.keyword in _NOT_CARRIED:
                 self.warn(node, f"{node.keyword} not carried over: {_NOT_CARRIED[node.keyword]}")
             elif node.keyword not in (
@@ -569,9 +625,12 @@ class _Converter:
             elif key == "vrrp_garp_master_refresh" and args:
                 self.garp["refresh"] = self.number(child, float)
             elif key == "vrrp_check_unicast_src":
-                pass  # vrrpd always accepts unicast adverts only from the listed peers
+                # vrrpd always accepts unicast adverts only from the listed peers; Keepalived
+                # then also applies the peers' min_ttl (unicast_hops)
+                self.check_unicast_src = True
             elif key in ("vrrp_mcast_group4", "vrrp_mcast_group6") and args:
-                self.multicast_group(child, 6 if key.endswith("6") else 4)
+                # given to multicast instances only (vrrp.c): checked once they are known
+                self.global_groups[6 if key.endswith("6") else 4] = child
             elif key == "vrrp_strict":
                 self.strict = True
                 self.warn(child, "vrrp_strict not carried over: vrrpd checks what the RFC "
@@ -602,6 +661,7 @@ class _Converter:
     def script(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         weight, reverse = 0, False
+        init_fail: Node | None = None
         here = f"scripts.{node.args[0]}"
         self.origins[here] = node.at(-1)
         for child in node.children:
@@ -630,9 +690,20 @@ class _Converter:
                 out[key] = self.number(child)
             elif key == "user" and args:
                 out["user"] = args[0]
+            elif key == "init_fail":
+                init_fail = child
             else:
                 self.warn(child, f"vrrp_script {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
+        if init_fail is not None:
+            rise, interval = out.get("rise", 1), out.get("interval", 1.0)
+            self.warn(init_fail, f"vrrp_script {node.args[0]} init_fail not carried over: "
+                      "Keepalived starts the check as failed, so a node tracking it (weight 0) "
+                      f"stays in FAULT until {rise} successes (about {(rise - 1) * interval:g} "
+                      "s), and a weighted one starts with its penalty; vrrpd starts every check "
+                      "undecided (no FAULT, no weight) until rise successes or fall failures, "
+                      "so a node that boots with a broken link can take the VIPs before its "
+                      "check has passed once")  # fmt: skip
         if reverse:
             # vrrpd's checks have no reverse: it goes on each track_scripts entry instead
             out["weight"] = 0
@@ -659,6 +730,7 @@ class _Converter:
         vips: list[Any] = []
         vip_nodes: list[Node] = []
         excluded: list[Any] = []
+        excluded_nodes: list[Node] = []
         notify: dict[str, str] = {}
         garp = dict(self.garp)
         native6 = False
@@ -666,6 +738,10 @@ class _Converter:
         master: Node | None = None
         auth_node: Node | None = None
         strict: bool | None = None
+        peer_block: Node | None = None
+        mcast_node: Node | None = None
+        old_checksum: Node | None = None
+        check_source: bool | None = None
         here = f"instances.{name}"
         self.origins[here] = node.at(-1)
         for child in node.children:
@@ -682,10 +758,18 @@ class _Converter:
                 out["vrid"] = self.number(child)
             elif key == "priority":
                 out["priority"] = self.number(child)
+                if out["priority"] is not None and not 1 <= out["priority"] <= 255:
+                    # vrrp_prio_handler: 'Priority not valid! ... Using default 100'
+                    self.warn(child, f"priority {arg}: outside 1..255, which Keepalived says "
+                              "and runs the instance at its default 100 (even with state "
+                              "MASTER), and so does this file")  # fmt: skip
+                    out["priority"] = 100
             elif key == "advert_int":
                 out["advert_interval"] = self.number(child, float if "." in arg else int)
             elif key == "nopreempt":
                 out["preempt"] = False
+            elif key == "preempt":
+                out.pop("preempt", None)  # vrrp_preempt_handler clears an earlier nopreempt
             elif key == "preempt_delay":
                 out["preempt_delay"] = self.number(child, float)
             elif key in ("version", "vrrp_version"):
@@ -703,7 +787,7 @@ class _Converter:
                     self.warn(child, f"strict_mode {arg}: Keepalived says it is invalid and "
                               "keeps vrrp_strict's setting, and so does this file")  # fmt: skip
             elif key == "mcast_dst_ip" and args:
-                self.multicast_group(child, 6 if ":" in arg else 4)
+                mcast_node = child  # ignored by a unicast instance: checked below
             elif key == "virtual_ipaddress":
                 for c in child.children:
                     vip = self.vip(c)
@@ -711,13 +795,19 @@ class _Converter:
                         vips.append(vip)
                         vip_nodes.append(c)
             elif key == "virtual_ipaddress_excluded":
-                excluded += [v for c in child.children if (v := self.vip(c)) is not None]
+                for c in child.children:
+                    if (v := self.vip(c)) is not None:
+                        excluded.append(v)
+                        excluded_nodes.append(c)
             elif key in ("unicast_src_ip", "mcast_src_ip"):
                 # one handler in Keepalived (vrrp_srcip_handler): the adverts' source,
                 # multicast or unicast, which also breaks ties between equal priorities
                 out["unicast_source"] = self.host_address(child, arg)
             elif key == "unicast_peer":
                 out["unicast_peers"] = [self.host_address(c, c.keyword) for c in child.children]
+                peer_block = child
+            elif key == "check_unicast_src":
+                check_source = _true_false(arg) if args else True
             elif key in _TRACKERS:
                 self.trackers(child, out, tracked, group)
             elif key in _NOTIFY_KEYS:
@@ -738,6 +828,25 @@ class _Converter:
                 self.warn(child, f"dont_track_primary not carried over: Keepalived keeps {name} "
                           "out of FAULT when its interface goes down; vrrpd always goes to FAULT "
                           "then (the VIPs move to a node whose link works)")  # fmt: skip
+            elif key == "old_unicast_checksum":
+                old_checksum = child  # its effect depends on the version and unicast
+            elif key == "no_accept":
+                self.warn(child, f"no_accept not carried over: Keepalived drops traffic to "
+                          f"{name}'s VIPs while master (its nftables/iptables rules; the "
+                          "owner, priority 255, excepted); vrrpd does not filter (accept: "
+                          "true): add an nftables rule that drops it if that was meant")  # fmt: skip
+            elif key == "down_timer_adverts":
+                self.warn(child, f"down_timer_adverts {arg} not carried over: a Keepalived "
+                          f"backup of {name} waits {arg} missed adverts before taking over, a "
+                          "vrrpd backup 3 (RFC 5798), which is sooner when more were "
+                          "set")  # fmt: skip
+            elif key in ("virtual_routes", "virtual_rules"):
+                what = key.removeprefix("virtual_")
+                self.warn(child, f"{key} not carried over: Keepalived adds these {what} on "
+                          f"{name}'s master and removes them when it leaves MASTER; vrrpd "
+                          f"moves addresses, not {what}: add them in a notify hook (master: "
+                          f"`ip {what[:-1]} replace ...`, backup, fault and stop: `ip "
+                          f"{what[:-1]} del ...`)")  # fmt: skip
             else:
                 self.warn(child, f"vrrp_instance {key} not carried over")
         out = {k: v for k, v in out.items() if v is not None}  # refused: not a number
@@ -751,9 +860,27 @@ class _Converter:
             self.warn(node, f"unicast_peer {own} is {name}'s own unicast_src_ip (one list for "
                       "every node): left out of unicast_peers, where vrrpd would report its "
                       "own adverts as another router using its address")  # fmt: skip
+        if out.get("unicast_peers") and peer_block is not None:
+            self.unicast_hops(peer_block, out, name, bool(check_source or self.check_unicast_src))
+        if mcast_node is not None and out.get("unicast_peers"):
+            self.warn(mcast_node, f"mcast_dst_ip {mcast_node.args[0]}: {name} is unicast; "
+                      "Keepalived ignores it ('multicast destination specified with "
+                      "unicast'), and so does this file")  # fmt: skip
+        elif mcast_node is not None:
+            self.multicast_group(mcast_node, 6 if ":" in mcast_node.args[0] else 4)
         all_vips = list(vips)
         vips = self.one_family(vips, vip_nodes, native6, name)
         kept = [n for n, v in zip(vip_nodes, all_vips, strict=True) if any(v is w for w in vips)]
+        if len(vips) > 255 and not (native6 or ":" in _address_of(vips[0])):
+            # vrrp.c: 'exceeds maximum/space available in packet - excess moved to eVIPs'
+            # (255 fit an IPv4 advert on any link of MTU 1064 or more)
+            self.warn(node, f"{name}: {len(vips)} VIPs, more than an advert holds (255): "
+                      "Keepalived advertises the first 255 and holds the rest without "
+                      "advertising them (excess moved to eVIPs), and so does this file "
+                      "(excluded_addresses)")  # fmt: skip
+            excluded_nodes += kept[255:]
+            excluded += vips[255:]
+            kept, vips = kept[:255], vips[:255]
         for index, vip_node in enumerate(kept):
             self.origins[f"{here}.virtual_addresses[{index}]"] = vip_node.at(-1)
         if not vips:
@@ -763,6 +890,8 @@ class _Converter:
             self.warn(node, f"vrrp_instance {name} has no virtual_ipaddress: it moves "
                       f"nothing; add the service's address to virtual_addresses{hint}")  # fmt: skip
         family6 = native6 or any(":" in _address_of(v) for v in vips[:1])
+        if not out.get("unicast_peers"):
+            self.multicast_families.add(6 if family6 else 4)
         out["version"] = 3 if family6 else (version or self.version)
         strict = self.strict if strict is None else strict
         if family6 and version == 2:
@@ -784,12 +913,16 @@ class _Converter:
                             "only): a vrrpd node and the Keepalived nodes would not hear each "
                             "other and both would be MASTER. Move every Keepalived node of "
                             "this instance to version 3 first, then migrate")  # fmt: skip
+        if old_checksum is not None:
+            self.old_checksum(old_checksum, out, family6)
         if auth_node is not None:
             auth = self.authentication(auth_node, name, out["version"], strict, family6)
             if auth is not None:
                 out["authentication"] = auth
         self.version_limits(node, out)
-        self.initial_state(node, out, master)
+        self.initial_state(node, out, master, bool(strict))
+        if out["priority"] == 255:
+            self.owner_files(node, out)
         if strict:
             self.strict_limits(node, out)
         out.setdefault("advert_interval", 1)
@@ -799,6 +932,9 @@ class _Converter:
             # (docs/architecture.md, fast preemption): the RFC's timer, one handover.
             out["fast_preempt"] = False
         out["virtual_addresses"] = vips
+        self.own_interface(node, out)
+        held = [*zip(kept, vips, strict=True), *zip(excluded_nodes, excluded, strict=True)]
+        self.address_interfaces(out, held)
         if excluded:
             out["excluded_addresses"] = excluded
         if garp:
@@ -824,6 +960,37 @@ class _Converter:
                       "arguments if they were meant")  # fmt: skip
         return shlex.join(words)
 
+    def unicast_hops(self, block: Node, out: dict[str, Any], name: str, checked: bool) -> None:
+        """How far a unicast peer's adverts may have travelled, as Keepalived 2.2.7 checks
+        it (vrrp.c): never for unicast ('MUST verify that the IPv4 TTL/IPv6 HL is 255 (but
+        not if unicast)'), so peers in other subnets work; with check_unicast_src, each
+        peer's ``min_ttl`` (vrrp_data.c, default 0). vrrpd takes TTL 255 only unless
+        ``unicast_max_hops`` says otherwise: the converted node would drop a routed
+        master's adverts and be MASTER beside it."""
+        lowest = 0
+        if checked:
+            bounds = []
+            for peer in block.children:
+                args = peer.args
+                at = args.index("min_ttl") if "min_ttl" in args else -1
+                value = args[at + 1] if 0 <= at < len(args) - 1 else "0"
+                bounds.append(int(value) if value.isdigit() else 0)
+            lowest = min(bounds, default=0)
+        hops = min(254, 255 - min(255, lowest))
+        out["unicast_max_hops"] = hops
+        self.origins[f"instances.{name}.unicast_max_hops"] = block.at(-1)
+        why = (
+            f"its unicast peers' min_ttl ({lowest})"
+            if lowest
+            else "whatever their TTL (it checks TTL 255 only for multicast), so peers in "
+            "other subnets work"
+        )
+        self.warn(block, f"unicast_peer: Keepalived accepts {name}'s unicast adverts {why}; "
+                  f"vrrpd takes TTL 255 only unless unicast_max_hops says otherwise: written "
+                  f"as unicast_max_hops: {hops} (TTL >= {255 - hops}), as Keepalived; set it "
+                  "to 0 if every peer is on this link (no off-link sender can then forge an "
+                  "advert)")  # fmt: skip
+
     def host_address(self, node: Node, text: str) -> str:
         """A unicast address as Keepalived reads it (utils.c, inet_stosockaddr): what
         follows a ``/`` (a prefix) or a ``-`` (a range) is dropped."""
@@ -834,16 +1001,34 @@ class _Converter:
         return cut
 
     def version_limits(self, node: Node, out: dict[str, Any]) -> None:
-        """What Keepalived makes of an instance's interval for its VRRP version (vrrp.c):
-        a VRRPv2 interval is whole seconds below 256, rounded half up (0.5 s is 1 s)."""
+        """What Keepalived 2.2.7 makes of an instance's interval: vrrp_parser.c takes
+        0.01..255 s and ignores anything else ('not valid ... ignoring': the default,
+        1 s); vrrp.c then rounds a VRRPv2 interval half up to whole seconds (0.5 s is 1 s)
+        and a VRRPv3 one to 10 ms (at least 10 ms), capped at 40.95 s."""
         name = node.args[0]
         interval = out.get("advert_interval")
-        if out["version"] == 2 and isinstance(interval, int | float):
-            whole = 255 if interval >= 256 else max(1, int(interval + 0.5))
+        if not isinstance(interval, int | float):
+            return
+        micro = round(interval * 1_000_000)
+        if not 10_000 <= micro <= 255_000_000:
+            del out["advert_interval"]  # the default, 1 s, written out below
+            self.warn(node, f"advert_int {interval:g} in {name}: outside 0.01..255 s, which "
+                      "Keepalived ignores ('not valid') and uses the default 1 s, and so does "
+                      "this file")  # fmt: skip
+            return
+        if out["version"] == 2:
+            whole = max(1, (micro + 500_000) // 1_000_000)
             if whole != interval:
                 out["advert_interval"] = whole
                 self.warn(node, f"advert_int {interval:g} in VRRPv2 instance {name}: Keepalived "
                           f"sends whole seconds, {whole}, and so does this file")  # fmt: skip
+            return
+        centi = min(4095, max(1, (micro + 5_000) // 10_000))
+        if centi * 10_000 != micro:
+            out["advert_interval"] = centi / 100
+            self.warn(node, f"advert_int {interval:g} in VRRPv3 instance {name}: Keepalived "
+                      f"sends {centi / 100:g} s (10 ms steps, at most 40.95), and so does this "
+                      "file")  # fmt: skip
 
     def strict_limits(self, node: Node, out: dict[str, Any]) -> None:
         """What Keepalived 2.2.7's strict mode (vrrp_strict, or the instance's
@@ -905,13 +1090,15 @@ class _Converter:
             return weight
         bound = limit if weight > 0 else -limit
         what = f"{name} " if name else ""
-        self.warn(node, f"{what}weight {weight}: outside -253..253, which Keepalived says but "
+        self.warn(node, f"{what}weight {weight}: outside -{limit}..{limit}, which Keepalived says but "
                   f"still adds {weight}; written as {bound} (the priority stops at 1 or 254 "
                   "either way, but summed with other trackers' weights the result can differ: "
                   f"check the sums)")  # fmt: skip
         return bound
 
-    def initial_state(self, node: Node, out: dict[str, Any], master: Node | None) -> None:
+    def initial_state(
+        self, node: Node, out: dict[str, Any], master: Node | None, strict: bool = False
+    ) -> None:
         """What Keepalived 2.2.7 derives from ``state MASTER`` when it checks an instance
         (vrrp.c): without ``priority`` the instance is the address owner (255), not 100;
         the owner and an initial MASTER both lose ``nopreempt``, an initial MASTER loses
@@ -924,6 +1111,12 @@ class _Converter:
                 self.warn(master, f"state MASTER without priority: Keepalived makes {name} the "
                           "address owner (priority 255), and so does this file")  # fmt: skip
         where = master or node
+        if strict and master is not None and out["priority"] != 255:
+            # vrrp.c turns it into BACKUP before it looks at nopreempt and preempt_delay
+            self.warn(master, f"state MASTER in strict mode: Keepalived says 'State MASTER "
+                      f"must match being address owner' and starts {name} as BACKUP, so it "
+                      "keeps a nopreempt, and so does this file")  # fmt: skip
+            master = None
         if out.get("preempt") is False and (out["priority"] == 255 or master is not None):
             why = "priority 255 (the owner)" if out["priority"] == 255 else "state MASTER"
             self.warn(where, f"nopreempt with {why}: Keepalived clears nopreempt for {name} "
@@ -1001,8 +1194,14 @@ class _Converter:
     def vip(self, node: Node) -> Any:
         words = [node.keyword, *node.args]
         address = words[0]
-        if "/" not in address:
-            address += "/128" if ":" in address else "/32"
+        host, _, prefix = address.partition("/")
+        full = 128 if ":" in host else 32
+        if prefix and not (prefix.isdigit() and int(prefix) <= full):
+            # vrrp_ipaddress.c: 'Invalid address prefix len ... - using 32' (a netmask too)
+            self.warn(node, f"{address}: Keepalived reads only a prefix length after '/' "
+                      f"and adds the address as /{full}, and so does this file")  # fmt: skip
+            prefix = ""
+        address = f"{host}/{int(prefix) if prefix else full}"
         try:
             address = str(ip_interface(address))
         except ValueError:
@@ -1054,6 +1253,13 @@ class _Converter:
                     and self._script_weights.get(child.keyword, (0, False))[0] != 0
                 )
             )
+            if (
+                group is not None
+                and key == "track_file"
+                and isinstance(entry, dict)
+                and self.unweighted_file(child, entry, f"sync group {group.args[0]}")
+            ):
+                weighted = False
             if group is not None and weighted and key != "track_process":
                 if key == "track_interface":
                     entry = child.keyword
@@ -1071,24 +1277,148 @@ class _Converter:
                     continue
             out.setdefault(_TRACK_KEYS[key], []).append(entry)
 
-    def weight_of(self, node: Node | None) -> tuple[int | None, bool]:
+    def old_checksum(self, node: Node, out: dict[str, Any], family6: bool) -> None:
+        """vrrp.c (OLD_CHKSUM_COMPAT, built into Debian's 2.2.7): ``old_unicast_checksum``
+        makes a VRRPv3 IPv4 unicast instance checksum with 224.0.0.18 as the pseudo-header
+        destination, and expect that; vrrpd uses the real destination, so each side drops
+        the other's adverts. Refused as AH is; ``never``, or another kind of instance,
+        changes nothing on the wire."""
+        never = node.args[:1] == ["never"]
+        if never or out["version"] != 3 or family6 or not out.get("unicast_peers"):
+            self.warn(node, f"old_unicast_checksum{' never' if never else ''}: changes "
+                      "nothing on the wire here (it concerns VRRPv3 IPv4 unicast adverts "
+                      "only, and `never` keeps the RFC's checksum): dropped")  # fmt: skip
+            return
+        self.refuse(node, "old_unicast_checksum: Keepalived checksums this VRRPv3 unicast "
+                    "instance's adverts with 224.0.0.18 in the pseudo-header and expects that "
+                    "from its peers (the pre-1.3.6 form); vrrpd uses the real destination: each "
+                    "side would drop the other's adverts and both would be MASTER. Remove the "
+                    "line from every Keepalived node of this instance (all must run 1.3.6 or "
+                    "later) first, then migrate")  # fmt: skip
+
+    def own_interface(self, node: Node, out: dict[str, Any]) -> None:
+        """vrrp.c: 'Ignoring track_interface ... since own interface': the instance tracks
+        its interface anyway (FAULT while down, as vrrpd does), and the entry's weight
+        never counts; kept, a positive one would raise the converted node's priority."""
+        own = out.get("interface")
+        entries = out.get("track_interfaces", [])
+        kept = [t for t in entries if (t if isinstance(t, str) else t["name"]) != own]
+        if len(kept) == len(entries):
+            return
+        self.warn(node, f"track_interface {own}: {node.args[0]}'s own interface; Keepalived "
+                  "ignores the entry and its weight ('since own interface': FAULT while it "
+                  "is down, as vrrpd always does), and so does this file")  # fmt: skip
+        if kept:
+            out["track_interfaces"] = kept
+        else:
+            del out["track_interfaces"]
+
+    def address_interfaces(self, out: dict[str, Any], addresses: list[tuple[Node, Any]]) -> None:
+        """vrrp.c (vrrp_complete_instance) tracks the interface of every VIP and excluded
+        address held on another interface than the instance's, weight 0, unless the address
+        says ``no_track``: that interface going down puts the instance in FAULT (the
+        LVS-NAT router's inside gateway). vrrpd tracks only what track_interfaces lists, so
+        the converted file lists them."""
+        tracked = {t if isinstance(t, str) else t["name"] for t in out.get("track_interfaces", [])}
+        for node, address in addresses:
+            dev = address.get("dev") if isinstance(address, dict) else None
+            if dev is None or dev == out.get("interface") or "no_track" in node.args:
+                continue
+            entries = out.get("track_interfaces", [])
+            for index, entry in enumerate(entries):
+                if isinstance(entry, dict) and entry["name"] == dev and entry.get("weight"):
+                    # add_vrrp_to_interface: the address's weight 0 replaces the entry's
+                    entries[index] = dev
+                    self.warn(node, f"{_address_of(address)} dev {dev}: Keepalived tracks the "
+                              f"interface of its address with weight 0, which replaces "
+                              f"track_interface {dev} weight {entry['weight']} (FAULT while "
+                              f"{dev} is down), and so does this file")  # fmt: skip
+            if dev not in tracked:
+                tracked.add(dev)
+                out.setdefault("track_interfaces", []).append(dev)
+                self.warn(node, f"{_address_of(address)} dev {dev}: Keepalived tracks the "
+                          f"interface of its address (FAULT while {dev} is down, unless the "
+                          "address says no_track), and so does this file: track_interfaces "
+                          f"lists {dev}")  # fmt: skip
+
+    def unweighted_file(self, node: Node, entry: dict[str, Any], where: str) -> bool:
+        """vrrp.c, for a sync group member or the address owner: a track_file whose weight
+        is the default 1 is made weight 0 ('specify weight 0'), so a non-zero value in the
+        file means FAULT (the maintenance switch); the converted entry does the same."""
+        if entry.get("weight") != 1:
+            return False
+        entry["weight"] = 0
+        entry.pop("reverse", None)
+        self.warn(node, f"track_file {node.keyword} ({entry['path']}): in {where} Keepalived "
+                  "makes its default weight 1 weight 0 (a non-zero value in the file means "
+                  "FAULT), and so does this file")  # fmt: skip
+        return True
+
+    def owner_files(self, node: Node, out: dict[str, Any]) -> None:
+        """vrrp.c: the address owner's track_file with the default weight becomes weight 0
+        (FAULT on a non-zero value); one with a weight of its own is ignored, as the owner's
+        priority never moves. vrrpd ignores an owner's weights, so without this the file
+        would do nothing at all."""
+        kept = []
+        for entry in out.get("track_files", []):
+            if self.unweighted_file(node, entry, "the address owner (priority 255)"):
+                kept.append(entry)
+            elif entry.get("weight"):
+                self.warn(node, f"track_file {entry['path']} weight {entry['weight']}: Keepalived "
+                          "ignores a weighted track_file on the address owner (priority 255), "
+                          "and so does this file")  # fmt: skip
+            else:
+                kept.append(entry)
+        if kept:
+            out["track_files"] = kept
+        else:
+            out.pop("track_files", None)
+
+    def weight_of(self, node: Node | None, limit: int = 253) -> tuple[int | None, bool]:
         """``weight W [reverse]`` (in a track block) or ``W [reverse]`` (a definition's
-        weight line) -> (W, reverse)."""
+        weight line) -> (W, reverse); ``limit``: Keepalived's bound for this tracker
+        (253, or 254 for track_file and track_process, which take -254..254). A weight
+        Keepalived ignores is None: the definition's, the default, or none (FAULT)."""
         if node is None:
             return None, False
         args = node.args
         if args[:1] == ["weight"] and len(args) >= 2:
-            return self.clamped(node, self.number(node, int, 1), node.keyword), args[2:3] == [
-                "reverse"
-            ]
+            weight = self.tracker_weight(node, self.number(node, int, 1), node.keyword, limit)
+            return weight, weight is not None and args[2:3] == ["reverse"]
         if node.keyword == "weight" and args:
-            return self.clamped(node, self.number(node)), args[1:2] == ["reverse"]
+            weight = self.tracker_weight(node, self.number(node), "", limit)
+            return weight, weight is not None and args[1:2] == ["reverse"]
         if args and args[0].lstrip("-").isdigit():
-            return self.clamped(node, int(args[0]), node.keyword), args[1:2] == ["reverse"]
+            weight = self.tracker_weight(node, int(args[0]), node.keyword, limit)
+            return weight, weight is not None and args[1:2] == ["reverse"]
         return None, False
 
+    def tracker_weight(self, node: Node, weight: int | None, name: str, limit: int) -> int | None:
+        """A tracker's weight as vrrp_track.c and track_file.c read it: outside -254..254
+        it is ignored ('must be between ... Ignoring...': a track_interface is then
+        plain, FAULT while down; a track_script, track_file or track_process entry takes
+        its definition's weight; a definition's own, the default); +-254 is 253 where the
+        bound is 253 (interfaces, scripts). Only a vrrp_script's own weight is kept out of
+        range by Keepalived (``clamped``)."""
+        if weight is None or -limit <= weight <= limit:
+            return weight
+        what = f"{name} " if name else ""
+        if abs(weight) == 254:
+            bound = 253 if weight > 0 else -253
+            self.warn(node, f"{what}weight {weight}: Keepalived says it cannot be +/-254 and "
+                      f"uses {bound}, and so does this file")  # fmt: skip
+            return bound
+        self.warn(node, f"{what}weight {weight}: outside -254..254, which Keepalived ignores "
+                  "('Ignoring...'): the tracker keeps its definition's weight, or none (an "
+                  "interface or process then means FAULT while down), and so does this "
+                  "file")  # fmt: skip
+        return None
+
     def tracker(self, key: str, node: Node) -> Any:
-        weight, reverse = self.weight_of(node)
+        # track_file.c and vrrp_track.c read file and process weights in -254..254 (a file
+        # at -254 is FAULT); scripts and interfaces in -253..253
+        limit = 254 if key in ("track_file", "track_process") else 253
+        weight, reverse = self.weight_of(node, limit)
         if key == "track_script":
             base_weight, base_reverse = self._script_weights.get(node.keyword, (0, False))
             if weight is None and base_reverse:
@@ -1105,14 +1435,14 @@ class _Converter:
         elif key == "track_file":
             definition = self.track_files.get(node.keyword)
             path = definition.value("file") if definition else node.keyword
-            base = self.weight_of(definition.first("weight") if definition else None)
+            base = self.weight_of(definition.first("weight") if definition else None, limit)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             entry = {"path": path, "weight": 1 if weight is None else weight}
         else:
             definition = self.track_processes.get(node.keyword)
             entry = {"name": (definition.value("process") if definition else None) or node.keyword}
-            base = self.weight_of(definition.first("weight") if definition else None)
+            base = self.weight_of(definition.first("weight") if definition else None, limit)
             reverse = reverse or (base[1] and node.args[2:3] != ["noreverse"])
             weight = weight if weight is not None else base[0]
             if weight is not None:
@@ -1124,12 +1454,71 @@ class _Converter:
             entry["reverse"] = True
         return entry
 
+    def unweighted(
+        self, node: Node, extra: dict[str, Any], group: str, owner: str
+    ) -> dict[str, Any]:
+        """vrrp.c (sync_group_tracking_init): with an address owner among the members, the
+        group's own trackers lose their weights ('Cannot have weighted track ... with
+        member having priority 255 - clearing weight'): each means FAULT for the group."""
+        out: dict[str, Any] = {}
+        cleared = False
+        for list_key, entries in extra.items():
+            for entry in entries:
+                name = entry if isinstance(entry, str) else entry.get("name", entry.get("path"))
+                weight = (
+                    self._script_weights.get(name, (0, False))[0]
+                    if isinstance(entry, str) and list_key == "track_scripts"
+                    else (entry.get("weight") if isinstance(entry, dict) else None)
+                )
+                kept: Any = entry
+                if weight:
+                    cleared = True
+                    if list_key == "track_interfaces":
+                        kept = name
+                    elif isinstance(entry, dict):
+                        kept = {k: v for k, v in entry.items() if k != "reverse"} | {"weight": 0}
+                    else:
+                        kept = {"name": name, "weight": 0}
+                out.setdefault(list_key, []).append(kept)
+        if cleared:
+            self.warn(node, f"vrrp_sync_group {group} {node.keyword}: {owner} has priority 255, "
+                      "so Keepalived gives the group's trackers weight 0 (each means FAULT for "
+                      "the group), and so does this file")  # fmt: skip
+        return out
+
+    def group_members(self, node: Node, names: set[str], placed: set[str]) -> list[str]:
+        """A sync group's members as vrrp_sync.c (vrrp_sync_set_group) keeps them, groups
+        in file order: a name that is no instance is ignored ('doesn't exist'), and so is
+        an instance an earlier group holds ('cannot exist in more than one sync group');
+        Keepalived runs the rest, and so does the converted file."""
+        group = node.first("group")
+        members = []
+        for child in group.children if group else []:
+            name = child.keyword
+            if name not in names:
+                self.warn(child, f"sync group {node.args[0]}: {name} is no vrrp_instance of "
+                          "this file; Keepalived ignores it ('doesn't exist - ignoring'), and "
+                          "so does this file")  # fmt: skip
+            elif name in placed:
+                self.warn(child, f"sync group {node.args[0]}: {name} is in an earlier sync "
+                          "group; an instance cannot exist in more than one sync group, so "
+                          "Keepalived ignores it here, and so does this file")  # fmt: skip
+            else:
+                placed.add(name)
+                members.append(name)
+        return members
+
     def sync_group(
         self, node: Node, instances: dict[str, Any], tracked: set[str]
-    ) -> dict[str, Any]:
-        group = node.first("group")
-        members = [c.keyword for c in group.children] if group else []
+    ) -> dict[str, Any] | None:
+        members = self.members.get(node.args[0], [])
+        if not members:
+            self.warn(node, f"vrrp_sync_group {node.args[0]}: no member left; Keepalived "
+                      "removes the group ('no matching virtual router found'), and so does "
+                      "this file")  # fmt: skip
+            return None
         out: dict[str, Any] = {"instances": members}
+        owner = next((m for m in members if instances.get(m, {}).get("priority") == 255), None)
         self.origins[f"sync_groups.{node.args[0]}"] = node.at(-1)
         notify = {
             key.removeprefix("notify_") if key != "notify" else "any": command
@@ -1147,6 +1536,8 @@ class _Converter:
                     if member in instances:
                         extra: dict[str, Any] = {}
                         self.trackers(child, extra, tracked, None)
+                        if owner:
+                            extra = self.unweighted(child, extra, node.args[0], owner)
                         for list_key, entries in extra.items():
                             instances[member].setdefault(list_key, []).extend(entries)
             elif child.keyword not in ("group", *_NOTIFY_KEYS, *_TRACKING_WEIGHT):
