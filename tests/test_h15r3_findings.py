@@ -136,21 +136,17 @@ def test_finding_5_a_track_file_weight_of_254_is_kept(tmp_path: Path) -> None:
     assert not any("outside -253..253" in w for w in warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 6: Keepalived's track_file goes to FAULT when value x weight is "
-    "-254 or less (track_file.c, process_update_vrrp_track_file_status; keepalived.conf(5): "
-    "'If the result is less than -253 ... the fault state'); vrrpd's file_contribution only "
-    "lowers the priority to 1, so such a node can still become MASTER. Fix in "
-    "vrrpd/core/tracking.py: fault = weight == 0 and number != 0 or number * weight * sign "
-    "<= -254",
-)
 def test_finding_6_a_track_file_at_minus_254_is_fault() -> None:
+    """Keepalived's track_file is FAULT when value x weight is -254 or less
+    (keepalived.conf(5): "less than -253"); vrrpd only lowered the priority to 1, so
+    such a node could still become MASTER."""
     from vrrpd.core.tracking import file_contribution
 
     assert file_contribution("/run/down", 1, -254).fault
     assert file_contribution("/run/down", 3, -100).fault
     assert not file_contribution("/run/down", 2, -100).fault
+    assert file_contribution("/run/down", 3, 100, reverse=True).fault
+    assert not file_contribution("/run/down", 3, 100).fault
 
 
 @pytest.mark.parametrize(
@@ -202,21 +198,13 @@ def test_finding_9_virtual_routes_in_an_instance_say_what_is_lost(tmp_path: Path
         assert any(key in w and "notify hook" in w for w in warnings), key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 10: Keepalived decides a check's first state on its first result "
-    "(vrrp_scheduler.c: result = rise - 1, 'one success is enough'; one failure in INIT is "
-    "'failed'), and holds a weight-0 instance in FAULT (init) until then; vrrpd waits for rise "
-    "successes or fall failures and counts INIT as up. Seen in a namespace with `interval 1, "
-    "fall 10, rise 2`, script /bin/false: Keepalived never took the VIP; vrrpd with the "
-    "converted file was MASTER 3.6 s after start and held the VIP until the 10th failure "
-    "(kubeadm's interval 3 / fall 10: 30 s on a node whose apiserver is down). Fix in "
-    "vrrpd/core/tracking.py (CheckTracker.finished: while INIT, the first result sets UP or "
-    "DOWN) and in the virtual router (a weight-0 check still INIT keeps the instance out of "
-    "MASTER)",
-)
 @pytest.mark.parametrize("success", [False, True])
 def test_finding_10_a_check_first_result_decides_as_in_keepalived(success: bool) -> None:
+    """Keepalived decides a check on its first result ("one success is enough", one
+    failure in INIT fails; vrrp_scheduler.c); vrrpd waited rise or fall results with
+    INIT counted as up: seen with interval 1, fall 10, /bin/false, the converted node
+    was MASTER 3.6 s after start while Keepalived never took the VIP. Fixed with
+    tests/test_check_first_result.py (the start also waits for the first result)."""
     from vrrpd.core.config import CheckConfig
     from vrrpd.core.tracking import CheckTracker, TrackerStatus
 

@@ -63,16 +63,25 @@ def contribution(source: str, status: TrackerStatus, weight: int) -> Contributio
     return Contribution(source, status, weight, delta, fault)
 
 
-def file_contribution(path: str, value: int | None, weight: int) -> Contribution:
-    """Keepalived's track_file: the file's integer times the weight (missing counts 0).
+FILE_FAULT_AT = -254
+"""A track_file's value x weight at or below this is FAULT, not a lower priority
+(keepalived.conf(5): "less than -253"): no priority could express it."""
 
-    With weight 0, any non-zero value means FAULT (Keepalived's convention).
+
+def file_contribution(
+    path: str, value: int | None, weight: int, *, reverse: bool = False
+) -> Contribution:
+    """Keepalived's track_file: the file's integer times the weight (missing counts 0),
+    negated with ``reverse``.
+
+    With weight 0, any non-zero value means FAULT (Keepalived's convention); so does a
+    product of -254 or less (Keepalived's too: the node must not stay electable at 1).
     """
     number = value or 0
     status = TrackerStatus.UP if value is not None else TrackerStatus.DOWN
-    return Contribution(
-        f"file {path} = {number}", status, weight, number * weight, weight == 0 and number != 0
-    )
+    delta = -number * weight if reverse else number * weight
+    fault = (weight == 0 and number != 0) or delta <= FILE_FAULT_AT
+    return Contribution(f"file {path} = {number}", status, weight, delta, fault)
 
 
 class TrackerKind(enum.Enum):
@@ -104,6 +113,9 @@ class Tracker:
         return f"{self.kind.value}:{self.name}"
 
     def judge(self, seen: Observation) -> Contribution:
+        if self.kind is TrackerKind.FILE:
+            assert seen is None or isinstance(seen, int)
+            return file_contribution(self.name, seen, self.weight, reverse=self.reverse)
         judged = self._judge(seen)
         if self.reverse:
             return dataclasses.replace(judged, delta=-judged.delta)
