@@ -233,16 +233,10 @@ def test_finding_11_init_fail_says_what_the_node_loses(tmp_path: Path) -> None:
     assert "5 successes" in said[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h15r3 finding 12: check-config passes a hand-written vrrpd YAML (unicast_max_hops "
-    "0) beside a live keepalived.conf with IPv6 unicast, whose adverts carry hop limit 64 "
-    "(seen in a namespace): the vrrpd node drops them all and both are MASTER. Fix in "
-    "vrrpd/cluster.py: for a VRID with a Keepalived node (converted on the fly) using IPv6 "
-    "unicast without unicast_ttl, an ERROR naming each vrrpd node whose unicast_max_hops < "
-    "191 (255 - 64)",
-)
 def test_finding_12_cluster_check_names_the_ipv6_unicast_hop_limit(tmp_path: Path) -> None:
+    """check-config passed a hand-written vrrpd YAML (unicast_max_hops 0) beside a live
+    keepalived.conf with IPv6 unicast, whose adverts carry hop limit 64 (seen in a
+    namespace): the vrrpd node drops them all and both are MASTER."""
     from click.testing import CliRunner
 
     from vrrpd.cli import main
@@ -262,7 +256,11 @@ def test_finding_12_cluster_check_names_the_ipv6_unicast_hop_limit(tmp_path: Pat
     )
     result = CliRunner().invoke(main, ["check-config", str(new), str(live)])
     assert result.exit_code == 1, result.output
-    assert "hop limit" in result.output
+    assert "hop limit 64" in result.output
+    assert "set unicast_max_hops: 191 or more on lb2" in result.output
+    new.write_text(new.read_text() + "    unicast_max_hops: 191\n")
+    result = CliRunner().invoke(main, ["check-config", str(new), str(live)])
+    assert "hop limit" not in result.output, result.output
 
 
 def test_finding_13_a_tracker_weight_out_of_range_is_ignored_as_keepalived_does(

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vrrpd.core.config import Config, InstanceConfig
-from vrrpd.core.constants import PRIORITY_MIN, PRIORITY_OWNER, IPAddress
+from vrrpd.core.constants import PRIORITY_MIN, PRIORITY_OWNER, Family, IPAddress
 from vrrpd.core.tracking import (
     Observation,
     Tracker,
@@ -101,6 +101,7 @@ def check(
                 )
                 findings.append(Finding(not legal, f"{where}: {key} differs: {shown}{why}"))
         findings += _unicast_reach(where, members, labels)
+        findings += _keepalived_hop_limit(where, members, labels, located)
         owners = [node for node, inst in members if inst.owner]
         if len(owners) > 1:
             findings.append(
@@ -120,6 +121,46 @@ def check(
                                                f"{priority}: legal; {_tie(same, addresses)}"))  # fmt: skip
         findings += _failures(where, members, configs, addresses)
     return findings + _sync_groups(nodes)
+
+
+KEEPALIVED_V6_UNICAST_HOPS = 64
+"""The hop limit of Keepalived 2.2.7's IPv6 unicast adverts without ``unicast_ttl``
+(the socket's default; seen in a namespace): they arrive below 255 on the same link."""
+
+
+def _keepalived_hop_limit(
+    where: str,
+    members: list[tuple[str, InstanceConfig]],
+    labels: Mapping[str, str],
+    located: Mapping[tuple[str, str], str],
+) -> list[Finding]:
+    """A vrrpd node beside a live Keepalived node (a keepalived.conf among the files:
+    located) on IPv6 unicast: Keepalived sends with hop limit 64, so a vrrpd node that
+    takes 255 only (``unicast_max_hops: 0``, the default of a hand-written file) drops
+    every advert and both are MASTER."""
+    senders = [
+        node
+        for node, inst in members
+        if (node, inst.name) in located and inst.unicast_peers and inst.family is Family.V6
+    ]
+    need = 255 - KEEPALIVED_V6_UNICAST_HOPS
+    return [
+        Finding(
+            True,
+            f"{where}: {labels[node]} takes unicast adverts with hop limit >= "
+            f"{255 - inst.unicast_max_hops} only (unicast_max_hops "
+            f"{inst.unicast_max_hops}), but Keepalived on {', '.join(senders)} sends "
+            f"IPv6 unicast adverts with hop limit {KEEPALIVED_V6_UNICAST_HOPS} unless "
+            f"its unicast_ttl says otherwise: {node} drops them and both are MASTER; "
+            f"set unicast_max_hops: {need} or more on {node} (or unicast_ttl 255 "
+            "in the keepalived.conf)",
+        )
+        for node, inst in members
+        if senders
+        and (node, inst.name) not in located
+        and inst.unicast_peers
+        and inst.unicast_max_hops < need
+    ]
 
 
 def _unicast_reach(
