@@ -700,10 +700,10 @@ class _Converter:
             self.warn(init_fail, f"vrrp_script {node.args[0]} init_fail not carried over: "
                       "Keepalived starts the check as failed, so a node tracking it (weight 0) "
                       f"stays in FAULT until {rise} successes (about {(rise - 1) * interval:g} "
-                      "s), and a weighted one starts with its penalty; vrrpd starts every check "
-                      "undecided (no FAULT, no weight) until rise successes or fall failures, "
-                      "so a node that boots with a broken link can take the VIPs before its "
-                      "check has passed once")  # fmt: skip
+                      "s), and a weighted one starts with its penalty; vrrpd starts an "
+                      "instance only once each check it tracks has answered, and the first "
+                      "answer decides (one success is up): the node never takes the VIPs "
+                      "before the check has run, but one success, not rise, brings it up")  # fmt: skip
         if reverse:
             # vrrpd's checks have no reverse: it goes on each track_scripts entry instead
             out["weight"] = 0
