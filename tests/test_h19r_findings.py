@@ -1,0 +1,178 @@
+"""Adversarial review of issue 19 (VIPs routed by BGP), pure part: where a route is left
+behind, where the VIP has no route, where the status lies or the loop stalls.
+
+Each test is one finding; a strict xfail is a finding not fixed here (its reason says
+the proposed fix)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from ipaddress import ip_address
+from pathlib import Path
+
+import pytest
+
+from tests.builders import config, instance
+from tests.harness import Harness
+from vrrpd.adapters.netlink import Address, Link
+from vrrpd.bgp import FrrStatus, FrrView
+from vrrpd.core.actions import AddAddresses, RemoveAddresses
+from vrrpd.core.config import Announce, Election, validate
+from vrrpd.core.events import ConfigChanged
+from vrrpd.core.state import State
+from vrrpd.driver.kernel import Kernel
+
+VIP = "203.0.113.10/32"
+
+
+def _held(actions: list[object]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(device, VIP) added and removed by these actions."""
+    added = [(a.device, str(v.address)) for a in actions if isinstance(a, AddAddresses)
+             for v in a.addresses]  # fmt: skip
+    removed = [(a.device, str(v.address)) for a in actions if isinstance(a, RemoveAddresses)
+               for v in a.addresses]  # fmt: skip
+    return added, removed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 1: a reload that changes the VIPs' device keeps the VIP on the old one; the route is left behind",
+)
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"announce": Announce.BGP}, {"announce": Announce.BGP, "announce_device": "vip0"}),
+        ({}, {"announce": Announce.BGP}),  # arp on eth0 -> bgp on lo, the same /32
+        ({"announce": Announce.BGP}, {}),  # bgp on lo -> arp on eth0
+    ],
+    ids=["lo-to-vip0", "arp-to-bgp", "bgp-to-arp"],
+)
+def test_finding_1_a_reload_that_moves_the_vips_device_moves_the_vip(
+    before: dict[str, object], after: dict[str, object]
+) -> None:
+    """A master whose reload changes the device its VIPs go on (``announce_device``, or
+    ``announce`` arp <-> bgp with the same /32) kept the VIP on the old device: the route
+    stayed announced from there, and the release that follows removed it from the new
+    device (where it never was), so the route was left behind until the next start."""
+    h = Harness(config(instance("pay", vrid=60, vips=(VIP,), election=Election.NONE, **before)))
+    assert h.state is State.MASTER
+    (old,), _ = _held(h.actions)
+    reloaded = h.feed(ConfigChanged(config(instance("pay", vrid=60, vips=(VIP,),
+                                                    election=Election.NONE, **after))))  # fmt: skip
+    added, removed = _held(reloaded)
+    new = instance("pay", vips=(VIP,), **after).device
+    assert new != old[0]
+    assert old in removed  # withdrawn from where it was
+    assert (new, VIP) in added  # and held where the configuration now says
+    assert h.node.routers["pay"].state is State.MASTER
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 2: the same VIP in two instances is accepted; one leaving MASTER removes the other's route",
+)
+def test_finding_2_the_same_vip_in_two_instances_is_refused() -> None:
+    """Two instances holding the same VIP on the same device: whichever leaves MASTER
+    removes it (and its route) while the other is still MASTER; the VIP has no route."""
+    a = instance("pay", vrid=60, vips=(VIP,), announce=Announce.BGP)
+    b = instance("pay2", vrid=61, vips=(VIP,), announce=Announce.BGP)
+    problems = validate(config(a, b))
+    assert any("203.0.113.10" in p.message and "pay" in p.message for p in problems), problems
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 3: unicast_max_hops without unicast_peers lowers the TTL check for anyone",
+)
+def test_finding_3_unicast_max_hops_without_unicast_peers_is_refused() -> None:
+    """``unicast_max_hops`` lowers the accepted TTL for every sender; without unicast
+    peers there is no source filter, so anyone N hops away can send a priority-255
+    advert and take the VIP (RFC 5798: TTL 255 for multicast)."""
+    lax = instance("pay", vrid=60, vips=(VIP,), unicast_max_hops=2)
+    assert any(p.path.endswith("unicast_max_hops") for p in validate(config(lax)))
+    routed = instance("pay", vrid=60, vips=(VIP,), unicast_max_hops=2,
+                      unicast_peers=(ip_address("198.51.100.22"),))  # fmt: skip
+    assert validate(config(routed)) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 4: an unparsable VRRPD_VTYSH crashes the agent at construction",
+)
+@pytest.mark.parametrize("value", ["vtysh --vty_socket '/run/frr", 'vtysh -N "a'])
+def test_finding_4_an_unparsable_vrrpd_vtysh_is_a_status_error_not_a_crash(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``VRRPD_VTYSH`` only changes what the status shows; an unbalanced quote in it made
+    the agent's constructor raise (``shlex.split``): the agent did not start, before it
+    could remove the VIPs a crashed run left behind."""
+    monkeypatch.setenv("VRRPD_VTYSH", value)
+    frr = FrrStatus(lambda: {"pay": (VIP,)})
+    view = asyncio.run(frr.fresh())
+    assert view is not None
+    assert view.error is not None
+    assert "VRRPD_VTYSH" in view.error
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 5: a huge vtysh answer stalls the event loop and is held whole in memory",
+)
+def test_finding_5_a_huge_vtysh_answer_neither_stalls_the_loop_nor_fills_memory(
+    tmp_path: Path,
+) -> None:
+    """vtysh's whole stdout was read into memory, decoded and parsed in the worker
+    thread: the JSON decoder holds the GIL, so a 37 MB answer (a vtysh wrapper gone
+    wrong, a summary of a huge table) froze the event loop 0.8 s (a backup at
+    advert_interval 0.1 takes over after 0.36 s) and grew the agent by 200 MB."""
+    big = tmp_path / "vtysh"
+    big.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "peers = {f'10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}': {'state': 'Established',\n"
+        "         'desc': 'x' * 40} for i in range(300000)}\n"
+        "sys.stdout.write(json.dumps({'ipv4Unicast': {'peers': peers}}) + '{}[]')\n"
+    )
+    big.chmod(0o755)
+    frr = FrrStatus(lambda: {"pay": (VIP,)}, [str(big)])
+
+    async def scenario() -> tuple[float, FrrView | None]:
+        gaps = [0.0]
+        stop = False
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while not stop:
+                await asyncio.sleep(0.005)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        tick = asyncio.create_task(ticker())
+        view = await frr.fresh()
+        stop = True
+        await tick
+        return max(gaps), view
+
+    longest, view = asyncio.run(scenario())
+    assert view is not None
+    assert view.error is not None
+    assert "too long" in view.error
+    assert longest < 0.05, longest
+
+
+@pytest.mark.xfail(
+    strict=True, reason="h19r finding 6: a VIP on a down announce_device is reported as announced"
+)
+def test_finding_6_a_vip_on_a_device_that_is_down_is_not_announced(tmp_path: Path) -> None:
+    """An ``announce_device`` that exists but is down (a dummy the operator created and
+    never set up): the VIP is on it, but zebra has no connected route for a down
+    interface, so nothing is announced, while the status said "VIPs on the device
+    (route announced)" and ``vrrpd_vip_announced`` 1."""
+    kernel = Kernel(str(tmp_path / "state.json"))
+    pay = instance("pay", vrid=60, vips=(VIP,), announce=Announce.BGP, announce_device="vip0")
+    kernel.links = {"vip0": Link("vip0", 7, False, "02:00:00:00:00:07")}
+    kernel.addresses = [Address(7, ip_address("203.0.113.10"), 32, True)]
+    assert kernel.announced((pay,)) == {"pay": False}
