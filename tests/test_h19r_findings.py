@@ -163,9 +163,6 @@ def test_finding_5_a_huge_vtysh_answer_neither_stalls_the_loop_nor_fills_memory(
     assert longest < 0.05, longest
 
 
-@pytest.mark.xfail(
-    strict=True, reason="h19r finding 6: a VIP on a down announce_device is reported as announced"
-)
 def test_finding_6_a_vip_on_a_device_that_is_down_is_not_announced(tmp_path: Path) -> None:
     """An ``announce_device`` that exists but is down (a dummy the operator created and
     never set up): the VIP is on it, but zebra has no connected route for a down

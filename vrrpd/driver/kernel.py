@@ -130,16 +130,19 @@ class Kernel:
         await self.netlink.close()
 
     def announced(self, instances: tuple[InstanceConfig, ...]) -> dict[str, bool]:
-        """``announce: bgp`` instance -> every VIP on its announce device, in the last
-        view of the kernel (the connected route FRR announces exists exactly then)."""
+        """``announce: bgp`` instance -> every VIP on its announce device, and that
+        device up, in the last view of the kernel (the connected route FRR announces
+        exists exactly then: zebra imports no connected route of a down interface)."""
         out = {}
         for inst in instances:
             if inst.announce is not Announce.BGP:
                 continue
             link = self.links.get(inst.announce_device)
             held = {a.address for a in self.addresses if link and a.interface_index == link.index}
-            out[inst.name] = link is not None and all(
-                vip.address.ip in held for vip in inst.virtual_addresses
+            out[inst.name] = (
+                link is not None
+                and link.up
+                and all(vip.address.ip in held for vip in inst.virtual_addresses)
             )
         return out
 
