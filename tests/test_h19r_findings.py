@@ -97,10 +97,6 @@ def test_finding_3_unicast_max_hops_without_unicast_peers_is_refused() -> None:
     assert validate(config(routed)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 4: an unparsable VRRPD_VTYSH crashes the agent at construction",
-)
 @pytest.mark.parametrize("value", ["vtysh --vty_socket '/run/frr", 'vtysh -N "a'])
 def test_finding_4_an_unparsable_vrrpd_vtysh_is_a_status_error_not_a_crash(
     value: str, monkeypatch: pytest.MonkeyPatch

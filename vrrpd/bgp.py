@@ -199,9 +199,17 @@ def instance_status(view: FrrView | None, prefixes: tuple[str, ...], now: float)
     return {"age": round(max(0.0, now - view.at), 1), "error": view.error, "neighbors": neighbors}
 
 
-def _vtysh() -> list[str] | None:
+def _vtysh() -> list[str] | str | None:
+    """The vtysh command; None: ``off``; a sentence: why ``VRRPD_VTYSH`` cannot be
+    read (an unbalanced quote). Only the status depends on it, so it must not keep
+    the agent from starting (and from removing what a crashed run left behind)."""
     text = os.environ.get(VTYSH_ENV, "vtysh").strip()
-    return None if text in ("", "off") else shlex.split(text)
+    if text in ("", "off"):
+        return None
+    try:
+        return shlex.split(text) or None
+    except ValueError as error:
+        return f"not asked ({VTYSH_ENV}={text!r} cannot be read: {error})"
 
 
 def ask(argv: list[str], prefixes: tuple[str, ...], timeout: float = TIMEOUT) -> FrrView:
@@ -236,7 +244,9 @@ class FrrStatus:
         """``prefixes``: read at each question (a reload changes them); ``argv``: the
         vtysh command, else ``VRRPD_VTYSH`` (``off``: never ask)."""
         self._prefixes = prefixes
-        self._argv = _vtysh() if argv is None else argv
+        command = _vtysh() if argv is None else argv
+        self._argv = command if isinstance(command, list) else None
+        self._refused = command if isinstance(command, str) else f"not asked ({VTYSH_ENV}=off)"
         self.view: FrrView | None = None
         self._task: asyncio.Future[FrrView] | None = None
         self._asked: float | None = None
@@ -250,7 +260,7 @@ class FrrStatus:
         if not wanted:
             return None
         if self._argv is None:
-            self.view = FrrView(time.monotonic(), error=f"not asked ({VTYSH_ENV}=off)")
+            self.view = FrrView(time.monotonic(), error=self._refused)
             return None
         now = time.monotonic()
         if self._task is None and (self._asked is None or now - self._asked >= REFRESH):
