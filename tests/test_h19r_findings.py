@@ -112,10 +112,6 @@ def test_finding_4_an_unparsable_vrrpd_vtysh_is_a_status_error_not_a_crash(
     assert "VRRPD_VTYSH" in view.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 5: a huge vtysh answer stalls the event loop and is held whole in memory",
-)
 def test_finding_5_a_huge_vtysh_answer_neither_stalls_the_loop_nor_fills_memory(
     tmp_path: Path,
 ) -> None:
