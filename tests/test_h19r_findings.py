@@ -82,10 +82,6 @@ def test_finding_2_the_same_vip_in_two_instances_is_refused() -> None:
     assert any("203.0.113.10" in p.message and "pay" in p.message for p in problems), problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 3: unicast_max_hops without unicast_peers lowers the TTL check for anyone",
-)
 def test_finding_3_unicast_max_hops_without_unicast_peers_is_refused() -> None:
     """``unicast_max_hops`` lowers the accepted TTL for every sender; without unicast
     peers there is no source filter, so anyone N hops away can send a priority-255

@@ -244,8 +244,8 @@ class InstanceConfig:
     """Source address of adverts; default the interface's primary (v4) or link-local (v6)."""
     unicast_max_hops: int = 0
     """Router hops (0..254, default 0) an advert may have crossed: accepted with TTL / hop
-    limit >= 255 - N, like GTSM (RFC 5082), for unicast peers in other subnets. 0 keeps
-    RFC 5798's TTL 255, which no off-link sender can forge."""
+    limit >= 255 - N, like GTSM (RFC 5082), for unicast peers in other subnets (needs
+    ``unicast_peers``). 0 keeps RFC 5798's TTL 255, which no off-link sender can forge."""
     announce: Announce = Announce.ARP
     """arp (default): GARP / NA on the segment. bgp: while MASTER the VIPs are host routes
     (/32, /128) on ``announce_device`` and FRR announces them; no GARP / NA (docs/bgp.md)."""
@@ -529,6 +529,16 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
     if not 0 <= inst.unicast_max_hops <= 254:
         out.append(
             Problem(f"{path}.unicast_max_hops", f"must be 0..254 (got {inst.unicast_max_hops})")
+        )
+    elif inst.unicast_max_hops and not inst.unicast_peers:
+        # The lower TTL would hold for every sender: without peers no source is refused,
+        # so anyone that many hops away could send a priority-255 advert.
+        out.append(
+            Problem(
+                f"{path}.unicast_max_hops",
+                "needs unicast_peers (only their adverts may cross routers; "
+                "multicast adverts keep TTL 255)",
+            )
         )
     out += _announce_problems(inst, path)
     if inst.authentication is not None:
