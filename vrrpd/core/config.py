@@ -406,6 +406,7 @@ def validate(config: Config) -> list[Problem]:
             )
         else:
             seen[key] = inst.name
+    problems += _shared_vip_problems(config)
     names = {i.name for i in config.instances}
     grouped: dict[str, str] = {}
     for group in config.sync_groups:
@@ -424,9 +425,35 @@ def validate(config: Config) -> list[Problem]:
     return problems
 
 
+def _shared_vip_problems(config: Config, *, routed: bool = True) -> list[Problem]:
+    """One address on one device belongs to one instance: the driver owns a VIP by
+    (device, address), so the instance that leaves MASTER removes it (with
+    ``announce: bgp``, withdraws its route) while the other is still MASTER.
+    ``routed``: the pairs where either is ``announce: bgp`` (an error); else the
+    others (a warning: configurations of earlier versions keep loading)."""
+    out = []
+    holder: dict[tuple[str, IPAddress], InstanceConfig] = {}
+    for inst in config.instances:
+        for key in ("virtual_addresses", "excluded_addresses"):
+            for index, vip in enumerate(getattr(inst, key)):
+                where = (vip.dev or inst.device, vip.address.ip)
+                first = holder.setdefault(where, inst)
+                bgp = Announce.BGP in (first.announce, inst.announce)
+                if first.name != inst.name and bgp is routed:
+                    other = first.name
+                    out.append(
+                        Problem(
+                            f"instances.{inst.name}.{key}[{index}]",
+                            f"{vip.address.ip} on {where[0]} is also held by instance {other}; "
+                            "one instance per address and device",
+                        )
+                    )
+    return out
+
+
 def warnings(config: Config) -> list[Problem]:
     """What is legal but cannot do what it seems to: said by check-config and at start."""
-    out = []
+    out = _shared_vip_problems(config, routed=False)
     for inst in config.instances:
         path = f"instances.{inst.name}"
         auth = inst.authentication
