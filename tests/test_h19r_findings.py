@@ -36,10 +36,6 @@ def _held(actions: list[object]) -> tuple[list[tuple[str, str]], list[tuple[str,
     return added, removed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 1: a reload that changes the VIPs' device keeps the VIP on the old one; the route is left behind",
-)
 @pytest.mark.parametrize(
     ("before", "after"),
     [
