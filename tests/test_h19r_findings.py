@@ -158,3 +158,28 @@ def test_finding_6_a_vip_on_a_device_that_is_down_is_not_announced(tmp_path: Pat
     kernel.links = {"vip0": Link("vip0", 7, False, "02:00:00:00:00:07")}
     kernel.addresses = [Address(7, ip_address("203.0.113.10"), 32, True)]
     assert kernel.announced((pay,)) == {"pay": False}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 7: a VIP already on the announce device, not added by vrrpd, is silently left alone: announced whatever the state",
+)
+def test_finding_7_a_vip_already_on_the_announce_device_and_not_ours_is_named(
+    tmp_path: Path,
+) -> None:
+    """A VIP that something else put on the announce device (the distribution's network
+    configuration, a Keepalived left running, a state file whose path changed) is not
+    the agent's to remove: it stays on the device and FRR announces it from this node
+    whatever its state, a second route beside the master's, forever. The agent skipped
+    it without a word; it is now named at start (an owner's own interface address on
+    a segment is not concerned)."""
+    kernel = Kernel(str(tmp_path / "state.json"))
+    pay = instance("pay", vrid=60, vips=(VIP,), announce=Announce.BGP)
+    owner = instance("web", vrid=51, priority=255, vips=("192.0.2.11/24",))
+    kernel.links = {"lo": Link("lo", 1, True, "00:00:00:00:00:00"),
+                    "eth0": Link("eth0", 2, True, "02:00:00:00:00:01")}  # fmt: skip
+    kernel.addresses = [
+        Address(1, ip_address("203.0.113.10"), 32, True),
+        Address(2, ip_address("192.0.2.11"), 24, True),
+    ]
+    assert kernel.foreign_vips((pay, owner)) == [("pay", "lo", ip_address("203.0.113.10"))]
