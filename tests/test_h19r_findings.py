@@ -160,10 +160,6 @@ def test_finding_6_a_vip_on_a_device_that_is_down_is_not_announced(tmp_path: Pat
     assert kernel.announced((pay,)) == {"pay": False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 7: a VIP already on the announce device, not added by vrrpd, is silently left alone: announced whatever the state",
-)
 def test_finding_7_a_vip_already_on_the_announce_device_and_not_ours_is_named(
     tmp_path: Path,
 ) -> None:

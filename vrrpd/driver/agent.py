@@ -145,6 +145,13 @@ class Agent:
         for stale in await self.kernel.remove_stale():
             log.warning("removed VIP %s left behind by a previous run", stale)
         await self.kernel.refresh()
+        for name, dev, ip in self.kernel.foreign_vips(self.config.instances):
+            log.warning(
+                "[%s] VIP %s is on %s and was not added by vrrpd: it is left there, so FRR "
+                "announces it from this node whatever its state; remove it from the "
+                "system's network configuration",
+                name, ip, dev,
+            )  # fmt: skip
         await self.kernel.create_vmacs(self.config.instances)
         await self._refresh(initial=True)
         await self.surface.open(self.config)
