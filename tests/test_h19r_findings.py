@@ -179,3 +179,36 @@ def test_finding_7_a_vip_already_on_the_announce_device_and_not_ours_is_named(
         Address(2, ip_address("192.0.2.11"), 24, True),
     ]
     assert kernel.foreign_vips((pay, owner)) == [("pay", "lo", ip_address("203.0.113.10"))]
+
+
+UNIT = Path(__file__).parent.parent / "etc" / "vrrpd.service"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 8: an agent killed for good (SIGKILL, OOM, watchdog, then a start that fails) leaves its VIP on lo and FRR announces it forever; nothing but the next successful start removes it",
+)
+def test_finding_8_the_unit_removes_what_a_dead_agent_left_behind(tmp_path: Path) -> None:
+    """After ``kill -9`` (an OOM kill, the watchdog's SIGABRT) only the next start
+    removes the VIPs the ledger records. When that start never comes (the file was
+    edited and ``check-config`` in ExecStartPre refuses it, the restart limit is hit),
+    the VIP stays on ``lo`` and FRR announces it from a node with no agent, beside the
+    new master's route, for good. The unit now runs ``vrrpd cleanup`` after every stop
+    (a no-op after a clean one); it refuses while an agent answers on the socket."""
+    from click.testing import CliRunner
+
+    from vrrpd.cli import main
+
+    assert "ExecStopPost=-/usr/bin/vrrpd cleanup -c /etc/vrrpd/vrrpd.yaml" in (
+        UNIT.read_text().splitlines()
+    )
+    import socket
+
+    path = str(tmp_path / "vrrpd.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as live:
+        live.bind(path)
+        live.listen(1)
+        done = CliRunner().invoke(main, ["cleanup", "--socket", path,
+                                         "--state-file", str(tmp_path / "state.json")])  # fmt: skip
+    assert done.exit_code == 1, done.output
+    assert "an agent is running" in done.output
