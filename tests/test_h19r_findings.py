@@ -184,10 +184,6 @@ def test_finding_7_a_vip_already_on_the_announce_device_and_not_ours_is_named(
 UNIT = Path(__file__).parent.parent / "etc" / "vrrpd.service"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 8: an agent killed for good (SIGKILL, OOM, watchdog, then a start that fails) leaves its VIP on lo and FRR announces it forever; nothing but the next successful start removes it",
-)
 def test_finding_8_the_unit_removes_what_a_dead_agent_left_behind(tmp_path: Path) -> None:
     """After ``kill -9`` (an OOM kill, the watchdog's SIGABRT) only the next start
     removes the VIPs the ledger records. When that start never comes (the file was
