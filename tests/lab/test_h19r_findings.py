@@ -1,0 +1,38 @@
+"""Adversarial review of issue 19 (VIPs routed by BGP), lab part: ``vrrpd cleanup`` (the
+unit's ExecStopPost) removes what a killed agent left on ``lo``, and touches nothing
+while an agent runs (tests/test_h19r_findings.py, finding 8)."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from vrrpd.lab import Lab, wait_for
+from vrrpd.lab.peers import Peer, start_vrrpd, vrrpd_binary
+
+pytestmark = pytest.mark.netns
+
+VIP = "203.0.113.10"
+
+
+def test_finding_8_cleanup_removes_a_killed_agents_vip_from_lo_and_spares_a_live_one(
+    lab: Lab,
+) -> None:
+    peer = Peer("n1", 150, vips=(f"{VIP}/32",), extra={"announce": "bgp", "election": "none"})
+    agent = start_vrrpd(lab, peer)
+    config = str(lab.workdir / "n1.yaml")
+    wait_for(lambda: VIP in lab.addresses("n1", "lo"), timeout=5, what="the VIP on lo")
+    live = lab.exec("n1", vrrpd_binary(), "cleanup", "-c", config, check=False)
+    assert live.returncode == 1, live.stdout + live.stderr
+    assert "an agent is running" in live.stderr
+    assert VIP in lab.addresses("n1", "lo"), "cleanup removed a live agent's VIP"
+    lab.signal(agent, signal.SIGKILL)
+    wait_for(lambda: not agent.alive(), timeout=5, what="the agent killed")
+    assert VIP in lab.addresses("n1", "lo")  # left behind: FRR would keep announcing it
+    done = lab.exec("n1", vrrpd_binary(), "cleanup", "-c", config, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"removed {VIP}/32 on lo left behind" in done.stdout
+    assert VIP not in lab.addresses("n1", "lo")
+    again = lab.exec("n1", vrrpd_binary(), "cleanup", "-c", config, check=False)
+    assert (again.returncode, again.stdout) == (0, "")  # after a clean stop: nothing
