@@ -208,3 +208,18 @@ def test_finding_8_the_unit_removes_what_a_dead_agent_left_behind(tmp_path: Path
                                          "--state-file", str(tmp_path / "state.json")])  # fmt: skip
     assert done.exit_code == 1, done.output
     assert "an agent is running" in done.output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 9: election none with announce arp is accepted: every node holds the VIP on one segment",
+)
+def test_finding_9_election_none_needs_announce_bgp() -> None:
+    """``election: none`` makes every healthy node hold the VIPs. Routed, that is anycast;
+    on a segment (``announce: arp``, the default) it is the same address on every node,
+    each one's gratuitous ARP pulling the clients to it: a duplicate address, accepted
+    without a word."""
+    segment = instance("pay", vrid=60, vips=("192.0.2.100/24",), election=Election.NONE)
+    assert any(p.path.endswith(".election") for p in validate(config(segment)))
+    routed = instance("pay", vrid=60, vips=(VIP,), election=Election.NONE, announce=Announce.BGP)
+    assert validate(config(routed)) == []
