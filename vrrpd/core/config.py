@@ -250,8 +250,8 @@ class InstanceConfig:
     """arp (default): GARP / NA on the segment. bgp: while MASTER the VIPs are host routes
     (/32, /128) on ``announce_device`` and FRR announces them; no GARP / NA (docs/bgp.md)."""
     election: Election = Election.VRRP
-    """vrrp (default) or none: anycast, every node whose checks pass holds (with
-    ``announce: bgp``, announces) the VIPs; no adverts; a failing check (weight 0) withdraws."""
+    """vrrp (default) or none: anycast (needs ``announce: bgp``), every node whose checks
+    pass holds and announces the VIPs; no adverts; a failing check (weight 0) withdraws."""
     announce_device: str = "lo"
     """announce: bgp only: the device the VIPs go on while MASTER; default lo."""
     announce_hold: float = 0.3
@@ -613,6 +613,16 @@ def _announce_problems(inst: InstanceConfig, path: str) -> list[Problem]:
     for key in ("announce_hold", "announce_grace"):
         if not 0 <= getattr(inst, key) <= 10:
             out.append(Problem(f"{path}.{key}", f"must be 0..10 s (got {getattr(inst, key)})"))
+    if inst.election is Election.NONE and inst.announce is not Announce.BGP:
+        # every healthy node holds the VIPs: routed, anycast; on a segment, one address
+        # on every node, each one's gratuitous ARP pulling the clients to it
+        out.append(
+            Problem(
+                f"{path}.election",
+                "election: none needs announce: bgp (on a segment every node would hold "
+                "the same address)",
+            )
+        )
     if inst.election is Election.NONE:
         weighted = [t.name for t in inst.track_scripts if t.weight]
         weighted += [t.name for t in inst.track_interfaces if t.weight]
