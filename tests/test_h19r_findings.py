@@ -13,16 +13,26 @@ from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.builders import config, instance
 from tests.harness import Harness
 from vrrpd.adapters.netlink import Address, Link
 from vrrpd.bgp import FrrStatus, FrrView
 from vrrpd.core.actions import AddAddresses, RemoveAddresses
-from vrrpd.core.config import Announce, Election, validate, warnings
+from vrrpd.core.config import (
+    Announce,
+    CheckConfig,
+    Election,
+    TrackScript,
+    validate,
+    warnings,
+)
 from vrrpd.core.events import ConfigChanged
 from vrrpd.core.state import State
 from vrrpd.driver.kernel import Kernel
+from vrrpd.sim import Lan
 
 VIP = "203.0.113.10/32"
 
@@ -219,3 +229,83 @@ def test_finding_9_election_none_needs_announce_bgp() -> None:
     assert any(p.path.endswith(".election") for p in validate(config(segment)))
     routed = instance("pay", vrid=60, vips=(VIP,), election=Election.NONE, announce=Announce.BGP)
     assert validate(config(routed)) == []
+
+
+_ADDR = {"lb1": "198.51.100.2", "lb2": "198.51.100.6"}
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["maint_on", "maint_off", "fail", "ok", "stop", "start", "kill", "wait"]),
+        st.sampled_from(["lb1", "lb2"]),
+        st.floats(0.0, 2.0),
+    ),
+    max_size=12,
+)
+
+
+def _routed_lan(*, unicast: bool, anycast: bool) -> Lan:
+    lan = Lan()
+    chk = CheckConfig("chk", "/bin/true", interval=0.1, weight=0 if anycast else -100,
+                      rise=2 if anycast else 1, fall=2 if anycast else 1)  # fmt: skip
+    for name, priority in (("lb1", 150), ("lb2", 100)):
+        peers = tuple(ip_address(a) for n, a in _ADDR.items() if n != name) if unicast else ()
+        inst = instance("pay", vrid=60, priority=priority, vips=(VIP,), announce=Announce.BGP,
+                        unicast_peers=peers, track_scripts=(TrackScript("chk"),),
+                        election=Election.NONE if anycast else Election.VRRP)  # fmt: skip
+        lan.add_host(name, config(inst, scripts=(chk,)), _ADDR[name])
+    return lan
+
+
+def _step(lan: Lan, seconds: float) -> None:
+    """Run in 20 ms steps, checking at each: a node that is not MASTER holds the VIP
+    (its route) at most ``announce_hold`` after it left MASTER, and a MASTER out of
+    maintenance always holds it."""
+    vip = ip_address(VIP.split("/", maxsplit=1)[0])
+    end = lan.now + seconds
+    while lan.now < end:
+        lan.run_until(min(end, lan.now + 0.02))
+        for name, host in lan.hosts.items():
+            if host.node is None:
+                continue
+            state = host.state("pay")
+            if state is State.MASTER and not host.node.routers["pay"].maintenance:
+                assert vip in host.vips, (name, lan.now, "MASTER without the VIP")
+            elif state is not State.MASTER and vip in host.vips:
+                left = max(t for t, n, c in lan.transitions if n == name and c.old is State.MASTER)
+                assert lan.now - left <= 0.3 + 0.03, (name, lan.now, left, state)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=_OPS, unicast=st.booleans(), anycast=st.booleans())
+def test_exploring_routed_handovers_leave_no_route_behind_and_no_master_without_one(
+    ops: list[tuple[str, str, float]], unicast: bool, anycast: bool
+) -> None:
+    """Exploration (passes): any sequence of maintenance, check failures, stops, kills
+    and restarts on two ``announce: bgp`` nodes (VRRP election, or anycast) in the
+    simulator; the route is kept past MASTER only for ``announce_hold``, a MASTER always
+    has it, and once all is well again the holders are exactly the masters."""
+    lan = _routed_lan(unicast=unicast, anycast=anycast)
+    lan.start("lb1", "lb2")
+    _step(lan, 2.0)
+    for op, name, seconds in ops:
+        alive = lan.hosts[name].node is not None
+        if op in ("maint_on", "maint_off") and alive:
+            lan.maintenance(name, op == "maint_on")
+        elif op in ("fail", "ok"):
+            lan.set_check(name, "chk", op == "ok")
+        elif op == "stop" and alive:
+            lan.stop(name)
+        elif op == "kill" and alive:
+            lan.kill(name)
+        elif op == "start" and not alive:
+            lan.start(name)
+        _step(lan, seconds)
+    for name, host in lan.hosts.items():
+        lan.set_check(name, "chk", True)
+        if host.node is None:
+            lan.start(name)
+    _step(lan, 1.0)
+    for name in lan.hosts:
+        lan.maintenance(name, False)
+    _step(lan, 6.0)
+    want = ["lb1", "lb2"] if anycast else ["lb1"]
+    assert (lan.masters("pay"), lan.holders(VIP.split("/", maxsplit=1)[0])) == (want, want)
