@@ -7,6 +7,8 @@ the proposed fix)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 import time
 from ipaddress import ip_address
@@ -309,3 +311,58 @@ def test_exploring_routed_handovers_leave_no_route_behind_and_no_master_without_
     _step(lan, 6.0)
     want = ["lb1", "lb2"] if anycast else ["lb1"]
     assert (lan.masters("pay"), lan.holders(VIP.split("/", maxsplit=1)[0])) == (want, want)
+
+
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+
+
+def _check_bgp(tmp_path: Path, summary: object, *args: str) -> subprocess.CompletedProcess[str]:
+    """check_bgp.sh with a vtysh on PATH that says, as vtysh does for a member of
+    ``frrvty`` other than ``frr`` (tests/data/frr/unit-with-frrvty.err), that it cannot
+    read vtysh.conf on stderr, then prints ``summary`` on stdout."""
+    (tmp_path / "reply.json").write_text(json.dumps(summary))
+    fake = tmp_path / "vtysh"
+    fake.write_text(
+        "#!/bin/sh\necho \"% Can't open configuration file /etc/frr/vtysh.conf due to "
+        f"'Permission denied'.\" >&2\ncat {tmp_path / 'reply.json'}\n"
+    )
+    fake.chmod(0o755)
+    return subprocess.run(
+        [str(SCRIPTS / "check_bgp.sh"), *args], capture_output=True, text=True, timeout=20,
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=False,
+    )  # fmt: skip
+
+
+def _peers(family: str, **states: str) -> dict[str, object]:
+    peers = {p: {"state": s, "peerUptimeMsec": 60000} for p, s in states.items()}
+    return {f"{family}Unicast": {"peers": peers}}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 10: check_bgp.sh reads vtysh's stderr warning as part of the JSON: always CRITICAL for a frrvty member",
+)
+def test_finding_10_check_bgp_reads_the_summary_despite_vtyshs_warning(tmp_path: Path) -> None:
+    """The script runs ``vtysh ... 2>&1``: for a user of the frrvty group that is not
+    ``frr`` (its header says such a user may run it), vtysh warns on stderr that it
+    cannot read vtysh.conf, the warning went into the JSON, and the check said
+    "CRITICAL: no IPv4 unicast BGP instance" with every session Established: the node
+    stayed in FAULT for good."""
+    done = _check_bgp(tmp_path, _peers("ipv4", **{"198.51.100.1": "Established"}))
+    assert (done.returncode, done.stdout.strip()) == (0, "BGP OK: 1 session(s) Established")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 11: check_bgp.sh knows IPv4 unicast only: an IPv6 VIP's session down passes the check",
+)
+def test_finding_11_check_bgp_checks_the_ipv6_sessions_of_ipv6_vips(tmp_path: Path) -> None:
+    """An IPv6 VIP (/128 on lo) is announced over the IPv6 unicast sessions; the check
+    read only ``ipv4Unicast``: with the IPv6 session down it said OK (the node took the
+    VIP into a blackhole), or with no IPv4 family, CRITICAL for good. ``-f ipv6``."""
+    summary = {**_peers("ipv4", **{"198.51.100.1": "Established"}),
+               **_peers("ipv6", **{"2001:db8::1": "Active"})}  # fmt: skip
+    assert _check_bgp(tmp_path, summary, "-f", "ipv6").returncode == 2
+    v6 = _peers("ipv6", **{"2001:db8::1": "Established"})
+    assert _check_bgp(tmp_path, v6, "-f", "ipv6").returncode == 0
+    assert _check_bgp(tmp_path, v6, "-f", "ipx").returncode == 3
