@@ -338,10 +338,6 @@ def _peers(family: str, **states: str) -> dict[str, object]:
     return {f"{family}Unicast": {"peers": peers}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 10: check_bgp.sh reads vtysh's stderr warning as part of the JSON: always CRITICAL for a frrvty member",
-)
 def test_finding_10_check_bgp_reads_the_summary_despite_vtyshs_warning(tmp_path: Path) -> None:
     """The script runs ``vtysh ... 2>&1``: for a user of the frrvty group that is not
     ``frr`` (its header says such a user may run it), vtysh warns on stderr that it
@@ -352,10 +348,6 @@ def test_finding_10_check_bgp_reads_the_summary_despite_vtyshs_warning(tmp_path:
     assert (done.returncode, done.stdout.strip()) == (0, "BGP OK: 1 session(s) Established")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 11: check_bgp.sh knows IPv4 unicast only: an IPv6 VIP's session down passes the check",
-)
 def test_finding_11_check_bgp_checks_the_ipv6_sessions_of_ipv6_vips(tmp_path: Path) -> None:
     """An IPv6 VIP (/128 on lo) is announced over the IPv6 unicast sessions; the check
     read only ``ipv4Unicast``: with the IPv6 session down it said OK (the node took the
