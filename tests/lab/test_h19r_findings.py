@@ -5,6 +5,7 @@ while an agent runs (tests/test_h19r_findings.py, finding 8)."""
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
@@ -36,3 +37,29 @@ def test_finding_8_cleanup_removes_a_killed_agents_vip_from_lo_and_spares_a_live
     assert VIP not in lab.addresses("n1", "lo")
     again = lab.exec("n1", vrrpd_binary(), "cleanup", "-c", config, check=False)
     assert (again.returncode, again.stdout) == (0, "")  # after a clean stop: nothing
+
+
+def test_an_ipv6_vip_on_lo_answers_through_its_grace_and_leaves_nothing_at_stop(
+    lab: Lab,
+) -> None:
+    """Exploration (IPv6 /128 on lo, anycast): a graceful stop withdraws the /128 from
+    lo, keeps the grace's local route (protocol 118) a moment, and leaves neither."""
+    vip = "2001:db8::10"
+    peer = Peer("n1", 150, vips=(f"{vip}/128",), extra={"announce": "bgp", "election": "none"})
+    agent = start_vrrpd(lab, peer)
+    ns = lab.nodes["n1"].namespace
+    wait_for(lambda: vip in lab.addresses("n1", "lo"), timeout=5, what="the VIP on lo")
+
+    def grace_route() -> bool:
+        return vip in lab.ip(ns, "-6", "route", "show", "table", "local", "proto", "118")
+
+    lab.signal(agent, signal.SIGTERM)
+    seen = False
+    deadline = time.monotonic() + 5
+    while agent.alive() and time.monotonic() < deadline:
+        seen = seen or (grace_route() and vip not in lab.addresses("n1", "lo"))
+        time.sleep(0.02)
+    lab.wait(agent)
+    assert seen, "no grace route after the withdraw"
+    assert vip not in lab.addresses("n1", "lo")
+    assert not grace_route(), "the grace route was left behind"
