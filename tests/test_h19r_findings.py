@@ -7,11 +7,12 @@ the proposed fix)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
 import time
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_interface
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from vrrpd.core.config import (
     CheckConfig,
     Election,
     TrackScript,
+    VirtualAddress,
     validate,
     warnings,
 )
@@ -251,7 +253,7 @@ def _routed_lan(*, unicast: bool, anycast: bool) -> Lan:
     for name, priority in (("lb1", 150), ("lb2", 100)):
         peers = tuple(ip_address(a) for n, a in _ADDR.items() if n != name) if unicast else ()
         inst = instance("pay", vrid=60, priority=priority, vips=(VIP,), announce=Announce.BGP,
-                        unicast_peers=peers, track_scripts=(TrackScript("chk"),),
+                        unicast_peers=peers, track_scripts=(TrackScript("chk"),), advert_interval=0.1,
                         election=Election.NONE if anycast else Election.VRRP)  # fmt: skip
         lan.add_host(name, config(inst, scripts=(chk,)), _ADDR[name])
     return lan
@@ -358,3 +360,55 @@ def test_finding_11_check_bgp_checks_the_ipv6_sessions_of_ipv6_vips(tmp_path: Pa
     v6 = _peers("ipv6", **{"2001:db8::1": "Established"})
     assert _check_bgp(tmp_path, v6, "-f", "ipv6").returncode == 0
     assert _check_bgp(tmp_path, v6, "-f", "ipx").returncode == 3
+
+
+def _handed_over(**change: object) -> Lan:
+    """lb1 hands over with ``maintenance on``; 50 ms into its ``announce_hold`` (it is
+    BACKUP, still holding the VIP) a reload applies ``change`` to its instance."""
+    lan = _routed_lan(unicast=False, anycast=False)
+    lan.start("lb1", "lb2")
+    lan.run_for(2.0)
+    lan.maintenance("lb1", True)
+    while lan.hosts["lb1"].state("pay") is State.MASTER:
+        lan.run_for(0.01)
+    lan.run_for(0.05)
+    cfg = lan.hosts["lb1"].config
+    lan.reload("lb1", dataclasses.replace(
+        cfg, instances=(dataclasses.replace(cfg.instances[0], **change),)))  # fmt: skip
+    lan.run_for(3.0)
+    return lan
+
+
+@pytest.mark.parametrize(
+    "change", [{"announce_device": "vip0"}, {"vrid": 61}], ids=["device", "vrid"]
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 12: a reload that restarts an instance drops its maintenance: it preempts back",
+)
+def test_finding_12_a_reload_that_restarts_an_instance_keeps_it_in_maintenance(
+    change: dict[str, object],
+) -> None:
+    """An instance the operator put in maintenance, restarted by a reload (another
+    VRID, or another device for its VIPs: finding 1), came back out of maintenance and
+    preempted the master it had handed over to."""
+    lan = _handed_over(**change)
+    assert lan.hosts["lb1"].node is not None
+    assert lan.hosts["lb1"].node.routers["pay"].maintenance
+    assert lan.holders("203.0.113.10") == ["lb2"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 13: a reload during announce_hold that changes the VIPs leaves the old VIP (and its route) for good; fix in VirtualRouter.reconfigure (not ours): when _vips_go_at is set, remove previous.held_addresses not in the new config at once (or at _vips_go_at)",
+)
+def test_finding_13_a_reload_during_the_hold_does_not_leave_the_old_vip_behind() -> None:
+    """Yielded with ``maintenance on`` (or to a better master), the old master keeps the
+    VIPs for ``announce_hold`` and then removes ``self.config.held_addresses``: the
+    configuration of that moment. A reload in between that drops or renumbers a VIP
+    left the old one on the node, its route announced beside the new master's, until
+    the agent stops (a clean stop does not remove it either; the next start does)."""
+    vip = VirtualAddress(ip_interface("203.0.113.11/32"))
+    lan = _handed_over(virtual_addresses=(vip,))
+    assert lan.hosts["lb1"].state("pay") is State.BACKUP
+    assert lan.holders("203.0.113.10") == ["lb2"]
