@@ -382,10 +382,6 @@ def _handed_over(**change: object) -> Lan:
 @pytest.mark.parametrize(
     "change", [{"announce_device": "vip0"}, {"vrid": 61}], ids=["device", "vrid"]
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 12: a reload that restarts an instance drops its maintenance: it preempts back",
-)
 def test_finding_12_a_reload_that_restarts_an_instance_keeps_it_in_maintenance(
     change: dict[str, object],
 ) -> None:

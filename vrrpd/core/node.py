@@ -442,6 +442,10 @@ class Node:
                 link = self._links.get(inst.interface)
                 if link is not None:
                     router.link_changed(up=link.up, addresses=link.addresses, now=now)
+                if kept_router is not None and kept_router.maintenance:
+                    # the operator's maintenance outlives a restart by a reload (another
+                    # VRID, another device): set before the start, as the agent does
+                    actions += router.set_maintenance(True, now)
             self.routers[inst.name] = router
             for tracker in tracked:
                 watchers.setdefault((tracker.kind, tracker.name), []).append((router, tracker))
