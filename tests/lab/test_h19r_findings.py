@@ -63,3 +63,28 @@ def test_an_ipv6_vip_on_lo_answers_through_its_grace_and_leaves_nothing_at_stop(
     assert seen, "no grace route after the withdraw"
     assert vip not in lab.addresses("n1", "lo")
     assert not grace_route(), "the grace route was left behind"
+
+
+def test_finding_8_cleanup_removes_the_grace_route_of_an_agent_killed_in_its_grace(
+    lab: Lab,
+) -> None:
+    """Killed during ``announce_grace`` (the VIP withdrawn, its local route still
+    answering): ``vrrpd cleanup`` removes that route too (protocol 118, table local)."""
+    peer = Peer("n1", 150, vips=(f"{VIP}/32",),
+                extra={"announce": "bgp", "election": "none", "announce_grace": "5"})  # fmt: skip
+    agent = start_vrrpd(lab, peer)
+    ns = lab.nodes["n1"].namespace
+    wait_for(lambda: VIP in lab.addresses("n1", "lo"), timeout=5, what="the VIP on lo")
+
+    def grace_route() -> bool:
+        return VIP in lab.ip(ns, "route", "show", "table", "local", "proto", "118")
+
+    lab.signal(agent, signal.SIGTERM)
+    wait_for(lambda: grace_route() and VIP not in lab.addresses("n1", "lo"), timeout=5,
+             what="the withdraw, and the grace's local route")  # fmt: skip
+    lab.signal(agent, signal.SIGKILL)
+    wait_for(lambda: not agent.alive(), timeout=5, what="the agent killed")
+    assert grace_route()
+    done = lab.exec("n1", vrrpd_binary(), "cleanup", "-c", str(lab.workdir / "n1.yaml"))
+    assert f"removed local route {VIP} left behind" in done.stdout, done.stdout
+    assert not grace_route()
