@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tests.builders import config, instance
 from tests.harness import Harness
 from vrrpd.adapters.netlink import Address, Link
-from vrrpd.bgp import FrrStatus, FrrView
+from vrrpd.bgp import FrrStatus, FrrView, instance_status
 from vrrpd.core.actions import AddAddresses, RemoveAddresses
 from vrrpd.core.config import (
     Announce,
@@ -408,3 +408,34 @@ def test_finding_13_a_reload_during_the_hold_does_not_leave_the_old_vip_behind()
     lan = _handed_over(virtual_addresses=(vip,))
     assert lan.hosts["lb1"].state("pay") is State.BACKUP
     assert lan.holders("203.0.113.10") == ["lb2"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="h19r finding 14: a VIP advertised to no neighbour at all has no metric to alert on",
+)
+def test_finding_14_a_vip_advertised_to_no_neighbor_is_a_zero_not_an_absence() -> None:
+    """The suggested alert is ``vrrpd_is_master == 1 and vrrpd_bgp_vip_advertised == 0``,
+    a series per neighbour. With no neighbour of the VIPs' family (an IPv6 VIP where
+    bgpd has IPv4 sessions only, a neighbour removed from FRR's config) there is no
+    series: the alert stays silent while the VIP is announced to no one. A per-instance
+    count of the neighbours it is advertised to says 0."""
+    from vrrpd.bgp import read
+    from vrrpd.metrics import render
+
+    data = Path(__file__).parent / "data" / "frr"
+    v6 = ("2001:db8::10/128",)
+    view = read((data / "master.out").read_text(), v6, 100.0)
+    pay = instance("pay", vrid=60, priority=150, vips=v6, announce=Announce.BGP)
+    h = Harness(config(pay))
+    h.advance(10.0)
+    lines = render(h.node.statistics(), frr={"pay": instance_status(view, v6, 101.0)}).splitlines()
+    labels = 'vrrp_instance="pay",interface="eth0",vrid="60",family="ipv6"'
+    assert f"vrrpd_bgp_vip_advertised_neighbors{{{labels}}} 0" in lines, lines
+    v4 = ("203.0.113.10/32",)
+    master = read((data / "master.out").read_text(), v4, 100.0)
+    h4 = Harness(config(instance("pay", vrid=60, priority=150, vips=v4, announce=Announce.BGP)))
+    h4.advance(10.0)
+    lines = render(h4.node.statistics(), frr={"pay": instance_status(master, v4, 101.0)})
+    labels = labels.replace("ipv6", "ipv4")
+    assert f"vrrpd_bgp_vip_advertised_neighbors{{{labels}}} 1" in lines.splitlines()
