@@ -410,10 +410,6 @@ def test_finding_13_a_reload_during_the_hold_does_not_leave_the_old_vip_behind()
     assert lan.holders("203.0.113.10") == ["lb2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 14: a VIP advertised to no neighbour at all has no metric to alert on",
-)
 def test_finding_14_a_vip_advertised_to_no_neighbor_is_a_zero_not_an_absence() -> None:
     """The suggested alert is ``vrrpd_is_master == 1 and vrrpd_bgp_vip_advertised == 0``,
     a series per neighbour. With no neighbour of the VIPs' family (an IPv6 VIP where
