@@ -31,6 +31,9 @@ class _Quiet:
     async def create_vmacs(self, instances: object) -> None:
         return None
 
+    def foreign_vips(self, instances: object) -> list[object]:
+        return []
+
     async def open(self, config: object) -> None:
         return None
 

@@ -21,6 +21,7 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import selectors
 import shlex
 import subprocess
 import time
@@ -39,6 +40,11 @@ cannot turn into a stream of vtysh runs (each 0.1-0.13 s of vtysh and bgpd work 
 lab)."""
 TIMEOUT: Final = 3.0
 """Seconds one vtysh run may take (a busy bgpd answers slowly); then it is killed."""
+MAX_ANSWER: Final = 1 << 20
+"""Bytes of vtysh's stdout read at most (FRR 8.4 answers ~3 kB for one neighbour and
+one VIP; ~0.6 kB more per neighbour): past it vtysh is killed and nothing is parsed.
+The JSON decoder holds the GIL, so the thread parsing a 37 MB answer froze the event
+loop that sends the adverts for 0.8 s (and grew the agent by 200 MB)."""
 _ACCESS_HINT: Final = (
     " (is FRR running, and may the agent reach its vty sockets? group frrvty: docs/bgp.md)"
 )
@@ -199,26 +205,75 @@ def instance_status(view: FrrView | None, prefixes: tuple[str, ...], now: float)
     return {"age": round(max(0.0, now - view.at), 1), "error": view.error, "neighbors": neighbors}
 
 
-def _vtysh() -> list[str] | None:
+def _vtysh() -> list[str] | str | None:
+    """The vtysh command; None: ``off``; a sentence: why ``VRRPD_VTYSH`` cannot be
+    read (an unbalanced quote). Only the status depends on it, so it must not keep
+    the agent from starting (and from removing what a crashed run left behind)."""
     text = os.environ.get(VTYSH_ENV, "vtysh").strip()
-    return None if text in ("", "off") else shlex.split(text)
+    if text in ("", "off"):
+        return None
+    try:
+        return shlex.split(text) or None
+    except ValueError as error:
+        return f"not asked ({VTYSH_ENV}={text!r} cannot be read: {error})"
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _bounded(words: list[str], timeout: float, limit: int) -> tuple[str, str]:
+    """Run ``words``; (stdout, stderr), each read up to ``limit`` bytes. Raises
+    ``subprocess.TimeoutExpired`` after ``timeout`` and ``_TooLong`` past ``limit``,
+    the process killed either way (``subprocess.run`` reads everything it is given)."""
+    with subprocess.Popen(  # noqa: S603  (the operator's vtysh, from the environment)
+        words, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        pipes = [p for p in (process.stdout, process.stderr) if p is not None]
+        chunks: dict[int, list[bytes]] = {p.fileno(): [] for p in pipes}
+        sizes = dict.fromkeys(chunks, 0)
+        deadline = time.monotonic() + timeout
+        try:
+            with selectors.DefaultSelector() as selector:
+                for pipe in pipes:
+                    selector.register(pipe, selectors.EVENT_READ)
+                while selector.get_map():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise subprocess.TimeoutExpired(words, timeout)
+                    for key, _ in selector.select(left):
+                        data = os.read(key.fd, 65536)
+                        if not data:
+                            selector.unregister(key.fileobj)
+                            continue
+                        chunks[key.fd].append(data)
+                        sizes[key.fd] += len(data)
+                        if sizes[key.fd] > limit:
+                            raise _TooLong
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except BaseException:
+            process.kill()
+            raise
+    out, err = (b"".join(c).decode(errors="replace") for c in chunks.values())
+    return out, err
 
 
 def ask(argv: list[str], prefixes: tuple[str, ...], timeout: float = TIMEOUT) -> FrrView:
     """One vtysh run (in a thread: it blocks); never raises."""
     words = [*argv, *(w for c in commands(prefixes) for w in ("-c", c))]
     try:
-        done = subprocess.run(  # noqa: S603  (the operator's vtysh, from the environment)
-            words, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=timeout, check=False,
-        )  # fmt: skip
+        out, err = _bounded(words, timeout, MAX_ANSWER)
     except FileNotFoundError:
         return FrrView(time.monotonic(), error=f"{argv[0]} not found (FRR not installed?)")
     except subprocess.TimeoutExpired:
         return FrrView(time.monotonic(), error=f"vtysh did not answer within {timeout:g} s")
+    except _TooLong:
+        return FrrView(
+            time.monotonic(), error=f"vtysh's answer too long (over {MAX_ANSWER} bytes): not read"
+        )
     except OSError as error:
         return FrrView(time.monotonic(), error=f"cannot run {argv[0]}: {error.strerror}")
-    return read(done.stdout, prefixes, time.monotonic(), failed=done.stderr)
+    return read(out, prefixes, time.monotonic(), failed=err)
 
 
 class FrrStatus:
@@ -236,7 +291,9 @@ class FrrStatus:
         """``prefixes``: read at each question (a reload changes them); ``argv``: the
         vtysh command, else ``VRRPD_VTYSH`` (``off``: never ask)."""
         self._prefixes = prefixes
-        self._argv = _vtysh() if argv is None else argv
+        command = _vtysh() if argv is None else argv
+        self._argv = command if isinstance(command, list) else None
+        self._refused = command if isinstance(command, str) else f"not asked ({VTYSH_ENV}=off)"
         self.view: FrrView | None = None
         self._task: asyncio.Future[FrrView] | None = None
         self._asked: float | None = None
@@ -250,7 +307,7 @@ class FrrStatus:
         if not wanted:
             return None
         if self._argv is None:
-            self.view = FrrView(time.monotonic(), error=f"not asked ({VTYSH_ENV}=off)")
+            self.view = FrrView(time.monotonic(), error=self._refused)
             return None
         now = time.monotonic()
         if self._task is None and (self._asked is None or now - self._asked >= REFRESH):

@@ -529,6 +529,71 @@ def announce(instances: tuple[str, ...], socket_path: str | None, file: str) -> 
         raise SystemExit(EXIT_FAILURE)
 
 
+def _state_file_of(config_file: str | None) -> str:
+    """The ledger a config file names, read leniently like ``socket_of`` (``cleanup``
+    runs after an agent died, perhaps over a file that no longer loads)."""
+    default = GlobalConfig().state_file
+    import yaml  # noqa: PLC0415
+
+    try:
+        with open(config_file or DEFAULT_CONFIG) as text:
+            document = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        return default
+    section = document.get("global") if isinstance(document, dict) else None
+    path = section.get("state_file") if isinstance(section, dict) else None
+    return path if isinstance(path, str) and path else default
+
+
+@main.command()
+@_SOCKET
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False),
+    help="the VIP ledger (default: global.state_file of the file, read leniently)",
+)
+@_config_option("find the ledger and the control socket in this file")
+def cleanup(socket_path: str | None, state_file: str | None, file: str) -> None:
+    """Remove the VIPs (and grace routes) an agent that is not running left behind.
+
+    The unit runs it after every stop (ExecStopPost). After a clean stop the ledger is
+    empty and nothing happens; after kill -9, an OOM kill or the watchdog, the VIPs
+    (with announce: bgp, their routes) go now, not at a next start that may never come
+    (a file check-config refuses, the restart limit). Exit 1, touching nothing, while an
+    agent answers on the control socket: the VIPs are its own.
+    """
+    import asyncio  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    path = socket_path or socket_of(file)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            pass
+        else:
+            click.echo(f"an agent is running (it answers on {path}): nothing removed", err=True)
+            raise SystemExit(EXIT_FAILURE)
+    from vrrpd.adapters.netlink import Ledger, Netlink  # noqa: PLC0415
+
+    async def remove() -> list[str]:
+        netlink = Netlink(Ledger(state_file or _state_file_of(file)))
+        await netlink.open()
+        try:
+            return await netlink.remove_stale() + await netlink.remove_stale_lingers()
+        finally:
+            await netlink.close()
+
+    try:
+        removed = asyncio.run(remove())
+    except OSError as error:
+        click.echo(f"cannot remove what was left behind: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    for stale in removed:
+        click.echo(f"removed {stale} left behind by an agent that is not running")
+
+
 @main.command()
 @_SOCKET
 @_config_option("find the control socket in this file (global.control_socket)")

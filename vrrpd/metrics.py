@@ -180,6 +180,11 @@ def _frr_metrics(
     metric("bgp_vip_advertised", "gauge", "1 while bgpd advertises this node's own route for "
            "every VIP of the instance to the neighbor, 0 otherwise.",
            per_neighbor("advertised", float))  # fmt: skip
+    metric("bgp_vip_advertised_neighbors", "gauge", "Neighbors bgpd advertises this node's "
+           "own route for every VIP of the instance to (0: to no one, also when no neighbor "
+           "of the VIPs' family exists); absent when FRR could not be asked.",
+           [(labels(n), float(sum(bool(e["advertised"]) for e in frr[n]["neighbors"].values())))
+            for n in asked if not frr[n]["error"] or frr[n]["neighbors"]])  # fmt: skip
     metric("bgp_session_established", "gauge", "1 while the BGP session with the neighbor is "
            "Established.",
            per_neighbor("session", lambda s: float(s == "Established")))  # fmt: skip

@@ -244,14 +244,14 @@ class InstanceConfig:
     """Source address of adverts; default the interface's primary (v4) or link-local (v6)."""
     unicast_max_hops: int = 0
     """Router hops (0..254, default 0) an advert may have crossed: accepted with TTL / hop
-    limit >= 255 - N, like GTSM (RFC 5082), for unicast peers in other subnets. 0 keeps
-    RFC 5798's TTL 255, which no off-link sender can forge."""
+    limit >= 255 - N, like GTSM (RFC 5082), for unicast peers in other subnets (needs
+    ``unicast_peers``). 0 keeps RFC 5798's TTL 255, which no off-link sender can forge."""
     announce: Announce = Announce.ARP
     """arp (default): GARP / NA on the segment. bgp: while MASTER the VIPs are host routes
     (/32, /128) on ``announce_device`` and FRR announces them; no GARP / NA (docs/bgp.md)."""
     election: Election = Election.VRRP
-    """vrrp (default) or none: anycast, every node whose checks pass holds (with
-    ``announce: bgp``, announces) the VIPs; no adverts; a failing check (weight 0) withdraws."""
+    """vrrp (default) or none: anycast (needs ``announce: bgp``), every node whose checks
+    pass holds and announces the VIPs; no adverts; a failing check (weight 0) withdraws."""
     announce_device: str = "lo"
     """announce: bgp only: the device the VIPs go on while MASTER; default lo."""
     announce_hold: float = 0.3
@@ -406,6 +406,7 @@ def validate(config: Config) -> list[Problem]:
             )
         else:
             seen[key] = inst.name
+    problems += _shared_vip_problems(config)
     names = {i.name for i in config.instances}
     grouped: dict[str, str] = {}
     for group in config.sync_groups:
@@ -424,9 +425,35 @@ def validate(config: Config) -> list[Problem]:
     return problems
 
 
+def _shared_vip_problems(config: Config, *, routed: bool = True) -> list[Problem]:
+    """One address on one device belongs to one instance: the driver owns a VIP by
+    (device, address), so the instance that leaves MASTER removes it (with
+    ``announce: bgp``, withdraws its route) while the other is still MASTER.
+    ``routed``: the pairs where either is ``announce: bgp`` (an error); else the
+    others (a warning: configurations of earlier versions keep loading)."""
+    out = []
+    holder: dict[tuple[str, IPAddress], InstanceConfig] = {}
+    for inst in config.instances:
+        for key in ("virtual_addresses", "excluded_addresses"):
+            for index, vip in enumerate(getattr(inst, key)):
+                where = (vip.dev or inst.device, vip.address.ip)
+                first = holder.setdefault(where, inst)
+                bgp = Announce.BGP in (first.announce, inst.announce)
+                if first.name != inst.name and bgp is routed:
+                    other = first.name
+                    out.append(
+                        Problem(
+                            f"instances.{inst.name}.{key}[{index}]",
+                            f"{vip.address.ip} on {where[0]} is also held by instance {other}; "
+                            "one instance per address and device",
+                        )
+                    )
+    return out
+
+
 def warnings(config: Config) -> list[Problem]:
     """What is legal but cannot do what it seems to: said by check-config and at start."""
-    out = []
+    out = _shared_vip_problems(config, routed=False)
     for inst in config.instances:
         path = f"instances.{inst.name}"
         auth = inst.authentication
@@ -530,6 +557,16 @@ def _instance_problems(inst: InstanceConfig, scripts: dict[str, CheckConfig]) ->
         out.append(
             Problem(f"{path}.unicast_max_hops", f"must be 0..254 (got {inst.unicast_max_hops})")
         )
+    elif inst.unicast_max_hops and not inst.unicast_peers:
+        # The lower TTL would hold for every sender: without peers no source is refused,
+        # so anyone that many hops away could send a priority-255 advert.
+        out.append(
+            Problem(
+                f"{path}.unicast_max_hops",
+                "needs unicast_peers (only their adverts may cross routers; "
+                "multicast adverts keep TTL 255)",
+            )
+        )
     out += _announce_problems(inst, path)
     if inst.authentication is not None:
         if inst.version != 2:
@@ -576,6 +613,16 @@ def _announce_problems(inst: InstanceConfig, path: str) -> list[Problem]:
     for key in ("announce_hold", "announce_grace"):
         if not 0 <= getattr(inst, key) <= 10:
             out.append(Problem(f"{path}.{key}", f"must be 0..10 s (got {getattr(inst, key)})"))
+    if inst.election is Election.NONE and inst.announce is not Announce.BGP:
+        # every healthy node holds the VIPs: routed, anycast; on a segment, one address
+        # on every node, each one's gratuitous ARP pulling the clients to it
+        out.append(
+            Problem(
+                f"{path}.election",
+                "election: none needs announce: bgp (on a segment every node would hold "
+                "the same address)",
+            )
+        )
     if inst.election is Election.NONE:
         weighted = [t.name for t in inst.track_scripts if t.weight]
         weighted += [t.name for t in inst.track_interfaces if t.weight]

@@ -62,6 +62,15 @@ _ROUTER, _CHECK = 0, 1
 """Kinds of timer in the deadline heap."""
 
 
+def _in_place(old: InstanceConfig, new: InstanceConfig) -> bool:
+    """Whether a reload applies ``new`` to the running router (``same_identity``) and
+    its VIPs stay where they are. A reload that moves them to another device
+    (``announce_device``, ``announce`` arp <-> bgp with the same /32) restarts the
+    instance: applied in place, the VIP stayed on the old device (its route announced)
+    and the next release removed it from the new one, where it never was."""
+    return same_identity(old, new) and old.device == new.device
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceStatistics:
     """One instance as ``vrrpd status`` shows it."""
@@ -423,7 +432,7 @@ class Node:
                         (kept_router, tracker)
                     )
                 continue
-            soft = kept_router is not None and same_identity(kept_router.config, inst)
+            soft = kept_router is not None and _in_place(kept_router.config, inst)
             if kept_router is not None and soft:
                 # Same VRID, interface, VIPs...: apply in place, state and VIPs kept.
                 router = kept_router
@@ -433,6 +442,10 @@ class Node:
                 link = self._links.get(inst.interface)
                 if link is not None:
                     router.link_changed(up=link.up, addresses=link.addresses, now=now)
+                if kept_router is not None and kept_router.maintenance:
+                    # the operator's maintenance outlives a restart by a reload (another
+                    # VRID, another device): set before the start, as the agent does
+                    actions += router.set_maintenance(True, now)
             self.routers[inst.name] = router
             for tracker in tracked:
                 watchers.setdefault((tracker.kind, tracker.name), []).append((router, tracker))
@@ -468,7 +481,7 @@ class Node:
         actions: list[Action] = []
         for name, router in self.routers.items():
             new = next((i for i in config.instances if i.name == name), None)
-            if (new is None or not same_identity(new, router.config)) and self._running:
+            if (new is None or not _in_place(router.config, new)) and self._running:
                 actions += router.shutdown(now)
         return actions + self._adopt(config, now)
 

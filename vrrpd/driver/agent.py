@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from vrrpd import logsetup, metrics
@@ -41,7 +42,7 @@ from vrrpd.core.events import (
     Startup,
     TimerFired,
 )
-from vrrpd.core.node import Node
+from vrrpd.core.node import InstanceStatistics, Node
 from vrrpd.core.state import State
 from vrrpd.core.virtual_router import kept_after_yield
 from vrrpd.driver import plan
@@ -146,6 +147,13 @@ class Agent:
         for stale in await self.kernel.remove_stale():
             log.warning("removed VIP %s left behind by a previous run", stale)
         await self.kernel.refresh()
+        for name, dev, ip in self.kernel.foreign_vips(self.config.instances):
+            log.warning(
+                "[%s] VIP %s is on %s and was not added by vrrpd: it is left there, so FRR "
+                "announces it from this node whatever its state; remove it from the "
+                "system's network configuration",
+                name, ip, dev,
+            )  # fmt: skip
         await self.kernel.create_vmacs(self.config.instances)
         await self._refresh(initial=True)
         await self.surface.open(self.config)
@@ -191,6 +199,7 @@ class Agent:
                 or n in self._routed  # a silent backup behind a router: ask it to take over
             )
         )
+        await self._finish_yielding(stats)
         if not names:
             return
         bound = max(stats[n].skew_time + 2 * stats[n].master_adver_interval for n in names)
@@ -208,6 +217,22 @@ class Agent:
         # The new master advertises before its netlink add: the core keeps our VIPs a
         # moment after yielding (``kept_after_yield``: longer through BGP) and removes them itself.
         await asyncio.sleep(grace)
+
+    async def _finish_yielding(self, stats: Mapping[str, InstanceStatistics]) -> None:
+        """A ``announce: bgp`` instance that yielded a moment ago (``maintenance on``
+        answers once the new master is heard) keeps its route ``announce_hold`` while
+        the new master's travels to the routers: a stop in that window waits for it
+        instead of withdrawing at once (``maintenance on && systemctl restart``
+        withdrew 6 ms after the answer, in the lab). The core removes the VIPs itself
+        when the hold is over, on this loop."""
+        until = 0.0
+        for inst in self.config.instances:
+            s = stats.get(inst.name)
+            if inst.announce is Announce.BGP and s is not None and s.state is State.BACKUP:
+                until = max(until, (s.last_transition_at or 0.0) + kept_after_yield(inst))
+        if until > self.loop.time():
+            log.info("stopping: keeping the routes of a handover %.3fs", until - self.loop.time())
+            await asyncio.sleep(until - self.loop.time())
 
     @property
     def _routed(self) -> set[str]:

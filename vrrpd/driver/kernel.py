@@ -134,17 +134,40 @@ class Kernel:
         await self.netlink.close()
 
     def announced(self, instances: tuple[InstanceConfig, ...]) -> dict[str, bool]:
-        """``announce: bgp`` instance -> every VIP on its announce device, in the last
-        view of the kernel (the connected route FRR announces exists exactly then)."""
+        """``announce: bgp`` instance -> every VIP on its announce device, and that
+        device up, in the last view of the kernel (the connected route FRR announces
+        exists exactly then: zebra imports no connected route of a down interface)."""
         out = {}
         for inst in instances:
             if inst.announce is not Announce.BGP:
                 continue
             link = self.links.get(inst.announce_device)
             held = {a.address for a in self.addresses if link and a.interface_index == link.index}
-            out[inst.name] = link is not None and all(
-                vip.address.ip in held for vip in inst.virtual_addresses
+            out[inst.name] = (
+                link is not None
+                and link.up
+                and all(vip.address.ip in held for vip in inst.virtual_addresses)
             )
+        return out
+
+    def foreign_vips(
+        self, instances: tuple[InstanceConfig, ...]
+    ) -> list[tuple[str, str, IPAddress]]:
+        """(instance, device, VIP) of ``announce: bgp`` VIPs already on their announce
+        device and not added by this agent: not ours to remove, so the connected route
+        FRR announces stays whatever this node's state (a second route beside the
+        master's). On a segment the same is an owner's own address, and harmless."""
+        added = self.added()
+        out = []
+        for inst in instances:
+            link = self.links.get(inst.announce_device)
+            if inst.announce is not Announce.BGP or link is None:
+                continue
+            held = {a.address for a in self.addresses if a.interface_index == link.index}
+            for vip in inst.held_addresses:
+                ip = vip.address.ip
+                if ip in held and (inst.announce_device, ip) not in added:
+                    out.append((inst.name, inst.announce_device, ip))
         return out
 
     # ------------------------------------------------------------------ the view
