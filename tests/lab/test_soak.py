@@ -14,22 +14,22 @@ from vrrpd.lab.peers import Peer
 pytestmark = pytest.mark.netns
 
 
-def test_forty_seconds_of_chaos_with_three_vrrpd_nodes() -> None:
-    report = chaos.soak(40, seed=20261201)
+def test_thirty_seconds_of_chaos_with_three_vrrpd_nodes() -> None:
+    report = chaos.soak(30, seed=20261201)
     print("\n" + "\n".join(report.lines()))
     assert [f"t={v.at:.1f}s {v.what}" for v in report.violations] == []
-    assert sum(report.faults.values()) >= 10
+    assert sum(report.faults.values()) >= 7  # one every 1-3 s, each healed in turn
     assert len(report.heal_times) == sum(report.faults.values())
 
 
-def test_twenty_seconds_of_chaos_with_keepalived_on_the_third_node() -> None:
-    report = chaos.soak(20, keepalived=True, seed=3768)
+def test_fifteen_seconds_of_chaos_with_keepalived_on_the_third_node() -> None:
+    report = chaos.soak(15, keepalived=True, seed=3768)
     print("\n" + "\n".join(report.lines()))
     assert [f"t={v.at:.1f}s {v.what}" for v in report.violations] == []
 
 
-def test_ten_kill_9_restarts_of_the_master_leave_no_stale_vip() -> None:
-    report = chaos.restarts(10)
+def test_six_kill_9_restarts_of_the_master_leave_no_stale_vip() -> None:
+    report = chaos.restarts(6)
     print("\n" + "\n".join(report.lines()))
     assert report.violations == []
 
