@@ -394,10 +394,6 @@ def test_finding_12_a_reload_that_restarts_an_instance_keeps_it_in_maintenance(
     assert lan.holders("203.0.113.10") == ["lb2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="h19r finding 13: a reload during announce_hold that changes the VIPs leaves the old VIP (and its route) for good; fix in VirtualRouter.reconfigure (not ours): when _vips_go_at is set, remove previous.held_addresses not in the new config at once (or at _vips_go_at)",
-)
 def test_finding_13_a_reload_during_the_hold_does_not_leave_the_old_vip_behind() -> None:
     """Yielded with ``maintenance on`` (or to a better master), the old master keeps the
     VIPs for ``announce_hold`` and then removes ``self.config.held_addresses``: the

@@ -469,6 +469,13 @@ class VirtualRouter:
             self.priority_reason = f"reload: {old} → {self.priority}"
             actions.append(Notice(self.name, f"priority {self.priority_reason}"))
             actions += self.dispatch(Stimulus.PRIORITY, now, old)
+        if self._vips_go_at is not None:
+            # Still held after a yield (announce_hold, the yield window): the hold's end
+            # removes what the configuration then lists, so what this reload dropped
+            # would have stayed on the node, its route announced, for good. Now.
+            gone = tuple(v for v in previous.held_addresses if v not in config.held_addresses)
+            if gone:
+                actions.append(self._addresses(RemoveAddresses, gone))
         wire = any(getattr(previous, f) != getattr(config, f) for f in _WIRE_FIELDS)
         if wire:
             actions += self.dispatch(Stimulus.RECONFIGURED, now, previous, self.priority == old)
