@@ -189,3 +189,33 @@ def test_the_report_timer_fires_once_per_window_not_in_a_loop(
         asyncio.run(main())
     assert _accounted(caplog) == 4
     assert fired <= 4
+
+
+def test_notice_lines_have_one_budget_and_a_suppressed_line_when_the_window_turns(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """h16r3 finding 10: a neighbour sending one valid-looking lower-priority advert per
+    VRID a second to a master of 200 instances made 200 "split brain healed" lines a
+    second, logged unthrottled. Notice lines now share one budget per window, and the
+    count of the rest is written when the window turns, even if no notice follows."""
+    from vrrpd.driver import executor as module
+
+    monkeypatch.setattr(module, "NOTICE_WINDOW", 0.2)
+    monkeypatch.setattr(module, "NOTICE_LINES", 50)
+
+    async def main() -> None:
+        executor = _executor()
+        for second in range(3):
+            for v in range(200):
+                executor.run_now(act.Notice(f"i{v}", f"split brain healed ({second})"))
+            await asyncio.sleep(0.25 if second < 2 else 0.3)
+
+    with caplog.at_level(logging.INFO, logger="vrrpd"):
+        asyncio.run(main())
+    lines = [r.getMessage() for r in caplog.records if r.name == "vrrpd"]
+    healed = [line for line in lines if "split brain healed" in line]
+    suppressed = [line for line in lines if line.startswith("suppressed")]
+    assert len(healed) == 3 * 50  # the budget, in each of the three windows
+    assert len(suppressed) == 3  # the last one by the timer: no notice came after it
+    counted = sum(int(re.findall(r"suppressed (\d+)", line)[0]) for line in suppressed)
+    assert len(healed) + counted == 600

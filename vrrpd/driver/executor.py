@@ -25,6 +25,11 @@ from vrrpd.driver.logs import RateLimit
 log = logging.getLogger("vrrpd")
 DROP_LINES = 20
 """Dropped-advert lines per 10 s over every instance and reason, before "suppressed N"."""
+NOTICE_LINES = 400
+"""Notice lines (priority changes, split-brain heals, what the core says once) per
+NOTICE_WINDOW over every instance, before "suppressed N": a reload of 200 instances
+fits; a neighbour making 200 masters "heal" every second does not flood the journal."""
+NOTICE_WINDOW = 10.0
 REANNOUNCE_AFTER = YIELD_GRACE + 0.002
 """Seconds after a new master's first announcement when it announces once more: just
 after a master that yielded to it removed its VIPs. A client that resolved the VIP in
@@ -77,6 +82,11 @@ class Executor:
         self.drops = RateLimit(budget=DROP_LINES)
         """Dropped-packet lines: one per instance and reason, and DROP_LINES in all, per
         10 s (keyed by what the config bounds, never by a source a flood can spoof)."""
+        self._notice_window = -1e9
+        self._notice_lines = 0
+        self.notices_suppressed = 0
+        """Notice lines held back by the budget in this window (written when it turns)."""
+        self._notices_report: asyncio.TimerHandle | None = None
         self._drops_report: asyncio.TimerHandle | None = None
         """The timer that writes the "suppressed N" line when the window turns, whether
         or not another advert is dropped then."""
@@ -241,7 +251,8 @@ class Executor:
         elif isinstance(action, act.PacketDropped):
             self._dropped(action)
         elif isinstance(action, act.Notice):
-            log.info("[%s] %s", self.prefix(action.instance), action.message)
+            if self._notice_allowed():
+                log.info("[%s] %s", self.prefix(action.instance), action.message)
             kind = "priority" if action.message.startswith("priority ") else "notice"
             self._publish({"event": kind, "instance": action.instance, "message": action.message})
         else:  # an address change reaches here only through the kernel lane
@@ -307,6 +318,38 @@ class Executor:
                 "fields": {"src": str(action.src), "detail": action.detail, "held_back": held},
             },
         )
+
+    def _notice_allowed(self) -> bool:
+        """One budget for every notice line (issue 16: per reason and one global budget):
+        over it, lines are counted and one "suppressed N" line comes when the window
+        turns, from a timer (a flood that stops is still reported)."""
+        now = _now()
+        if now - self._notice_window >= NOTICE_WINDOW:
+            self._report_notices()
+            self._notice_window, self._notice_lines = now, 0
+        if self._notice_lines < NOTICE_LINES:
+            self._notice_lines += 1
+            return True
+        self.notices_suppressed += 1
+        if self._notices_report is None:
+            loop = asyncio.get_running_loop()
+            due = self._notice_window + NOTICE_WINDOW + 0.01
+            self._notices_report = loop.call_at(max(due, loop.time()), self._report_notices)
+        return False
+
+    def _report_notices(self) -> None:
+        if self._notices_report is not None:
+            self._notices_report.cancel()
+            self._notices_report = None
+        if self.notices_suppressed:
+            log.warning(
+                "suppressed %d more notice lines (at most %d per %gs)",
+                self.notices_suppressed,
+                NOTICE_LINES,
+                NOTICE_WINDOW,
+                extra={"event": "suppressed", "fields": {"count": self.notices_suppressed}},
+            )
+            self.notices_suppressed = 0
 
     def _suppressed(self, count: int) -> None:
         if count:
