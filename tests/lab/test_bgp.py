@@ -224,8 +224,9 @@ def test_anycast_a_failed_check_withdraws_and_the_other_node_serves_without_a_ga
 def test_a_node_coming_back_waits_for_its_session_before_preempting() -> None:
     """lb1 crashes and comes back (FRR and vrrpd restarted together) while lb2 serves.
 
-    A tracked check counts as up until its first result, so lb1 used to preempt ~0.1 s
-    after its start, before check_bgp.sh had answered (0.5-1 s: vtysh), then fell to
+    A tracked check counted as up until its first result (an instance now waits for it
+    before it starts), so lb1 used to preempt ~0.1 s after its start, before
+    check_bgp.sh had answered (0.5-1 s: vtysh), then fell to
     FAULT when the answer was "session not up long enough" and withdrew: a flap that
     cost 10-292 ms whenever lb1's withdraw reached the router before lb2's new route.
     With ``preempt_delay`` longer than the check's first answer, lb1 stays BACKUP, goes
