@@ -314,7 +314,7 @@ class Mixed(RuleBasedStateMachine):
         prio = became[-1]
         due = start + master_down_interval(prio, round(self.interval[host] * 100), 3)
         heard = [d for d in self.lan.deliveries
-                 if d.receiver == host and d.instance == inst and start <= d.time <= when
+                 if d.receiver == host and d.instance == inst and start <= d.time < when
                  and (d.priority >= prio or d.priority == 0)]  # fmt: skip
         return abs(due - when) < 1e-6 and not heard
 
@@ -498,3 +498,28 @@ def test_a_router_started_while_no_master_speaks_takes_over_on_its_own_timer() -
         assert not m._startup_takeover("web", "c", tc, start)
         assert not m._startup_takeover("web", "a", ta, ta + 0.1)  # started before the window
     assert takeovers["keepalived"] == takeovers["frr"] == takeovers["vrrpd"]
+
+
+def test_a_router_started_beside_a_slower_master_takes_over_once_before_hearing_it() -> None:
+    """The long profile's seventh finding (Keepalived 195 at 0.5 s adverts, vrrpd 152,
+    Keepalived 83 at 0.1 s): "1 takeovers for 0 election changes". Shrunk: the 83 node
+    starts beside a live master that advertises every 0.5 s. Until it hears that master
+    its Master_Down_Interval is its own (0.3 + 0.068 s, RFC 5798 6.4.1), shorter than the
+    master's interval: it takes over, then yields to the master's advert. The same start-
+    up takeover as the sixth finding, with the master alive; vrrpd and both RFC models
+    alike (the advert interval differs between nodes: each logs it)."""
+    for kind in ("vrrpd", "keepalived", "frr"):
+        m = Mixed()
+        m.boot(kinds=["keepalived", kind], priorities=[195, 83, 1, 1], interval=0.1, group=False)
+        m.settle()
+        m.reload(data=Draws("a", "interval"), interval=0.5, priority=1)
+        m.kill(data=Draws("b"))
+        m.settle()
+        start = m.lan.now
+        m.restart(data=Draws("b"))
+        m.settle()  # 0 election changes, 1 takeover: failed before
+        adds = [(t, h) for t, h, vip, added in m.lan.vip_log
+                if added and t >= start and str(vip) == VIPS["web"]]  # fmt: skip
+        assert adds == [(pytest.approx(start + 0.3 + 173 * 0.1 / 256), "b")], kind
+        assert m._startup_takeover("web", "b", adds[0][0], start)
+        assert m.lan.masters("web") == ["a"]
