@@ -23,11 +23,12 @@ Invariants (RFC 5798 timers; I = the largest advert interval configured in the r
   a transient advert: none). An input while a check flip (or a restart with a failing
   check) has not reached the priority yet (``PENDING``) counts two more: the agents
   may elect with the unconfirmed priority now, and again when the check reports.
-  A takeover by a router that started in the window and heard no advert at least as
-  good as its priority for its own Master_Down_Interval from the start is RFC 5798's
-  own (6.4.1: a started backup's Master_Adver_Interval is its Advertisement_Interval
-  until it hears a master; 6.4.2: a backup discards lower adverts): with a shorter
-  interval than the dead master's it beats the elected backup, which then preempts it.
+  A takeover by a router that started (or whose link came up) in the window and heard
+  no advert at least as good as its priority for its own Master_Down_Interval since is
+  RFC 5798's own (6.4.1: a started backup's Master_Adver_Interval is its
+  Advertisement_Interval until it hears a master; 6.4.2: a backup discards lower
+  adverts): with a shorter interval than the master's (dead, or alive and slower) it
+  takes over before hearing it, and then yields or is preempted.
   It is not counted (``_startup_takeover``).
 
 vrrpd nodes follow the documented rule for mixed clusters (docs/architecture.md, fast
@@ -98,7 +99,8 @@ class Mixed(RuleBasedStateMachine):
         """Until when a check flip (or a restart with a failing check) may not have
         reached the priority yet: the agent needs ``fall``/``rise`` runs (see PENDING)."""
         self.starts: dict[str, list[float]] = {}
-        """Per router, when it was restarted (its own start-up Master_Down_Timer ran)."""
+        """Per router, when it was restarted with its link up, or its link came up (a
+        Startup in RFC 5798 terms: its own start-up Master_Down_Timer ran)."""
 
     # ------------------------------------------------------------------ the model
 
@@ -190,7 +192,8 @@ class Mixed(RuleBasedStateMachine):
             if not self.ok[n]:  # a fresh agent's check reports after ``fall`` runs
                 self.unconfirmed_until = self.lan.now + PENDING
             scope = tuple(sorted(self.maint[n]))
-            self.starts.setdefault(n, []).append(self.lan.now)
+            if self.up[n]:
+                self.starts.setdefault(n, []).append(self.lan.now)
             self._input(lambda: self.lan.start(n, maintenance=scope, link_up=self.up[n]))
 
     @rule(data=st.data(), up=st.booleans())
@@ -203,6 +206,8 @@ class Mixed(RuleBasedStateMachine):
             self.up[n] = up
             if self.lan.hosts[n].alive:
                 self.lan.link(n, up)
+                if up:  # out of FAULT into Backup: RFC 5798's Startup event (6.4.1)
+                    self.starts.setdefault(n, []).append(self.lan.now)
 
         self._input(apply)
 
@@ -523,3 +528,27 @@ def test_a_router_started_beside_a_slower_master_takes_over_once_before_hearing_
         assert adds == [(pytest.approx(start + 0.3 + 173 * 0.1 / 256), "b")], kind
         assert m._startup_takeover("web", "b", adds[0][0], start)
         assert m.lan.masters("web") == ["a"]
+
+
+def test_a_router_whose_link_comes_up_beside_a_slower_master_takes_over_once() -> None:
+    """The long profile's eighth finding (vrrpd only: 1 and 1 at 0.1 s adverts, 184 at
+    1 s with a failing check): "1 takeovers for 0 election changes". The 0.1 s node's
+    link came back: out of FAULT into Backup, its Master_Down_Interval is its own (0.4
+    s) until it hears the 1 s master, so it took over and yielded. A link coming up is
+    RFC 5798's Startup event (6.4.1), the same start-up takeover as a restart's."""
+    m = Mixed()
+    m.boot(kinds=["vrrpd"] * 3, interval=1.0, group=False, priorities=[1, 1, 184, 1])
+    m.check_flips(data=Draws("c"))
+    m.reload(data=Draws("b", "interval"), interval=0.1, priority=1)
+    m.settle()
+    m.link(data=Draws("b"), up=False)
+    m.link(data=Draws("a"), up=False)
+    m.settle()
+    start = m.lan.now
+    m.link(data=Draws("b"), up=True)
+    m.settle()  # 0 election changes, 1 takeover: failed before
+    adds = [(t, h) for t, h, vip, added in m.lan.vip_log
+            if added and t >= start and str(vip) == VIPS["web"]]  # fmt: skip
+    assert adds == [(pytest.approx(start + 0.3 + 255 * 0.1 / 256), "b")]
+    assert m._startup_takeover("web", "b", adds[0][0], start)
+    assert m.lan.masters("web") == ["c"]
