@@ -23,6 +23,13 @@ Invariants (RFC 5798 timers; I = the largest advert interval configured in the r
   a transient advert: none). An input while a check flip (or a restart with a failing
   check) has not reached the priority yet (``PENDING``) counts two more: the agents
   may elect with the unconfirmed priority now, and again when the check reports.
+  A takeover by a router that started (or whose link came up) in the window and heard
+  no advert at least as good as its priority for its own Master_Down_Interval since is
+  RFC 5798's own (6.4.1: a started backup's Master_Adver_Interval is its
+  Advertisement_Interval until it hears a master; 6.4.2: a backup discards lower
+  adverts): with a shorter interval than the master's (dead, or alive and slower) it
+  takes over before hearing it, and then yields or is preempted.
+  It is not counted (``_startup_takeover``).
 
 vrrpd nodes follow the documented rule for mixed clusters (docs/architecture.md, fast
 preemption): ``fast_preempt`` off when an RFC-strict peer can outrank them.
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -42,6 +50,7 @@ from hypothesis.strategies import SearchStrategy
 from tests.builders import config, instance
 from vrrpd.core.config import CheckConfig, Config, SyncGroupConfig, TrackScript
 from vrrpd.core.state import State
+from vrrpd.core.timers import master_down_interval
 from vrrpd.sim import Lan, outages
 
 NAMES = ("a", "b", "c", "d")
@@ -89,6 +98,9 @@ class Mixed(RuleBasedStateMachine):
         self.unconfirmed_until = 0.0
         """Until when a check flip (or a restart with a failing check) may not have
         reached the priority yet: the agent needs ``fall``/``rise`` runs (see PENDING)."""
+        self.starts: dict[str, list[float]] = {}
+        """Per router, when it was restarted with its link up, or its link came up (a
+        Startup in RFC 5798 terms: its own start-up Master_Down_Timer ran)."""
 
     # ------------------------------------------------------------------ the model
 
@@ -180,6 +192,8 @@ class Mixed(RuleBasedStateMachine):
             if not self.ok[n]:  # a fresh agent's check reports after ``fall`` runs
                 self.unconfirmed_until = self.lan.now + PENDING
             scope = tuple(sorted(self.maint[n]))
+            if self.up[n]:
+                self.starts.setdefault(n, []).append(self.lan.now)
             self._input(lambda: self.lan.start(n, maintenance=scope, link_up=self.up[n]))
 
     @rule(data=st.data(), up=st.booleans())
@@ -192,6 +206,8 @@ class Mixed(RuleBasedStateMachine):
             self.up[n] = up
             if self.lan.hosts[n].alive:
                 self.lan.link(n, up)
+                if up:  # out of FAULT into Backup: RFC 5798's Startup event (6.4.1)
+                    self.starts.setdefault(n, []).append(self.lan.now)
 
         self._input(apply)
 
@@ -276,12 +292,36 @@ class Mixed(RuleBasedStateMachine):
                 # Takeovers at one instant count once: tied backups (equal priority, so
                 # equal Skew_Time) expire together, as RFC 5798 6.4.2 has them, and 6.4.3
                 # settles it by address; the exploration's first long run flagged that.
-                instants = {round(e[0], 9) for e in adds}
+                instants = {round(e[0], 9) for e in adds
+                            if not self._startup_takeover(inst, e[1], e[0], start_w)}  # fmt: skip
                 assert len(instants) <= changes[inst], (
                     f"{where}: {len(instants)} takeovers for {changes[inst]} election changes: "
                     f"{[(round(t, 3), h) for t, h, _, _ in adds]}"
                 )
         self.window = (self.lan.now, dict.fromkeys(VIPS, 0))
+
+    def _startup_takeover(self, inst: str, host: str, when: float, since: float) -> bool:
+        """Whether ``host`` became master at ``when`` on its start-up timer (RFC 5798
+        6.4.1), with no advert at least as good as its priority heard since the start:
+        started at ``t``, it took over exactly at t + Master_Down_Interval of its own
+        priority and interval (the timer moves with the priority, so the final one).
+        Such a router cannot know of a better backup still waiting for a dead master
+        with a longer interval; the RFC has it take over, and that backup preempt it."""
+        starts = [t for t in self.starts.get(host, []) if since <= t <= when]
+        if not starts:
+            return False
+        start = starts[-1]
+        became = [c.priority for t, h, c in self.lan.transitions
+                  if h == host and c.instance == inst and c.new is State.MASTER
+                  and abs(t - when) < 1e-9]  # fmt: skip
+        if not became:
+            return False
+        prio = became[-1]
+        due = start + master_down_interval(prio, round(self.interval[host] * 100), 3)
+        heard = [d for d in self.lan.deliveries
+                 if d.receiver == host and d.instance == inst and start <= d.time < when
+                 and (d.priority >= prio or d.priority == 0)]  # fmt: skip
+        return abs(due - when) < 1e-6 and not heard
 
     # ------------------------------------------------------------------ invariants
 
@@ -426,3 +466,89 @@ def test_an_input_while_a_check_has_not_reported_may_change_the_agents_election(
     m.reload(data=Draws("b", "priority"), interval=0.1, priority=106)
     m.settle()
     assert m.lan.masters("web") == ["d"]
+
+
+def test_a_router_started_while_no_master_speaks_takes_over_on_its_own_timer() -> None:
+    """The long profile's sixth finding (vrrpd only, [16, 254, 158, 104], 1 s adverts,
+    one node reloaded to 0.1 s, kills, a restart): "2 takeovers for 1 election change".
+    Shrunk: the 254 master dies as the 16 node (0.1 s adverts) starts. That node has
+    heard no master, so its Master_Down_Interval is its own (0.3 + Skew_Time = 0.394 s,
+    RFC 5798 6.4.1) and it takes over; the 158 backup discards its lower adverts (6.4.2;
+    fast preemption follows only the master it follows) and takes over when its timer
+    for the dead master (3.383 s) runs out. The RFC-strict models do exactly the same:
+    the explorer's invariant was wrong, and now leaves such a start-up takeover out."""
+    takeovers: dict[str, list[tuple[float, str]]] = {}
+    for kind in ("vrrpd", "keepalived", "frr"):
+        m = Mixed()
+        m.boot(kinds=[kind] * 3, priorities=[16, 254, 158, 1], interval=1.0, group=False)
+        m.settle()
+        m.reload(data=Draws("a", "interval"), priority=1, interval=0.1)
+        m.kill(data=Draws("a"))
+        m.settle()
+        start = m.lan.now
+        m.kill(data=Draws("b"))
+        m.restart(data=Draws("a"))
+        m.settle()  # counted 1 election change, saw 2 takeovers: failed before
+        adds = [(t, h) for t, h, vip, added in m.lan.vip_log
+                if added and t >= start and str(vip) == VIPS["web"]]  # fmt: skip
+        takeovers[kind] = adds
+        assert m.lan.masters("web") == ["c"]
+        last_b = m.lan.last_heard("c", "web", before=start)
+        assert last_b is not None
+        assert adds == [(pytest.approx(start + 0.3 + 240 * 0.1 / 256), "a"),
+                        (pytest.approx(last_b + 3.0 + 98 / 256), "c")]  # fmt: skip
+        # a's takeover is the RFC's start-up one, c's (the election change) is not
+        (ta, _), (tc, _) = adds
+        assert m._startup_takeover("web", "a", ta, start)
+        assert not m._startup_takeover("web", "c", tc, start)
+        assert not m._startup_takeover("web", "a", ta, ta + 0.1)  # started before the window
+    assert takeovers["keepalived"] == takeovers["frr"] == takeovers["vrrpd"]
+
+
+def test_a_router_started_beside_a_slower_master_takes_over_once_before_hearing_it() -> None:
+    """The long profile's seventh finding (Keepalived 195 at 0.5 s adverts, vrrpd 152,
+    Keepalived 83 at 0.1 s): "1 takeovers for 0 election changes". Shrunk: the 83 node
+    starts beside a live master that advertises every 0.5 s. Until it hears that master
+    its Master_Down_Interval is its own (0.3 + 0.068 s, RFC 5798 6.4.1), shorter than the
+    master's interval: it takes over, then yields to the master's advert. The same start-
+    up takeover as the sixth finding, with the master alive; vrrpd and both RFC models
+    alike (the advert interval differs between nodes: each logs it)."""
+    for kind in ("vrrpd", "keepalived", "frr"):
+        m = Mixed()
+        m.boot(kinds=["keepalived", kind], priorities=[195, 83, 1, 1], interval=0.1, group=False)
+        m.settle()
+        m.reload(data=Draws("a", "interval"), interval=0.5, priority=1)
+        m.kill(data=Draws("b"))
+        m.settle()
+        start = m.lan.now
+        m.restart(data=Draws("b"))
+        m.settle()  # 0 election changes, 1 takeover: failed before
+        adds = [(t, h) for t, h, vip, added in m.lan.vip_log
+                if added and t >= start and str(vip) == VIPS["web"]]  # fmt: skip
+        assert adds == [(pytest.approx(start + 0.3 + 173 * 0.1 / 256), "b")], kind
+        assert m._startup_takeover("web", "b", adds[0][0], start)
+        assert m.lan.masters("web") == ["a"]
+
+
+def test_a_router_whose_link_comes_up_beside_a_slower_master_takes_over_once() -> None:
+    """The long profile's eighth finding (vrrpd only: 1 and 1 at 0.1 s adverts, 184 at
+    1 s with a failing check): "1 takeovers for 0 election changes". The 0.1 s node's
+    link came back: out of FAULT into Backup, its Master_Down_Interval is its own (0.4
+    s) until it hears the 1 s master, so it took over and yielded. A link coming up is
+    RFC 5798's Startup event (6.4.1), the same start-up takeover as a restart's."""
+    m = Mixed()
+    m.boot(kinds=["vrrpd"] * 3, interval=1.0, group=False, priorities=[1, 1, 184, 1])
+    m.check_flips(data=Draws("c"))
+    m.reload(data=Draws("b", "interval"), interval=0.1, priority=1)
+    m.settle()
+    m.link(data=Draws("b"), up=False)
+    m.link(data=Draws("a"), up=False)
+    m.settle()
+    start = m.lan.now
+    m.link(data=Draws("b"), up=True)
+    m.settle()  # 0 election changes, 1 takeover: failed before
+    adds = [(t, h) for t, h, vip, added in m.lan.vip_log
+            if added and t >= start and str(vip) == VIPS["web"]]  # fmt: skip
+    assert adds == [(pytest.approx(start + 0.3 + 255 * 0.1 / 256), "b")]
+    assert m._startup_takeover("web", "b", adds[0][0], start)
+    assert m.lan.masters("web") == ["c"]

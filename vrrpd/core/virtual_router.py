@@ -108,6 +108,10 @@ class VirtualRouter:
         self._preempt_at: float | None = None
         self._lower_master: tuple[IPAddress, int] | None = None
         self._released_by: IPAddress | None = None
+        self._lower_unfollowed: IPAddress | None = None
+        """A lower-priority master heard since the master we follow last spoke (its
+        adverts discarded): if our timer then takes over, it is still master until it
+        hears us, and its adverts until then are trailing ones, no split brain."""
         self._preempted: tuple[IPAddress | None, float] | None = None
         """(address, until): the master we just preempted; its trailing adverts are no split
         brain. None: any (we became master without waiting for a master to go quiet: an
@@ -230,7 +234,7 @@ class VirtualRouter:
         if self.maintenance or self.master_down_at is None or self.master_down_at > now:
             return []
         reason, why = self._takeover_reason()
-        preempted = self._lower_master[0] if self._lower_master else None
+        preempted = self._lower_master[0] if self._lower_master else self._lower_unfollowed
         actions = self._enter_master(reason, now, why)
         if preempted is not None:
             # Its trailing adverts (until it hears ours) are not a split brain.
@@ -579,6 +583,7 @@ class VirtualRouter:
             # we follow, and fast preemption reacts to that one only. (Following none yet,
             # just started: the first master heard is the one we follow; a better RFC
             # backup would have preempted it already.)
+            self._lower_unfollowed = src
             return []
         # Preempt and a lower-priority master: discard, so Master_Down_Timer runs out.
         self._lower_master = (src, advert.priority)
@@ -609,6 +614,7 @@ class VirtualRouter:
         self.master_down_at = now + self.master_down_interval
         self._released_by = None
         self._lower_master = None
+        self._lower_unfollowed = None
 
     def _master_receives(self, now: float, advert: Advertisement, src: IPAddress) -> list[Action]:
         """RFC 5798 section 6.4.3, Master: ADVERTISEMENT received."""
@@ -762,6 +768,7 @@ class VirtualRouter:
         self._preempt_at = None
         self._lower_master = None
         self._released_by = None
+        self._lower_unfollowed = None
         self._preempted = None
         self._lower_heard.clear()
         return [StateChanged(self.name, old, new, reason, self.priority, now)]
