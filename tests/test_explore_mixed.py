@@ -310,7 +310,12 @@ class Mixed(RuleBasedStateMachine):
         starts = [t for t in self.starts.get(host, []) if since <= t <= when]
         if not starts:
             return False
-        start = starts[-1]
+        # the instance starts once its tracked checks answered (the agent waits for
+        # their first result): its timer runs from that transition out of INIT
+        left_init = [t for t, h, c in self.lan.transitions
+                     if h == host and c.instance == inst and c.old is State.INIT
+                     and starts[-1] <= t <= when]  # fmt: skip
+        start = left_init[-1] if left_init else starts[-1]
         became = [c.priority for t, h, c in self.lan.transitions
                   if h == host and c.instance == inst and c.new is State.MASTER
                   and abs(t - when) < 1e-9]  # fmt: skip
@@ -495,7 +500,9 @@ def test_a_router_started_while_no_master_speaks_takes_over_on_its_own_timer() -
         assert m.lan.masters("web") == ["c"]
         last_b = m.lan.last_heard("c", "web", before=start)
         assert last_b is not None
-        assert adds == [(pytest.approx(start + 0.3 + 240 * 0.1 / 256), "a"),
+        # a starts once its check answered (the check's run, check_duration), then its timer
+        first = start + m.lan.check_duration
+        assert adds == [(pytest.approx(first + 0.3 + 240 * 0.1 / 256), "a"),
                         (pytest.approx(last_b + 3.0 + 98 / 256), "c")]  # fmt: skip
         # a's takeover is the RFC's start-up one, c's (the election change) is not
         (ta, _), (tc, _) = adds
@@ -525,7 +532,8 @@ def test_a_router_started_beside_a_slower_master_takes_over_once_before_hearing_
         m.settle()  # 0 election changes, 1 takeover: failed before
         adds = [(t, h) for t, h, vip, added in m.lan.vip_log
                 if added and t >= start and str(vip) == VIPS["web"]]  # fmt: skip
-        assert adds == [(pytest.approx(start + 0.3 + 173 * 0.1 / 256), "b")], kind
+        first = start + m.lan.check_duration  # b starts once its check answered
+        assert adds == [(pytest.approx(first + 0.3 + 173 * 0.1 / 256), "b")], kind
         assert m._startup_takeover("web", "b", adds[0][0], start)
         assert m.lan.masters("web") == ["a"]
 
@@ -544,6 +552,10 @@ def test_a_router_whose_link_comes_up_beside_a_slower_master_takes_over_once() -
     m.link(data=Draws("b"), up=False)
     m.link(data=Draws("a"), up=False)
     m.settle()
+    # just after the master's advert: its next one is 1 s away, b's own timer 0.4 s
+    router = m.lan.hosts["c"].node.routers["web"]  # type: ignore[union-attr]
+    assert router.adver_at is not None
+    m.lan.run_for(router.adver_at - m.lan.now + 0.001)
     start = m.lan.now
     m.link(data=Draws("b"), up=True)
     m.settle()  # 0 election changes, 1 takeover: failed before
