@@ -180,8 +180,12 @@ def test_use_vmac_adverts_come_from_the_virtual_mac_and_the_old_master_is_quiet(
     )
     replies = [f for f in arp if f[4] == "2"]
     assert [f for f in replies if float(f[0]) < first_n2], "n1 answered no ARP while master"
+    # quiet well inside the 20 ms yield window: it keeps its VIPs that long, not its ARP
+    # answers. 5 ms, not 2: n2's agent starts at that moment on the same two cores as n1,
+    # the prober and three captures: answers came up to 2.0-3.1 ms after n2's first
+    # advert in 2 of 8 runs here (a `make test` and a rerun), 1.4 ms at most otherwise
     late = [
-        round((float(f[0]) - first_n2) * 1000, 2) for f in replies if float(f[0]) > first_n2 + 0.002
+        round((float(f[0]) - first_n2) * 1000, 2) for f in replies if float(f[0]) > first_n2 + 0.005
     ]
     assert late == [], f"the old master answered ARP {late} ms after the new master's first advert"
     assert n1.alive()
