@@ -27,6 +27,7 @@ import pytest
 
 from tests.builders import config, instance
 from tests.harness import Harness
+from tests.loop_gaps import LoopGaps
 from vrrpd.bgp import FrrStatus, FrrView, ask, bgp_prefixes, commands, instance_status, read
 from vrrpd.core.config import Announce
 from vrrpd.metrics import render
@@ -185,24 +186,11 @@ def test_asked_at_most_every_refresh_seconds_and_off_the_event_loop(tmp_path: Pa
     frr = FrrStatus(lambda: {"pay": VIP}, _fake_vtysh(tmp_path, "master", delay=0.4))
 
     async def scenario() -> tuple[float, FrrView | None, FrrView | None, FrrView | None]:
-        gaps = [0.0]
-        stop = False
-
-        async def ticker() -> None:
-            last = time.monotonic()
-            while not stop:
-                await asyncio.sleep(0.005)
-                now = time.monotonic()
-                gaps.append(now - last)
-                last = now
-
-        tick = asyncio.create_task(ticker())
-        scraped = frr.current()  # starts the question, does not wait
-        first = await frr.fresh()  # waits for that same run
-        second = await frr.fresh()  # within REFRESH: the same answer, no run
-        stop = True
-        await tick
-        return max(gaps), scraped, first, second
+        async with LoopGaps() as loop:
+            scraped = frr.current()  # starts the question, does not wait
+            first = await frr.fresh()  # waits for that same run
+            second = await frr.fresh()  # within REFRESH: the same answer, no run
+        return loop.longest, scraped, first, second
 
     longest, scraped, first, second = asyncio.run(scenario())
     assert scraped is None

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-import time
 from ipaddress import ip_address, ip_interface
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 
 from tests.builders import config, instance
 from tests.harness import Harness
+from tests.loop_gaps import LoopGaps
 from vrrpd.adapters.netlink import Address, Link
 from vrrpd.bgp import FrrStatus, FrrView, instance_status
 from vrrpd.core.actions import AddAddresses, RemoveAddresses
@@ -138,22 +138,9 @@ def test_finding_5_a_huge_vtysh_answer_neither_stalls_the_loop_nor_fills_memory(
     frr = FrrStatus(lambda: {"pay": (VIP,)}, [str(big)])
 
     async def scenario() -> tuple[float, FrrView | None]:
-        gaps = [0.0]
-        stop = False
-
-        async def ticker() -> None:
-            last = time.monotonic()
-            while not stop:
-                await asyncio.sleep(0.005)
-                now = time.monotonic()
-                gaps.append(now - last)
-                last = now
-
-        tick = asyncio.create_task(ticker())
-        view = await frr.fresh()
-        stop = True
-        await tick
-        return max(gaps), view
+        async with LoopGaps() as loop:
+            view = await frr.fresh()
+        return loop.longest, view
 
     longest, view = asyncio.run(scenario())
     assert view is not None
